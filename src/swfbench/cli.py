@@ -1,0 +1,152 @@
+"""The `swfbench` command: one subcommand per job, errors as one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from swfbench import __version__, demo, heartbeat_command
+from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
+from swfbench.client import SWFClient
+from swfbench.embedded import DEFAULT_ENGINE, ENGINES, EmbeddedServer
+from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.options import ArgumentParser, add_target_options, target_spec
+from swfbench.target import open_target
+
+
+def _timeout(value: str) -> Timeout:
+    if value.upper() == "NONE":
+        return "NONE"
+    if value.isdigit() and len(value) <= 8:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"{value!r} is not whole seconds (at most 8 digits) or NONE")
+
+
+def _register_serve(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the embedded SWF server in the foreground for other tools",
+        description="Run the embedded SWF server on 127.0.0.1 until Ctrl-C. Point any SWF "
+        "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+    )
+    parser.add_argument(
+        "--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help="server to run"
+    )
+    parser.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    with EmbeddedServer(engine=args.engine, port=args.port) as server:
+        print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:
+            return ExitCode.OK
+    print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
+    return ExitCode.OTHER
+
+
+def _register_activity(subparsers: Any) -> None:
+    parser = subparsers.add_parser("activity", help="start activity tasks by hand")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    start = actions.add_parser(
+        "start",
+        help="start one activity task through the real SWF flow and print its handle as JSON",
+        description="Register the domain and types if needed, start a workflow execution, "
+        "schedule one activity task with the given timeouts and poll it, then print the handle "
+        "(task token, workflow id, run id, activity id, event ids) as JSON.",
+    )
+    defaults = ActivityTimeouts()
+    for name, default in (
+        ("heartbeat", defaults.heartbeat),
+        ("start-to-close", defaults.start_to_close),
+        ("schedule-to-start", defaults.schedule_to_start),
+        ("schedule-to-close", defaults.schedule_to_close),
+    ):
+        start.add_argument(
+            f"--{name}-timeout",
+            type=_timeout,
+            default=default,
+            metavar="S",
+            help=f"seconds or NONE (default: {default})",
+        )
+    start.add_argument(
+        "--domain", default=DEFAULT_DOMAIN, help=f"SWF domain (default: {DEFAULT_DOMAIN})"
+    )
+    start.add_argument(
+        "--no-poll",
+        action="store_true",
+        help="leave the task scheduled (no worker has taken it, so there is no token yet)",
+    )
+    add_target_options(start)
+    start.set_defaults(run=_activity_start)
+
+
+def _activity_start(args: argparse.Namespace) -> int:
+    timeouts = ActivityTimeouts(
+        heartbeat=args.heartbeat_timeout,
+        start_to_close=args.start_to_close_timeout,
+        schedule_to_start=args.schedule_to_start_timeout,
+        schedule_to_close=args.schedule_to_close_timeout,
+    )
+    with open_target(target_spec(args)) as target:
+        if target.kind == "embedded":
+            print(
+                "note: the embedded target stops when this command ends; to keep the task, run "
+                "`swfbench serve` and pass its endpoint with --endpoint-url",
+                file=sys.stderr,
+            )
+        client = SWFClient(target)
+        bootstrap(client, args.domain)
+        handle = start_activity(
+            client, domain=args.domain, timeouts=timeouts, start=not args.no_poll
+        )
+    print(json.dumps(handle.to_dict(), indent=4))
+    return ExitCode.OK
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="swfbench",
+        description="Load generation and conformance benchmarking for Amazon SWF's "
+        "RecordActivityTaskHeartbeat. With no endpoint, every command runs against an embedded "
+        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF.",
+    )
+    parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    demo.register(subparsers)
+    heartbeat_command.register(subparsers)
+    _register_activity(subparsers)
+    _register_serve(subparsers)
+    return parser
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl-C, so every `finally` (the embedded server's stop) runs.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        args = build_parser().parse_args(argv)
+        code: int = args.run(args)
+        return code
+    except SwfbenchError as exc:
+        print(f"swfbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("swfbench: interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

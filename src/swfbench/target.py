@@ -1,0 +1,106 @@
+"""Where SWF calls go: the embedded server, any SWF-compatible endpoint, or real SWF.
+
+Real SWF is reached only with an explicit `aws=True` (the `--aws` flag), so that no run spends
+money or touches an account by accident. Every other target gets dummy credentials, so a user's
+real keys never travel to an emulator either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import boto3
+
+from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
+from swfbench.errors import ConfigurationError, UsageError
+
+TargetKind = Literal["embedded", "endpoint", "aws"]
+
+EMULATOR_REGION = "us-east-1"
+EMULATOR_CREDENTIALS = ("swfbench", "swfbench")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSpec:
+    """What the user asked for; `open_target` turns it into a reachable `Target`."""
+
+    endpoint_url: str | None = None
+    """An SWF-compatible endpoint (moto, LocalStack, ...); None with `aws=False` means embedded."""
+    aws: bool = False
+    """Real Amazon SWF through the standard credential chain."""
+    region: str | None = None
+    """Region for real SWF; emulators get us-east-1 unless told otherwise."""
+    engine: str = DEFAULT_ENGINE
+    """Which server the embedded target runs."""
+    port: int | None = None
+    """Port for the embedded server; None picks a free one."""
+    engine_args: tuple[str, ...] = ()
+    """Extra command-line arguments for the embedded engine (quotas, clock)."""
+
+    def __post_init__(self) -> None:
+        if self.aws and self.endpoint_url:
+            raise UsageError(
+                "--aws and --endpoint-url are exclusive: choose real SWF or an endpoint"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """A reachable SWF: every command talks to one of these."""
+
+    kind: TargetKind
+    endpoint_url: str | None
+    """None only for real SWF, where botocore resolves the regional endpoint."""
+    region: str
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
+    """Static keys for emulators; None means the standard AWS credential chain."""
+    engine: str | None = None
+    """The embedded engine's name, for reports."""
+
+    @property
+    def description(self) -> str:
+        if self.kind == "aws":
+            return f"real SWF ({self.region})"
+        if self.kind == "embedded":
+            return f"embedded {self.engine} at {self.endpoint_url}"
+        return f"endpoint {self.endpoint_url}"
+
+
+def _aws_target(region: str | None) -> Target:
+    session = boto3.Session(region_name=region)
+    if session.region_name is None:
+        raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
+    if session.get_credentials() is None:
+        raise ConfigurationError(
+            "no AWS credentials found for --aws: configure them as for the AWS CLI "
+            "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        )
+    return Target(kind="aws", endpoint_url=None, region=session.region_name)
+
+
+@contextmanager
+def open_target(spec: TargetSpec) -> Iterator[Target]:
+    """Yield a reachable target; an embedded server lives exactly as long as the block."""
+    if spec.aws:
+        yield _aws_target(spec.region)
+        return
+    region = spec.region or EMULATOR_REGION
+    if spec.endpoint_url:
+        yield Target(
+            kind="endpoint",
+            endpoint_url=spec.endpoint_url.rstrip("/"),
+            region=region,
+            credentials=EMULATOR_CREDENTIALS,
+        )
+        return
+    with EmbeddedServer(engine=spec.engine, port=spec.port, extra_args=spec.engine_args) as server:
+        yield Target(
+            kind="embedded",
+            endpoint_url=server.url,
+            region=region,
+            credentials=EMULATOR_CREDENTIALS,
+            engine=spec.engine,
+        )
