@@ -1,0 +1,150 @@
+"""The embedded target's lifecycle: started on demand, gone on every exit path."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from swfbench.embedded import HOST, EmbeddedServer, answers, free_port
+from swfbench.errors import EmbeddedTargetError, ExitCode
+
+SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie has exited; only its parent has not reaped it yet.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+def processes_marked(mark: str) -> list[int]:
+    """Pids of live processes whose environment carries `mark` (ours and our children's)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"SWFBENCH_TEST_MARK={mark}".encode() in environ.split(b"\0") and alive(int(entry.name)):
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_until(predicate: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def test_server_answers_then_is_gone_after_normal_exit() -> None:
+    with EmbeddedServer() as server:
+        assert server.process is not None
+        pid = server.process.pid
+        assert answers(server.url + "/")
+    assert not alive(pid)
+    assert not answers(server.url + "/")
+
+
+def test_server_is_gone_after_an_exception() -> None:
+    pid = 0
+    with pytest.raises(ZeroDivisionError), EmbeddedServer() as server:
+        assert server.process is not None
+        pid = server.process.pid
+        1 / 0  # noqa: B018
+    assert pid and not alive(pid)
+
+
+def test_busy_port_is_a_clear_error(busy_port: int) -> None:
+    with pytest.raises(EmbeddedTargetError, match=f"port {busy_port} on 127.0.0.1 is in use"):
+        EmbeddedServer(port=busy_port).start()
+
+
+def test_serve_on_a_busy_port_exits_with_its_own_code(busy_port: int) -> None:
+    result = subprocess.run(
+        [*SWFBENCH, "serve", "--port", str(busy_port)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == ExitCode.EMBEDDED_TARGET
+    assert result.stderr.count("\n") == 1 and "in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(EmbeddedTargetError, match="unknown engine"):
+        EmbeddedServer(engine="nope").start()
+
+
+def _serve(mark: str, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "SWFBENCH_TEST_MARK": mark}
+    process = subprocess.Popen(
+        [*SWFBENCH, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert f"http://127.0.0.1:{port}" in line
+    assert answers(f"http://127.0.0.1:{port}/")
+    return process
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_its_server_on_ctrl_c_and_sigterm(signum: int) -> None:
+    mark, port = uuid.uuid4().hex, free_port()
+    process = _serve(mark, port)
+    assert len(processes_marked(mark)) == 2  # swfbench and its server
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=15)
+    assert process.returncode in (ExitCode.OK, ExitCode.INTERRUPTED)
+    assert "Traceback" not in stderr
+    assert wait_until(lambda: not processes_marked(mark))
+
+
+def test_server_dies_with_a_killed_parent() -> None:
+    mark, port = uuid.uuid4().hex, free_port()
+    process = _serve(mark, port)
+    process.kill()
+    process.wait()
+    # SIGKILL runs no clean-up in swfbench: the kernel's parent-death signal stops the server.
+    assert wait_until(lambda: not processes_marked(mark))
+    assert not answers(f"http://127.0.0.1:{port}/")
+
+
+def test_a_failing_command_leaves_no_server_behind() -> None:
+    mark = uuid.uuid4().hex
+    result = subprocess.run(
+        [*SWFBENCH, "heartbeat", "--task-token", "no-such-token"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SWFBENCH_TEST_MARK": mark},
+    )
+    assert result.returncode == ExitCode.SERVICE
+    assert not processes_marked(mark)
