@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from swfbench import __version__, demo, heartbeat_command
+from swfbench import __version__, demo, heartbeat_command, plan_command
 from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
 from swfbench.client import SWFClient
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES, EmbeddedServer
-from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.options import ArgumentParser, add_target_options, target_spec
 from swfbench.target import open_target
 
@@ -126,6 +126,7 @@ def build_parser() -> ArgumentParser:
     heartbeat_command.register(subparsers)
     _register_activity(subparsers)
     _register_serve(subparsers)
+    plan_command.register(subparsers)
     return parser
 
 
@@ -134,12 +135,25 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+USAGE_EXIT_CODES = {"plan": 2}
+"""Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
+
+
+def _usage_exit_code(argv: Sequence[str]) -> int:
+    command = next((arg for arg in argv if not arg.startswith("-")), "")
+    return USAGE_EXIT_CODES.get(command, ExitCode.USAGE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
         code: int = args.run(args)
         return code
+    except UsageError as exc:
+        print(f"swfbench: error: {exc}", file=sys.stderr)
+        return _usage_exit_code(argv)
     except SwfbenchError as exc:
         print(f"swfbench: error: {exc}", file=sys.stderr)
         return exc.exit_code

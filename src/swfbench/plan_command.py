@@ -1,0 +1,214 @@
+"""`swfbench plan`: will this fleet's heartbeats fit SWF's throttling quotas?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swfbench.errors import UsageError
+from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="predict whether a heartbeat fleet fits SWF's throttling quotas",
+        description=(
+            "Simulate a fleet's heartbeats against SWF's RecordActivityTaskHeartbeat token "
+            "buckets (per account 2000, refill 160/s; per workflow execution 1000, 1000/s, unless "
+            "overridden) and report the steady rate against the refill, when throttling starts, "
+            "the throttled fraction, the longest a worker goes without a successful heartbeat, "
+            "the shortest safe interval and largest safe fleet, and what a synchronized start "
+            "costs against a spread one. A throttled heartbeat is not retried: the worker sends "
+            "its next when due. Exit codes: 0 fits, 1 tasks would time out, 2 bad input."
+        ),
+    )
+    fleet = parser.add_argument_group("fleet")
+    fleet.add_argument("--workers", type=int, required=True, help="activity workers heartbeating")
+    fleet.add_argument(
+        "--interval", type=float, required=True, metavar="S", help="heartbeat interval, seconds"
+    )
+    fleet.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="uniform ± jitter per interval (default 0)",
+    )
+    fleet.add_argument(
+        "--start",
+        choices=("spread", "synchronized"),
+        default="spread",
+        help="first heartbeats spread over one interval, or all at once (default spread)",
+    )
+    fleet.add_argument(
+        "--activities-per-execution",
+        type=int,
+        default=1,
+        metavar="N",
+        help="open activity tasks per workflow execution (default 1)",
+    )
+    fleet.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="default: twice the interval",
+    )
+    quotas = parser.add_argument_group("quotas (default: SWF's documented values)")
+    quotas.add_argument(
+        "--quotas",
+        type=Path,
+        metavar="FILE",
+        help="YAML in the form of swfbench/data/swf_quotas.yaml",
+    )
+    quotas.add_argument("--account-bucket", type=float, metavar="N")
+    quotas.add_argument("--account-refill", type=float, metavar="PER_S", help="e.g. a raised quota")
+    quotas.add_argument("--execution-bucket", type=float, metavar="N")
+    quotas.add_argument("--execution-refill", type=float, metavar="PER_S")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="simulated horizon (default: long enough to reach steady state)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed for the jitter (default 1)")
+    parser.add_argument(
+        "--json", action="store_true", help="print the plan as JSON instead of a table"
+    )
+    parser.add_argument(
+        "--output", type=Path, metavar="PATH", help="also write the plan as JSON here"
+    )
+    parser.set_defaults(run=run)
+
+
+def _quotas(args: argparse.Namespace) -> Quotas:
+    base = Quotas.swf_defaults()
+    if args.quotas is not None:
+        try:
+            data = yaml.safe_load(args.quotas.read_text())
+            base = Quotas(
+                account=Bucket(
+                    size=float(data["account"]["bucket"]),
+                    refill_per_s=float(data["account"]["refill_per_s"]),
+                ),
+                execution=Bucket(
+                    size=float(data["execution"]["bucket"]),
+                    refill_per_s=float(data["execution"]["refill_per_s"]),
+                ),
+            )
+        except OSError as exc:
+            raise UsageError(f"--quotas: cannot read {args.quotas}: {exc.strerror}") from None
+        except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+            raise UsageError(
+                f"--quotas {args.quotas}: expected account and execution, each with bucket and "
+                f"refill_per_s numbers ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def pick(value: float | None, default: float) -> float:
+        return default if value is None else value
+
+    return Quotas(
+        account=Bucket(
+            size=pick(args.account_bucket, base.account.size),
+            refill_per_s=pick(args.account_refill, base.account.refill_per_s),
+        ),
+        execution=Bucket(
+            size=pick(args.execution_bucket, base.execution.size),
+            refill_per_s=pick(args.execution_refill, base.execution.refill_per_s),
+        ),
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
+def render_table(result: Plan) -> str:
+    fleet, quotas = result.fleet, result.quotas
+    spread, herd = result.simulations["spread"], result.simulations["synchronized"]
+    rows = [
+        (
+            "fleet",
+            f"{fleet.workers} workers every {fleet.interval_s:g} s ± {fleet.jitter_s:g} s, "
+            f"{fleet.activities_per_execution} per execution, timeout {fleet.timeout_s:g} s",
+        ),
+        (
+            "quotas",
+            f"account {quotas.account.size:g} / {quotas.account.refill_per_s:g} per s; "
+            f"execution {quotas.execution.size:g} / {quotas.execution.refill_per_s:g} per s",
+        ),
+        (
+            "steady rate",
+            f"{result.steady_rate_per_s:.1f}/s against refill "
+            f"{quotas.account.refill_per_s:g}/s ({result.account_utilisation:.0%} of the account quota)",
+        ),
+        (
+            "per execution",
+            f"{result.execution_rate_per_s:.2f}/s ({result.execution_utilisation:.0%} of its quota)",
+        ),
+        (
+            "shortest safe interval",
+            _seconds(result.shortest_safe_interval_s)
+            if result.shortest_safe_interval_s is not None
+            else "none below the heartbeat timeout",
+        ),
+        (
+            "largest safe fleet",
+            f"{result.largest_safe_fleet} workers (spread start), "
+            f"{result.largest_safe_synchronized_fleet} (synchronized start)",
+        ),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    lines.append("")
+    lines.append(f"simulated {result.horizon_s:g} s      {'spread':>12}  {'synchronized':>12}")
+
+    def cells(s: Simulation) -> list[str]:
+        return [
+            f"{s.heartbeats}",
+            _seconds(s.throttling_starts_s),
+            f"{s.throttled_fraction:.1%}",
+            f"{s.steady_throttled_fraction:.1%}",
+            f"{s.longest_gap_s:.1f} s",
+            f"{s.workers_timed_out}",
+        ]
+
+    labels = [
+        *("heartbeats", "throttling starts", "throttled", "throttled, steady"),
+        *("longest gap", "tasks timed out"),
+    ]
+    for label, left, right in zip(labels, cells(spread), cells(herd), strict=True):
+        lines.append(f"{label:<20}{left:>12}  {right:>12}")
+    chosen = result.chosen
+    verdict = (
+        f"fits: no throttling with a {fleet.start} start"
+        if chosen.throttled == 0
+        else f"throttled with a {fleet.start} start: {chosen.throttled_fraction:.1%} of heartbeats, "
+        f"{chosen.workers_timed_out} of {fleet.workers} tasks would time out"
+    )
+    lines.append("")
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    fleet = Fleet(
+        workers=args.workers,
+        interval_s=args.interval,
+        jitter_s=args.jitter,
+        start=args.start,
+        activities_per_execution=args.activities_per_execution,
+        heartbeat_timeout_s=args.heartbeat_timeout,
+    )
+    result = plan(fleet, _quotas(args), horizon_s=args.duration, seed=args.seed)
+    document = json.dumps(result.to_dict(), indent=2)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(document + "\n")
+    print(document if args.json else render_table(result))
+    return 1 if result.chosen.workers_timed_out else 0
