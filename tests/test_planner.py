@@ -118,9 +118,10 @@ def test_plan_command_table_json_and_exit_codes(
     printed = json.loads(capsys.readouterr().out)
     assert code == 1  # tasks would time out
     assert printed == json.loads(output.read_text())
-    assert printed["simulations"]["spread"]["throttled"] > 0
-    assert printed["fleet"]["heartbeat_timeout_s"] == 120
-    assert len(printed["simulations"]["synchronized"]["bucket_level"]) >= 200
+    assert printed["kind"] == "plan" and printed["run_id"]
+    assert printed["plan"]["simulations"]["spread"]["throttled"] > 0
+    assert printed["plan"]["fleet"]["heartbeat_timeout_s"] == 120
+    assert len(printed["plan"]["simulations"]["synchronized"]["bucket_level"]) >= 200
 
 
 def test_plan_command_takes_raised_quotas(
@@ -128,7 +129,7 @@ def test_plan_command_takes_raised_quotas(
 ) -> None:
     args = ["plan", "--workers", "20000", "--interval", "60", "--json"]
     assert main([*args, "--account-refill", "400", "--account-bucket", "25000"]) == 0
-    assert json.loads(capsys.readouterr().out)["simulations"]["spread"]["throttled"] == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["simulations"]["spread"]["throttled"] == 0
     quotas = tmp_path / "quotas.yaml"
     quotas.write_text(
         "account: {bucket: 25000, refill_per_s: 400}\nexecution: {bucket: 1000, refill_per_s: 1000}\n"

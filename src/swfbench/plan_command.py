@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import yaml
 
 from swfbench.errors import UsageError
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
+from swfbench.report import write_report
+from swfbench.results import envelope, now_iso, write_json
 
 
 def register(subparsers: Any) -> None:
@@ -82,6 +85,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--output", type=Path, metavar="PATH", help="also write the plan as JSON here"
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also write an HTML report with charts under --reports-dir",
+    )
+    parser.add_argument(
+        "--reports-dir", type=Path, default=Path("reports"), help="default: ./reports"
     )
     parser.set_defaults(run=run)
 
@@ -184,16 +195,19 @@ def render_table(result: Plan) -> str:
     ]
     for label, left, right in zip(labels, cells(spread), cells(herd), strict=True):
         lines.append(f"{label:<20}{left:>12}  {right:>12}")
-    chosen = result.chosen
-    verdict = (
-        f"fits: no throttling with a {fleet.start} start"
-        if chosen.throttled == 0
-        else f"throttled with a {fleet.start} start: {chosen.throttled_fraction:.1%} of heartbeats, "
+    lines.append("")
+    lines.append(verdict(result))
+    return "\n".join(lines)
+
+
+def verdict(result: Plan) -> str:
+    chosen, fleet = result.chosen, result.fleet
+    if chosen.throttled == 0:
+        return f"fits: no throttling with a {fleet.start} start"
+    return (
+        f"throttled with a {fleet.start} start: {chosen.throttled_fraction:.1%} of heartbeats, "
         f"{chosen.workers_timed_out} of {fleet.workers} tasks would time out"
     )
-    lines.append("")
-    lines.append(verdict)
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -205,10 +219,17 @@ def run(args: argparse.Namespace) -> int:
         activities_per_execution=args.activities_per_execution,
         heartbeat_timeout_s=args.heartbeat_timeout,
     )
+    started = now_iso()
     result = plan(fleet, _quotas(args), horizon_s=args.duration, seed=args.seed)
-    document = json.dumps(result.to_dict(), indent=2)
+    document = {
+        **envelope("plan", started=started),
+        "summary": verdict(result),
+        "plan": result.to_dict(),
+    }
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(document + "\n")
-    print(document if args.json else render_table(result))
+        write_json(args.output, document)
+    print(json.dumps(document, indent=2) if args.json else render_table(result))
+    if args.report:
+        page = write_report(document, args.reports_dir)
+        print(f"report: {page}", file=sys.stderr if args.json else sys.stdout)
     return 1 if result.chosen.workers_timed_out else 0

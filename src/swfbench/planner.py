@@ -223,11 +223,13 @@ def simulate(
     levels: list[tuple[float, float]] = []
     arrivals = _arrivals(fleet, start, horizon_s, seed)
     for t, worker in arrivals:
+        while next_sample <= t:
+            # The level at the sample instant: what the bucket held after the last call, refilled.
+            level = min(account_size, account + (next_sample - account_at) * account_refill)
+            levels.append((round(next_sample, 3), round(level, 1)))
+            next_sample += sample_every
         account = min(account_size, account + (t - account_at) * account_refill)
         account_at = t
-        while t >= next_sample:
-            levels.append((round(next_sample, 3), round(account, 1)))
-            next_sample += sample_every
         x = worker // per_execution
         tokens = min(exec_size, exec_tokens[x] + (t - exec_at[x]) * exec_refill)
         exec_at[x] = t
@@ -246,6 +248,10 @@ def simulate(
             steady_throttled += late
             if throttling_starts is None:
                 throttling_starts = t
+    while next_sample <= horizon_s:
+        level = min(account_size, account + (next_sample - account_at) * account_refill)
+        levels.append((round(next_sample, 3), round(level, 1)))
+        next_sample += sample_every
     for worker in range(fleet.workers):
         # A gap still open when the horizon ends counts too.
         longest[worker] = max(longest[worker], horizon_s - last_ok[worker])

@@ -1,0 +1,86 @@
+"""HTML reports rendered from saved results: self-contained, listed newest first."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from swfbench.cli import main
+from swfbench.errors import UsageError
+from swfbench.report import render, write_report
+
+
+@pytest.fixture
+def plan_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    path = tmp_path / "plan.json"
+    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(path)])
+    capsys.readouterr()
+    return path
+
+
+def assert_self_contained(html: str) -> None:
+    # Nothing fetched: no external scripts, styles, images or fonts.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "@import" not in html and "url(http" not in html
+
+
+def test_plan_report_renders_charts_from_saved_results(plan_results: Path) -> None:
+    results = json.loads(plan_results.read_text())
+    html = render(results)
+    assert_self_contained(html)
+    assert html.count("<svg") == 3
+    assert html.count("<polyline") == 4  # two bucket series, two sweeps
+    assert "Throttled with a spread start: 50.3%" in html
+    assert results["run_id"] in html
+
+
+def test_report_command_writes_the_run_and_the_index(
+    plan_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "reports"
+    assert main(["report", str(plan_results), "--reports-dir", str(reports)]) == 0
+    run_id = json.loads(plan_results.read_text())["run_id"]
+    page = reports / run_id / "index.html"
+    assert f"report: {page}" in capsys.readouterr().out
+    assert json.loads((reports / run_id / "results.json").read_text())["run_id"] == run_id
+    index = (reports / "index.html").read_text()
+    assert f'href="{run_id}/index.html"' in index
+    assert_self_contained(index)
+
+
+def test_index_lists_runs_newest_first(plan_results: Path, tmp_path: Path) -> None:
+    base = json.loads(plan_results.read_text())
+    runs = (("old", "2026-01-01T00:00:00+00:00"), ("new", "2026-06-01T00:00:00+00:00"))
+    for run_id, started in runs:
+        write_report({**base, "run_id": run_id, "started": started}, tmp_path / "reports")
+    index = (tmp_path / "reports" / "index.html").read_text()
+    assert index.index('href="new/index.html"') < index.index('href="old/index.html"')
+
+
+def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="kind 'mystery' have no report"):
+        write_report({"kind": "mystery", "run_id": "x"}, tmp_path / "reports")
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("{not json", "is not JSON: line 1"),
+        ('{"some": "thing"}', "is not a swfbench results file"),
+    ],
+)
+def test_report_command_bad_input_exits_2(
+    tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
