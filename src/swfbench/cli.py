@@ -10,11 +10,19 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from swfbench import __version__, demo, heartbeat_command, plan_command, report_command
+from swfbench import (
+    __version__,
+    demo,
+    gate_command,
+    heartbeat_command,
+    plan_command,
+    report_command,
+)
 from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
 from swfbench.client import SWFClient
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES, EmbeddedServer
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.load import command as load_command
 from swfbench.options import ArgumentParser, add_target_options, target_spec
 from swfbench.target import open_target
 
@@ -128,6 +136,7 @@ def build_parser() -> ArgumentParser:
     _register_serve(subparsers)
     plan_command.register(subparsers)
     report_command.register(subparsers)
+    gate_command.register(subparsers)
     return parser
 
 
@@ -136,7 +145,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-USAGE_EXIT_CODES = {"plan": 2, "report": 2}
+USAGE_EXIT_CODES = {"plan": 2, "report": 2, "gate": 2}
 """Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
 
 

@@ -224,6 +224,14 @@ def run(args: argparse.Namespace) -> int:
     document = {
         **envelope("plan", started=started),
         "summary": verdict(result),
+        "metrics": {
+            "plan": {
+                "account_utilisation": result.account_utilisation,
+                "throttled_fraction": result.chosen.throttled_fraction,
+                "tasks_timed_out": result.chosen.workers_timed_out,
+                "longest_gap_s": result.chosen.longest_gap_s,
+            }
+        },
         "plan": result.to_dict(),
     }
     if args.output is not None:

@@ -1,0 +1,178 @@
+"""Gates: thresholds on a results file's metrics, absolute or relative to a saved baseline.
+
+A gates file is YAML mapping a metric's dotted path in the results' `metrics` tree to its limits:
+
+    kind: load                                   # optional: the kind of results it applies to
+    gates:
+      heartbeat.latency.p99_ms: {max: 50}
+      errors.ThrottlingException.ratio: {max: 0.01}
+      heartbeat.rate_per_s: {min: 100}
+      heartbeat.latency.p95_ms: {max_increase: 10%}   # against --baseline
+
+Relative limits let CI catch regressions without absolute numbers that differ between machines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swfbench.errors import UsageError
+
+ABSOLUTE = ("max", "min")
+RELATIVE = ("max_increase", "max_decrease")
+PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    kind: str
+    """One of max, min, max_increase, max_decrease."""
+    limit: float
+    """An absolute bound, or a fraction of the baseline for relative kinds (0.1 = 10%)."""
+
+    @property
+    def relative(self) -> bool:
+        return self.kind in RELATIVE
+
+    def describe(self) -> str:
+        if self.kind == "max":
+            return f"<= {self.limit:g}"
+        if self.kind == "min":
+            return f">= {self.limit:g}"
+        direction = "rise" if self.kind == "max_increase" else "fall"
+        return f"{direction} <= {self.limit:.0%} vs baseline"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    gate: Gate
+    value: float
+    baseline: float | None
+    passed: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.gate.metric} {self.gate.describe()}"
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        match = PERCENT.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise UsageError(f"{where}: expected a number or a percentage like 10%, got {value!r}")
+        return float(match.group(1)) / 100
+    return float(value)
+
+
+def parse_gates(document: Any, source: str) -> tuple[str | None, list[Gate]]:
+    """The results kind the gates apply to (if stated) and the gates, checked."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("gates"), Mapping):
+        raise UsageError(
+            f"{source}: expected a mapping with a `gates:` mapping of metric to limits"
+        )
+    unknown = sorted(set(document) - {"kind", "gates"})
+    if unknown:
+        raise UsageError(f"{source}: unknown key {unknown[0]!r}: expected kind and gates")
+    gates = []
+    for metric, limits in document["gates"].items():
+        where = f"{source}: gate {metric}"
+        if not isinstance(metric, str) or not re.fullmatch(r"[\w\-]+(\.[\w\-]+)*", metric):
+            raise UsageError(
+                f"{source}: {metric!r} is not a dotted metric path like heartbeat.latency.p99_ms"
+            )
+        if not isinstance(limits, Mapping) or not limits:
+            raise UsageError(f"{where}: expected limits like {{max: 50}}, got {limits!r}")
+        for kind, value in limits.items():
+            if kind not in ABSOLUTE + RELATIVE:
+                raise UsageError(
+                    f"{where}: unknown limit {kind!r}: use one of {', '.join(ABSOLUTE + RELATIVE)}"
+                )
+            limit = _number(value, f"{where} {kind}")
+            if kind in RELATIVE and limit < 0:
+                raise UsageError(f"{where} {kind}: a relative limit cannot be negative")
+            gates.append(Gate(metric, kind, limit))
+    kind = document.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise UsageError(f"{source}: kind must be a string such as load or conformance")
+    return kind, gates
+
+
+def load_gates(path: Path) -> tuple[str | None, list[Gate]]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read gates file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_gates(document, str(path))
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+    """Every numeric leaf of a metrics tree, by dotted path."""
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from flatten(value, f"{path}.")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            yield path, float(value)
+
+
+def metrics_of(results: Mapping[str, Any], source: str) -> dict[str, float]:
+    metrics = results.get("metrics")
+    if not isinstance(metrics, Mapping):
+        raise UsageError(f"{source} has no metrics to gate (kind {results.get('kind')!r})")
+    return dict(flatten(metrics))
+
+
+def evaluate(
+    gates: list[Gate],
+    results: Mapping[str, Any],
+    *,
+    kind: str | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    source: str = "results",
+) -> list[Verdict]:
+    """Check every gate; a gate naming a metric the results lack is a usage error."""
+    if kind is not None and results.get("kind") != kind:
+        raise UsageError(
+            f"{source} holds {results.get('kind')!r} results; these gates are for {kind!r} results"
+        )
+    values = metrics_of(results, source)
+    base = metrics_of(baseline, "the baseline") if baseline is not None else None
+    if baseline is not None and baseline.get("kind") != results.get("kind"):
+        raise UsageError(
+            f"the baseline holds {baseline.get('kind')!r} results, not {results.get('kind')!r}"
+        )
+    verdicts = []
+    for gate in gates:
+        if gate.metric not in values:
+            close = [m for m in values if m.split(".")[0] == gate.metric.split(".")[0]][:5]
+            hint = f"; metrics here include {', '.join(close)}" if close else ""
+            raise UsageError(f"{source} has no metric {gate.metric}{hint}")
+        value = values[gate.metric]
+        if gate.kind == "max":
+            verdicts.append(Verdict(gate, value, None, value <= gate.limit))
+            continue
+        if gate.kind == "min":
+            verdicts.append(Verdict(gate, value, None, value >= gate.limit))
+            continue
+        if base is None:
+            raise UsageError(f"gate {gate.metric} {gate.kind} needs a baseline: pass --baseline")
+        if gate.metric not in base:
+            raise UsageError(f"the baseline has no metric {gate.metric}")
+        reference = base[gate.metric]
+        if gate.kind == "max_increase":
+            passed = value <= reference * (1 + gate.limit) if reference >= 0 else value <= reference
+        else:
+            passed = value >= reference * (1 - gate.limit)
+        verdicts.append(Verdict(gate, value, reference, passed))
+    return verdicts

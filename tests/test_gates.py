@@ -1,0 +1,152 @@
+"""Gates on saved results: each kind passing and failing, baselines, and bad gates files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from swfbench.cli import main
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """A load-shaped results file; the numbers are the test's inputs, not measurements."""
+    document = {
+        "kind": "load",
+        "run_id": "run-1",
+        "metrics": {
+            "heartbeat": {"latency": {"p95_ms": 20.0, "p99_ms": 40.0}, "rate_per_s": 150.0},
+            "errors": {"ThrottlingException": {"ratio": 0.02}},
+        },
+    }
+    return write(tmp_path / "results.json", json.dumps(document))
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> Path:
+    document = {
+        "kind": "load",
+        "run_id": "run-0",
+        "metrics": {
+            "heartbeat": {"latency": {"p95_ms": 19.0, "p99_ms": 30.0}, "rate_per_s": 200.0},
+            "errors": {"ThrottlingException": {"ratio": 0.0}},
+        },
+    }
+    return write(tmp_path / "baseline.json", json.dumps(document))
+
+
+def gate(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["gate", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ("heartbeat.latency.p99_ms: {max: 50}", 0),
+        ("heartbeat.latency.p99_ms: {max: 39.9}", 1),
+        ("heartbeat.rate_per_s: {min: 100}", 0),
+        ("heartbeat.rate_per_s: {min: 151}", 1),
+        ("errors.ThrottlingException.ratio: {max: 0.05}", 0),
+        ("errors.ThrottlingException.ratio: {max: 0.01}", 1),
+    ],
+)
+def test_absolute_gates(
+    results: Path,
+    tmp_path: Path,
+    limits: str,
+    expected: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gates = write(tmp_path / "gates.yaml", f"gates:\n  {limits}\n")
+    code, out, _ = gate(["--results", str(results), "--gates", str(gates)], capsys)
+    assert code == expected
+    assert ("FAIL" in out) == (expected == 1)
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ("heartbeat.latency.p95_ms: {max_increase: 10%}", 0),  # 19 -> 20 is +5%
+        ("heartbeat.latency.p99_ms: {max_increase: 10%}", 1),  # 30 -> 40 is +33%
+        ("heartbeat.latency.p99_ms: {max_increase: 0.5}", 0),
+        ("heartbeat.rate_per_s: {max_decrease: 30%}", 0),  # 200 -> 150 is -25%
+        ("heartbeat.rate_per_s: {max_decrease: 20%}", 1),
+    ],
+)
+def test_baseline_gates(
+    results: Path,
+    baseline: Path,
+    tmp_path: Path,
+    limits: str,
+    expected: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gates = write(tmp_path / "gates.yaml", f"kind: load\ngates:\n  {limits}\n")
+    args = ["--results", str(results), "--gates", str(gates), "--baseline", str(baseline)]
+    code, out, _ = gate(args, capsys)
+    assert code == expected
+    assert "vs baseline" in out
+
+
+def test_junit_has_one_case_per_gate(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gates = write(
+        tmp_path / "gates.yaml",
+        "gates:\n  heartbeat.latency.p99_ms: {max: 50}\n  heartbeat.rate_per_s: {min: 500}\n",
+    )
+    junit = tmp_path / "gates.xml"
+    code, out, _ = gate(
+        ["--results", str(results), "--gates", str(gates), "--junit", str(junit)], capsys
+    )
+    assert code == 1 and "1 of 2 gates hold" in out
+    suite = ElementTree.parse(junit).getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    cases = suite.findall("testcase")
+    assert [c.find("failure") is not None for c in cases] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("gates_text", "message"),
+    [
+        ("gates:\n  heartbeat.latency.p42_ms: {max: 5}\n", "no metric heartbeat.latency.p42_ms"),
+        ("gates:\n  heartbeat.latency.p99_ms: {below: 5}\n", "unknown limit 'below'"),
+        ("gates:\n  heartbeat.latency.p99_ms: {max: fast}\n", "expected a number or a percentage"),
+        ("gates:\n  heartbeat.latency.p99_ms: 50\n", "expected limits like"),
+        ("gates:\n  'p99 < 50': {max: 5}\n", "is not a dotted metric path"),
+        ("gates: [1, 2]\n", "expected a mapping with a `gates:`"),
+        ("gates: {a: {max: 1}\n", "invalid YAML"),
+        ("kind: conformance\ngates:\n  heartbeat.rate_per_s: {min: 1}\n", "holds 'load' results"),
+        ("gates:\n  heartbeat.rate_per_s: {max_decrease: 10%}\n", "needs a baseline"),
+    ],
+)
+def test_bad_gates_exit_2_with_one_line(
+    results: Path,
+    tmp_path: Path,
+    gates_text: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gates = write(tmp_path / "gates.yaml", gates_text)
+    code, _, err = gate(["--results", str(results), "--gates", str(gates)], capsys)
+    assert code == 2
+    assert message in err and err.count("\n") == 1
+
+
+def test_gates_apply_to_a_real_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "plan.json"
+    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(plan)])
+    capsys.readouterr()
+    gates = write(tmp_path / "gates.yaml", "kind: plan\ngates:\n  plan.tasks_timed_out: {max: 0}\n")
+    code, out, _ = gate(["--results", str(plan), "--gates", str(gates)], capsys)
+    assert code == 1 and "plan.tasks_timed_out" in out
