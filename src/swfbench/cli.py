@@ -20,9 +20,9 @@ from swfbench import (
 )
 from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
 from swfbench.client import SWFClient
+from swfbench.conformance import command as conform_command
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES, EmbeddedServer
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
-from swfbench.load import command as load_command
 from swfbench.options import ArgumentParser, add_target_options, target_spec
 from swfbench.target import open_target
 
@@ -132,6 +132,7 @@ def build_parser() -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo.register(subparsers)
     heartbeat_command.register(subparsers)
+    conform_command.register(subparsers)
     _register_activity(subparsers)
     _register_serve(subparsers)
     plan_command.register(subparsers)

@@ -1,0 +1,216 @@
+"""`swfbench conform`: run the conformance scenarios through pytest with this package's plugin.
+
+Exit codes: 0 when every scenario passed or failed as a known deviation, 1 when any failed or
+was fixed (passed although listed), 252 for usage errors (bad flags, invalid scenario files),
+and the target's own codes when it cannot be reached (249, 250, 253).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+from swfbench.conformance.deviations import OUTCOMES, Outcome, load_deviations
+from swfbench.conformance.plugin import SESSION_KEY, ScenarioItem
+from swfbench.conformance.runner import ScenarioResult
+from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
+from swfbench.errors import ExitCode, UsageError
+from swfbench.options import add_target_options, target_spec
+
+DEFAULT_PATHS = ("scenarios/conformance",)
+PLUGIN = "swfbench.conformance.plugin"
+LABELS: dict[Outcome, str] = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "known_deviation": "known deviation",
+    "fixed": "FIXED",
+}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "conform",
+        help="run the conformance scenarios against a target",
+        description="Run the YAML conformance scenarios (all at once) against the embedded "
+        "target, an SWF-compatible endpoint or real SWF, and compare each outcome with the "
+        "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
+        "Exit codes: 0 all passed or known deviations, 1 a failure or a fixed deviation, "
+        "252 usage error (including an invalid scenario file).",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=f"scenario files or folders (default: {DEFAULT_PATHS[0]})",
+    )
+    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="select scenarios as pytest -k")
+    parser.add_argument(
+        "--known-deviations",
+        metavar="PATH",
+        help="the target's known-deviation list (default for the embedded target: "
+        "conformance/targets/<engine>.yaml)",
+    )
+    parser.add_argument(
+        "--timing-slack",
+        type=float,
+        metavar="S",
+        help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
+        "embedded/endpoint/aws)",
+    )
+    parser.add_argument(
+        "--reports-dir",
+        default="reports",
+        metavar="DIR",
+        help="results go to DIR/conformance-<time>/ (default: reports)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+    )
+    add_target_options(parser)
+    parser.set_defaults(run=run)
+
+
+class Progress:
+    """A pytest plugin of the command's own: a progress line per finished scenario, the
+    one-line messages of invalid scenario files, and the failures' reports at the end."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.collect_errors: list[str] = []
+        self.failures: list[str] = []
+        self.outcomes: dict[str, Outcome] = {}
+        self.total = 0
+        self.state: ConformanceSession | None = None
+        self._lock = threading.Lock()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.state = config.stash.get(SESSION_KEY, None)
+        if self.state is not None:
+            self.state.listeners.append(self.finished)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr).strip())
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = sum(isinstance(item, ScenarioItem) for item in session.items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" and report.failed:
+            self.failures.append(str(report.longrepr))
+
+    def finished(self, result: ScenarioResult, outcome: Outcome) -> None:
+        # Called from the scenario's thread as soon as it ends, in the order they end.
+        with self._lock:
+            self.outcomes[result.id] = outcome
+            self.out.write(
+                f"[{len(self.outcomes):{len(str(self.total))}d}/{self.total}] "
+                f"{LABELS[outcome]:<15} {result.id} ({result.duration_s:.1f} s)\n"
+            )
+            self.out.flush()
+
+
+def _run_dir(reports: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = reports / f"conformance-{stamp}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = reports / f"conformance-{stamp}-{suffix}"
+    return path
+
+
+def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[str]:
+    """The pytest command line equivalent to the `conform` flags."""
+    spec = target_spec(args)  # raises UsageError for --aws with --endpoint-url
+    paths = list(args.paths) or [p for p in DEFAULT_PATHS if Path(p).exists()]
+    if not paths:
+        raise UsageError(f"no {DEFAULT_PATHS[0]} folder here: pass scenario files or folders")
+    for path in paths:
+        if not Path(path).exists():
+            raise UsageError(f"no such scenario file or folder: {path}")
+    if args.known_deviations:
+        load_deviations(Path(args.known_deviations))  # a bad list is a usage error, early
+    argv = [
+        *paths,
+        # The command prints its own progress; a project's pytest addopts must not leak in.
+        "-o",
+        "addopts=",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        # Progress lines are written from the scenarios' threads while items run.
+        "--capture=no",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_suite_name=swfbench-conformance",
+        f"--swf-results={results}",
+        f"--swf-engine={spec.engine}",
+        f"--swf-workers={args.workers}",
+    ]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        argv += ["-p", PLUGIN]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    if spec.endpoint_url:
+        argv.append(f"--swf-endpoint-url={spec.endpoint_url}")
+    if spec.aws:
+        argv.append("--swf-aws")
+    if spec.region:
+        argv.append(f"--swf-region={spec.region}")
+    if args.known_deviations:
+        argv.append(f"--swf-known-deviations={args.known_deviations}")
+    if args.timing_slack is not None:
+        argv.append(f"--swf-timing-slack={args.timing_slack}")
+    return argv
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    run_dir = _run_dir(Path(args.reports_dir))
+    results, junit = run_dir / "results.json", run_dir / "junit.xml"
+    argv = pytest_args(args, results, junit)
+    progress = Progress(out)
+    started = time.monotonic()
+    code = pytest.main(argv, plugins=[progress])
+    if progress.collect_errors:
+        # Invalid scenario files: one line each, then exit as a usage error.
+        for message in progress.collect_errors:
+            print(f"swfbench: error: {message}", file=sys.stderr)
+        return ExitCode.USAGE
+    state = progress.state
+    if code == pytest.ExitCode.USAGE_ERROR or state is None:
+        raise UsageError("pytest refused the arguments (see above)")
+    if state.error is not None:
+        raise state.error
+    if not state.started:
+        raise UsageError(
+            "no scenario selected" + (f" by -k {args.keyword}" if args.keyword else "")
+        )
+    for failure in progress.failures:
+        out.write("\n" + failure + "\n")
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for outcome in progress.outcomes.values():
+        counts[outcome] += 1
+    summary = ", ".join(f"{n} {LABELS[k].lower()}" for k, n in counts.items() if n)
+    target = state.target.description if state.target else "?"
+    out.write(
+        f"\n{sum(counts.values())} scenarios on {target} in {time.monotonic() - started:.1f} s: "
+        f"{summary}\nresults: {results}\njunit:   {junit}\n"
+    )
+    if code == pytest.ExitCode.INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if counts["fail"] == counts["fixed"] == 0 else 1

@@ -1,0 +1,182 @@
+"""The pytest plugin (entry point `pytest11`): each conformance scenario file is one test item.
+
+Wiring only; the run's state lives in `ConformanceSession`. Only YAML files under a
+`scenarios/conformance` folder are collected, so the plugin never touches other tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swfbench.conformance.report import describe_failure, one_line
+from swfbench.conformance.runner import ScenarioResult
+from swfbench.conformance.scenario import (
+    Scenario,
+    ScenarioFileError,
+    is_scenario_path,
+    load_scenario,
+)
+from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, ConformanceSession
+from swfbench.embedded import DEFAULT_ENGINE, ENGINES
+from swfbench.errors import SwfbenchError
+from swfbench.target import TargetSpec
+
+SESSION_KEY = pytest.StashKey[ConformanceSession]()
+
+
+class ScenarioFailed(Exception):
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(one_line(result))
+        self.result = result
+
+
+class ScenarioFixed(Exception):
+    """A scenario listed as a known deviation passed: the list must be updated."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("swfbench", "swfbench conformance scenarios")
+    group.addoption(
+        "--swf-endpoint-url",
+        metavar="URL",
+        help="run conformance scenarios against this SWF-compatible endpoint",
+    )
+    group.addoption(
+        "--swf-aws",
+        action="store_true",
+        help="run conformance scenarios against real Amazon SWF (costs money)",
+    )
+    group.addoption("--swf-region", help="AWS region (default: us-east-1 for emulators)")
+    group.addoption(
+        "--swf-engine",
+        choices=sorted(ENGINES),
+        default=DEFAULT_ENGINE,
+        help=f"engine of the embedded target (default: {DEFAULT_ENGINE})",
+    )
+    group.addoption(
+        "--swf-known-deviations",
+        metavar="PATH",
+        help="the target's known deviations (default for the embedded target: "
+        "conformance/targets/<engine>.yaml)",
+    )
+    group.addoption(
+        "--swf-timing-slack",
+        type=float,
+        metavar="S",
+        help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
+        "embedded/endpoint/aws)",
+    )
+    group.addoption("--swf-results", metavar="PATH", help="write the JSON results here")
+    group.addoption(
+        "--swf-workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+    )
+
+
+def _options(config: pytest.Config) -> ConformanceOptions:
+    def get(name: str) -> Any:
+        return config.getoption(name)
+
+    known = get("swf_known_deviations")
+    results = get("swf_results")
+    return ConformanceOptions(
+        spec=TargetSpec(
+            endpoint_url=get("swf_endpoint_url"),
+            aws=bool(get("swf_aws")),
+            region=get("swf_region"),
+            engine=get("swf_engine"),
+        ),
+        known_deviations=Path(known) if known else None,
+        timing_slack=get("swf_timing_slack"),
+        results=Path(results) if results else None,
+        workers=get("swf_workers"),
+        roots=(config.rootpath, Path.cwd()),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[SESSION_KEY] = ConformanceSession(_options(config))
+    except SwfbenchError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_scenario_path(file_path):
+        scenario_file: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
+        return scenario_file
+    return None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None:
+        return
+    state.close()
+    if state.started and state.options.results is not None:
+        state.write_results(state.options.results)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None or not state.started:
+        return
+    counts = state.to_dict()["summary"]
+    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+    target = state.target.description if state.target else str(state.error)
+    terminalreporter.write_line(f"swfbench conformance on {target}: {text}")
+    if state.options.results is not None:
+        terminalreporter.write_line(f"swfbench conformance results: {state.options.results}")
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioFileError as exc:
+            raise self.CollectError(str(exc)) from None
+        yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        state = self.config.stash[SESSION_KEY]
+        state.start([i.scenario for i in self.session.items if isinstance(i, ScenarioItem)])
+        result = state.result(self.scenario.id)
+        outcome = state.outcome(result)
+        self.user_properties.append(("outcome", outcome))
+        if outcome == "known_deviation":
+            reason = state.deviations.reasons[self.scenario.id]
+            pytest.xfail(f"known deviation: {reason} ({one_line(result)})")
+        if outcome == "fixed":
+            raise ScenarioFixed(
+                f"{self.scenario.id} passed but {state.deviations.path} lists it as a known "
+                f"deviation ({state.deviations.reasons[self.scenario.id]}): remove it from the list"
+            )
+        if outcome == "fail":
+            raise ScenarioFailed(result)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return describe_failure(excinfo.value.result)
+        if isinstance(excinfo.value, ScenarioFixed | SwfbenchError):
+            return f"{self.scenario.path}: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, 0, f"conformance scenario {self.scenario.id}"

@@ -1,0 +1,212 @@
+"""One conformance run: the target, the known deviations, and every scenario running at once.
+
+Scenarios are independent and most of them wait on SWF timeouts, so they all start together in
+a thread pool when the first one is asked for; each pytest item then waits for its own result.
+The suite takes about as long as its slowest scenario. One target serves them all; each
+scenario uses workflow executions of its own (`start_activity` gives unique task lists).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swfbench import __version__
+from swfbench.activity import DEFAULT_DOMAIN, bootstrap
+from swfbench.client import CallObserver, SWFClient
+from swfbench.conformance.deviations import (
+    OUTCOMES,
+    KnownDeviations,
+    Outcome,
+    default_deviations_path,
+    load_deviations,
+)
+from swfbench.conformance.runner import ScenarioResult, run_scenario
+from swfbench.conformance.scenario import Scenario
+from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.target import Target, TargetSpec, open_target
+
+DEFAULT_SLACK_S = {"embedded": 1.0, "endpoint": 2.0, "aws": 30.0}
+"""Seconds added to timing windows when neither the flag nor the target's list sets one. How
+late real SWF fires a timeout is undocumented (fact sheet, "Quotas"): 30 s is a guess."""
+DEFAULT_WORKERS = 64
+
+Listener = Callable[[ScenarioResult, Outcome], None]
+
+
+class RunInterrupted(SwfbenchError):
+    """The run is shutting down: scenarios still waiting end at their next pause."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConformanceOptions:
+    """Everything a run needs to know, from pytest options or `swfbench conform` flags."""
+
+    spec: TargetSpec
+    known_deviations: Path | None = None
+    """The target's list; None finds `conformance/targets/<engine>.yaml` for embedded targets."""
+    timing_slack: float | None = None
+    """Overrides the list's `timing_slack` and the default for the target's kind."""
+    results: Path | None = None
+    """Where to write the JSON results, if anywhere."""
+    workers: int = DEFAULT_WORKERS
+    domain: str = DEFAULT_DOMAIN
+    roots: tuple[Path, ...] = field(default_factory=tuple)
+    """Folders searched for `conformance/targets/` (pytest's rootdir, the working directory)."""
+
+
+class ConformanceSession:
+    """State of one run; created at pytest configure time, started by the first item."""
+
+    def __init__(self, options: ConformanceOptions) -> None:
+        self.options = options
+        self.deviations = KnownDeviations()
+        """Loaded by `start`, so that runs without scenarios never read the list."""
+        self.listeners: list[Listener] = []
+        self.target: Target | None = None
+        self.error: SwfbenchError | None = None
+        """Why the target could not be opened; every scenario then reports it."""
+        self.started_at: str | None = None
+        self.ended_at: str | None = None
+        self.results: dict[str, ScenarioResult] = {}
+        self._stack = ExitStack()
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future[ScenarioResult]] = {}
+        self._order: list[str] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def _deviations(self) -> KnownDeviations:
+        path = self.options.known_deviations
+        spec = self.options.spec
+        if path is None and not spec.aws and not spec.endpoint_url:
+            path = default_deviations_path(spec.engine, list(self.options.roots))
+        return load_deviations(path) if path is not None else KnownDeviations()
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+    @property
+    def slack(self) -> float:
+        if self.options.timing_slack is not None:
+            return self.options.timing_slack
+        if self.deviations.timing_slack is not None:
+            return self.deviations.timing_slack
+        kind = self.target.kind if self.target else "embedded"
+        return DEFAULT_SLACK_S[kind]
+
+    def start(self, scenarios: Sequence[Scenario]) -> None:
+        """Open the target and start every scenario; later calls do nothing."""
+        if self.started:
+            return
+        self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        try:
+            self.deviations = self._deviations()
+            self.target = self._stack.enter_context(open_target(self.options.spec))
+            bootstrap(SWFClient(self.target), self.options.domain)
+        except SwfbenchError as exc:
+            self.error = exc
+            return
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, min(len(scenarios), self.options.workers)),
+            thread_name_prefix="swfbench-scenario",
+        )
+        for scenario in scenarios:
+            if scenario.id not in self._futures:
+                self._order.append(scenario.id)
+                self._futures[scenario.id] = self._pool.submit(self._run, scenario)
+
+    def _new_client(self, target: Target, observer: CallObserver) -> SWFClient:
+        # botocore's client creation is not safe to run in many threads at once.
+        with self._lock:
+            return SWFClient(target, observer)
+
+    def _sleep(self, seconds: float) -> None:
+        # Waits end early when the run is interrupted, so the pool can shut down.
+        if self._stopping.wait(seconds):
+            raise RunInterrupted("the run was interrupted")
+
+    def _run(self, scenario: Scenario) -> ScenarioResult:
+        assert self.target is not None
+        result = run_scenario(
+            scenario, self.target, slack=self.slack, sleep=self._sleep, new_client=self._new_client
+        )
+        self.results[scenario.id] = result
+        outcome = self.outcome(result)
+        for listener in self.listeners:
+            listener(result, outcome)
+        return result
+
+    def result(self, scenario_id: str) -> ScenarioResult:
+        """Wait for one scenario's result; raise the target's error if it never opened."""
+        if self.error is not None:
+            raise self.error
+        return self._futures[scenario_id].result()
+
+    def outcome(self, result: ScenarioResult) -> Outcome:
+        return self.deviations.outcome(result.id, result.passed)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._stack.close()
+        if self.started and self.ended_at is None:
+            self.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+
+    # Results ---------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        scenarios = []
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for scenario_id in self._order:
+            result = self.results.get(scenario_id)
+            if result is None:
+                continue  # interrupted before it finished
+            outcome = self.outcome(result)
+            counts[outcome] += 1
+            scenarios.append(
+                {
+                    "outcome": outcome,
+                    "deviation_reason": self.deviations.reasons.get(scenario_id),
+                    **result.to_dict(),
+                }
+            )
+        target = self.target
+        spec = self.options.spec
+        return {
+            "kind": "swfbench-conformance-results",
+            "format_version": 1,
+            "swfbench_version": __version__,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at or datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "target": {
+                "kind": target.kind if target else None,
+                "description": target.description if target else None,
+                "endpoint_url": target.endpoint_url if target else spec.endpoint_url,
+                "region": target.region if target else spec.region,
+                "engine": target.engine if target else None,
+                "error": str(self.error) if self.error else None,
+            },
+            "known_deviations": {
+                "path": str(self.deviations.path) if self.deviations.path else None,
+                "target": self.deviations.target,
+            },
+            "timing_slack_s": self.slack,
+            "summary": counts,
+            "scenarios": scenarios,
+        }
+
+    def write_results(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -1,0 +1,139 @@
+"""Scenario files: validation with file and line, reference checks, templating."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from swfbench.conformance.scenario import (
+    ScenarioFileError,
+    is_scenario_path,
+    load_scenario,
+    scenario_id,
+)
+from swfbench.conformance.templating import TemplateError, render, render_pattern
+from swfbench.errors import ExitCode
+
+
+def _write(tmp_path: Path, text: str, name: str = "area/name") -> Path:
+    path = tmp_path / "scenarios" / "conformance" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+HEAD = """
+    description: d
+    evidence: [{grade: documented, ref: r}]
+    steps:
+      - start_activity: {as: a}
+"""
+
+
+def _error(tmp_path: Path, text: str) -> ScenarioFileError:
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioFileError) as caught:
+        load_scenario(path)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert str(caught.value).startswith(f"{path}:")
+    return caught.value
+
+
+def test_a_valid_file_loads_with_id_lines_and_sources(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEAD
+        + """
+      - repeat: {times: 2, every: 1}
+        heartbeat: {task: a, details: "step {{ i }}"}
+        expect: {cancelRequested: false}
+    """,
+    )
+    scenario = load_scenario(path)
+    assert scenario.id == "area/name"
+    assert [s.action for s in scenario.steps] == ["start_activity", "heartbeat"]
+    assert [s.line for s in scenario.steps] == [4, 6]
+    assert scenario.steps[1].repeat == {"times": 2, "every": 1}
+    assert "step {{ i }}" in scenario.steps[1].source
+
+
+def test_unknown_key_names_its_line(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + "      - heartbeat: {task: a}\n        expct: {}\n")
+    assert error.line == 6
+    assert "unknown key 'expct'" in error.what
+
+
+def test_wrong_value_names_its_line(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + "      - sleep: {seconds: -1}\n")
+    assert error.line == 5
+    assert "sleep" in error.what
+
+
+def test_bad_grade_names_its_line(tmp_path: Path) -> None:
+    error = _error(
+        tmp_path,
+        """
+        description: d
+        evidence:
+          - {grade: rumoured, ref: r}
+        steps:
+          - sleep: {seconds: 1}
+        """,
+    )
+    assert error.line == 3
+    assert "rumoured" in error.what
+
+
+def test_two_actions_in_one_step(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + "      - sleep: {seconds: 1}\n        heartbeat: {task: a}\n")
+    assert error.line == 5
+    assert "exactly one action" in error.what
+
+
+def test_yaml_syntax_error_names_its_line(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + "      - heartbeat: {task: a\n")
+    assert error.line is not None and error.line >= 5
+    assert "not valid YAML" in error.what
+
+
+def test_task_must_be_started_before(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + "      - heartbeat: {task: b}\n")
+    assert error.line == 5
+    assert "no task named 'b'" in error.what
+
+
+def test_placeholder_must_refer_to_something_defined(tmp_path: Path) -> None:
+    error = _error(tmp_path, HEAD + '      - heartbeat: {task: a, details: "{{ i }}"}\n')
+    assert "{{ i }} refers to nothing" in error.what
+    error = _error(tmp_path, HEAD + '      - heartbeat: {task: a, details: "{{ a.x "}\n')
+    assert "malformed placeholder" in error.what
+
+
+def test_only_files_under_scenarios_conformance_are_scenarios(tmp_path: Path) -> None:
+    assert is_scenario_path(tmp_path / "scenarios" / "conformance" / "a" / "b.yaml")
+    assert not is_scenario_path(tmp_path / "scenarios" / "load" / "b.yaml")
+    assert not is_scenario_path(tmp_path / "tests" / "b.yaml")
+    assert not is_scenario_path(tmp_path / "scenarios" / "conformance" / "a" / "b.py")
+    assert scenario_id(tmp_path / "scenarios" / "conformance" / "a" / "b.yaml") == "a/b"
+
+
+def test_templating_keeps_types_and_fills() -> None:
+    context = {"i": 3, "a": {"scheduled_event_id": 5, "run_id": "r1"}}
+    assert render("{{ a.scheduled_event_id }}", context) == 5
+    assert render("step {{ i }} of {{a.run_id}}", context) == "step 3 of r1"
+    assert render({"fill": "é日", "length": 5}, context) == "é日é日é"
+    assert render([{"x": "{{ i }}"}], context) == [{"x": 3}]
+    with pytest.raises(TemplateError, match="no field 'nope'"):
+        render("{{ a.nope }}", context)
+    with pytest.raises(TemplateError, match="nothing named 'b'"):
+        render("{{ b }}", context)
+
+
+def test_values_in_message_patterns_match_literally() -> None:
+    context = {"a": {"run_id": "22B5+z/Q="}}
+    pattern = render_pattern("^runId={{ a.run_id }}$", context)
+    assert re.search(pattern, "runId=22B5+z/Q=")
+    assert not re.search(pattern, "runId=22B55z/Q=")
