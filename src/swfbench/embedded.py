@@ -22,11 +22,13 @@ from typing import IO
 from swfbench.errors import EmbeddedTargetError
 
 HOST = "127.0.0.1"
-DEFAULT_ENGINE = "moto"
+DEFAULT_ENGINE = "swfbench"
 STARTUP_TIMEOUT_S = 30.0
 
 
 ENGINES = {
+    # moto's SWF extended to keep SWF's heartbeat promises at fleet scale (swfbench.engine).
+    "swfbench": ("swfbench.engine", "--host", "{host}", "--port", "{port}"),
     # Plain moto, as published: the reference emulator the conformance matrix compares against.
     "moto": ("moto.server", "-H", "{host}", "-p", "{port}"),
 }

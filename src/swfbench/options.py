@@ -39,12 +39,65 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--region", help="AWS region (default: the AWS configuration; us-east-1 for emulators)"
     )
+    add_engine_options(group)
+
+
+QUOTA_FLAGS = ("account_bucket", "account_refill", "execution_bucket", "execution_refill")
+
+
+def add_engine_options(group: argparse._ActionsContainer) -> None:
+    """Options of the embedded server: which engine, and the extended engine's quotas and clock."""
     group.add_argument(
         "--engine",
         choices=sorted(ENGINES),
         default=DEFAULT_ENGINE,
-        help=f"server run by the embedded target (default: {DEFAULT_ENGINE})",
+        help=f"server run by the embedded target (default: {DEFAULT_ENGINE}, moto's SWF extended "
+        "to keep SWF's heartbeat promises; moto: plain moto)",
     )
+    group.add_argument(
+        "--quotas",
+        choices=("none", "aws"),
+        default="none",
+        help="aws: the embedded engine throttles heartbeats with SWF's documented token buckets "
+        "(per account 2000, 160/s; per execution 1000, 1000/s)",
+    )
+    for flag in QUOTA_FLAGS:
+        group.add_argument(
+            f"--{flag.replace('_', '-')}",
+            type=float,
+            metavar="N",
+            help=argparse.SUPPRESS
+            if flag != "account_refill"
+            else "override a quota, e.g. a "
+            "raised account refill per second (also --account-bucket, --execution-bucket, "
+            "--execution-refill); needs --quotas aws",
+        )
+    group.add_argument(
+        "--clock",
+        choices=("real", "virtual"),
+        default="real",
+        help="virtual: the embedded engine's time moves only when told (POST /swfbench/clock/advance)",
+    )
+
+
+def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The embedded engine's own flags for what the user asked."""
+    extra: list[str] = []
+    if args.quotas != "none":
+        extra += ["--quotas", args.quotas]
+    for flag in QUOTA_FLAGS:
+        value = getattr(args, flag)
+        if value is not None:
+            if args.quotas == "none":
+                raise UsageError(f"--{flag.replace('_', '-')} needs --quotas aws")
+            extra += [f"--{flag.replace('_', '-')}", f"{value:g}"]
+    if args.clock != "real":
+        extra += ["--clock", args.clock]
+    if extra and (args.endpoint_url or args.aws):
+        raise UsageError("--quotas and --clock apply to the embedded target only")
+    if extra and args.engine != "swfbench":
+        raise UsageError(f"--quotas and --clock need --engine swfbench; {args.engine} has neither")
+    return tuple(extra)
 
 
 def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetSpec:
@@ -54,4 +107,5 @@ def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetS
         region=args.region,
         engine=args.engine,
         port=port,
+        engine_args=engine_args(args),
     )

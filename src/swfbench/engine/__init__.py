@@ -1,0 +1,32 @@
+"""The extended engine: moto's SWF, kept to SWF's heartbeat promises and fast at fleet scale.
+
+Run it with ``python -m swfbench.engine --host 127.0.0.1 --port P [--quotas none|aws]
+[--clock real|virtual]``; `swfbench.engine.server` documents the admin endpoints (virtual
+clock, engine info).
+
+How it is built, one module per concern:
+
+- `models`: subclasses of moto's SWF models (domain, workflow execution, tasks, history
+  events) that read the engine clock, index tasks by token and task list, and add what moto
+  lacks: RequestCancelActivityTask, ActivityTaskCanceled, WorkflowExecutionCancelRequested,
+  and the START_TO_CLOSE, SCHEDULE_TO_START and SCHEDULE_TO_CLOSE activity timeouts.
+- `backend`: a subclass of moto's `SWFBackend`. Timeouts come off a deadline heap
+  (`deadlines`) instead of moto's scan of every task on every call; a background sweeper
+  fires them on the real clock even when nobody calls, and each event is stamped at its
+  deadline. Pollers with nothing to take wait on a condition, not holding the lock.
+- `responses`: moto's `SWFResponse`, bound to that backend, with the operations moto lacks or
+  breaks (heartbeat, RespondActivityTaskCanceled, RequestCancelWorkflowExecution, signals
+  without input); `validation` checks the API model's length limits server-side.
+- `quotas`: SWF's token buckets for heartbeats (``--quotas aws``).
+- `clock`: real or virtual time, passed in; no module-level mutable state.
+- `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch.
+
+Deliberate choices where SWF's behaviour is not known: a token the engine never issued answers
+moto's ``ValidationException: Invalid token`` (the fact sheet grades SWF's answer unknown), so
+both engines agree there; an activity id counts as in use once any task of the execution had
+it, as in moto.
+"""
+
+from swfbench.engine.version import TESTED_MOTO_VERSIONS, UnsupportedMotoVersion, check_moto_version
+
+__all__ = ["TESTED_MOTO_VERSIONS", "UnsupportedMotoVersion", "check_moto_version"]

@@ -1,0 +1,216 @@
+"""An SWF-only HTTP server: JSON 1.0 calls go straight to `EngineResponse`, nothing else.
+
+moto's server routes every request through its generic per-service dispatch, about half of
+the 1.8 ms it spends per heartbeat. This server knows one service and one wire format.
+
+SWF calls
+    ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON body.
+    Signatures are not checked. Every JSON answer carries
+    ``Content-Type: application/x-amz-json-1.0``; faults answer HTTP 400 with
+    ``{"__type": ..., "message": ...}`` as SWF does.
+
+Admin endpoints (JSON in, JSON out)
+    ``GET /swfbench/engine``
+        ``{"engine": "swfbench", "moto": "<version>", "quotas": {...} | null,
+        "clock": "real" | "virtual"}``
+    ``GET /swfbench/clock``
+        ``{"now": <epoch seconds>, "mode": "real" | "virtual"}``; works with either clock, so a
+        runner can tell whether it may advance time.
+    ``POST /swfbench/clock/advance`` with ``{"seconds": N}``
+        Virtual clock only: moves engine time forward by N seconds, fires every timeout whose
+        deadline passed (each event stamped at its deadline) and answers ``{"now": ...}``.
+        With the real clock it answers HTTP 400 ``swfbench#ClockNotVirtual``.
+
+Any other request (``GET /`` included) gets a JSON answer too, so a launcher can poll for
+readiness with a plain GET.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import moto
+from moto.core.exceptions import JsonRESTError
+
+from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
+from swfbench.engine.clock import Clock
+from swfbench.engine.quotas import QuotaSettings
+from swfbench.engine.responses import EngineResponse
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
+TARGET_PREFIX = "SimpleWorkflowService."
+SWEEP_INTERVAL = 0.25
+"""Longest the sweeper sleeps; every call also fires what is due before it runs."""
+
+
+class EngineHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server around one `EngineBackend`."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], backend: EngineBackend) -> None:
+        self.backend = backend
+        self.stopping = threading.Event()
+        super().__init__(address, EngineRequestHandler)
+
+    def engine_info(self) -> dict[str, Any]:
+        settings = self.backend.quota_settings
+        return {
+            "engine": "swfbench",
+            "moto": moto.__version__,
+            "quotas": settings.to_dict() if settings is not None else None,
+            "clock": self.backend.clock.mode,
+        }
+
+    def start_sweeper(self) -> threading.Thread:
+        """Fire timeouts on time even when no call arrives (real clock only)."""
+        thread = threading.Thread(target=self._sweep, name="swfbench-sweeper", daemon=True)
+        thread.start()
+        return thread
+
+    def _sweep(self) -> None:
+        backend = self.backend
+        while not self.stopping.is_set():
+            upcoming = backend.next_deadline()
+            wait = SWEEP_INTERVAL
+            if upcoming is not None:
+                wait = min(wait, max(0.0, upcoming - backend.clock.now()))
+            if wait > 0 and self.stopping.wait(wait):
+                return
+            backend.sweep()
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        super().shutdown()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-call is not worth a traceback on stderr.
+        pass
+
+
+class EngineRequestHandler(BaseHTTPRequestHandler):
+    """One keep-alive connection; SWF calls dispatched with no per-request logging."""
+
+    protocol_version = "HTTP/1.1"
+    server: EngineHTTPServer
+    # Answers are written in one send; with Nagle on, keep-alive clients would stall on ACKs.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.responder = EngineResponse(self.server.backend)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: str, reason: str = "OK") -> None:
+        payload = body.encode()
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\n"
+            f"Content-Type: {JSON_CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(payload)}\r\n"
+            "\r\n"
+        ).encode()
+        self.wfile.write(head + payload)
+
+    def _error(self, status: int, error_type: str, message: str) -> None:
+        reason = "Bad Request" if status == 400 else "Internal Server Error"
+        if status == 404:
+            reason = "Not Found"
+        self._send(status, json.dumps({"__type": error_type, "message": message}), reason)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # Malformed HTTP (bad request line, oversized headers): answer in JSON, then hang up.
+        self.close_connection = True
+        body = json.dumps({"__type": "swfbench#BadHttpRequest", "message": message or ""})
+        self._send(code, body, "Bad Request" if code == 400 else "Error")
+
+    def _body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _other(self) -> None:
+        self._error(404, "swfbench#NotFound", f"no such endpoint: {self.command} {self.path}")
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
+
+    def do_HEAD(self) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {JSON_CONTENT_TYPE}\r\nContent-Length: 0\r\n\r\n"
+        self.wfile.write(head.encode())
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/swfbench/clock":
+            clock: Clock = self.server.backend.clock
+            self._send(200, json.dumps({"now": clock.now(), "mode": clock.mode}))
+        elif path in ("/swfbench/engine", "/"):
+            self._send(200, json.dumps(self.server.engine_info()))
+        else:
+            self._error(404, "swfbench#NotFound", f"no such endpoint: GET {path}")
+
+    def do_POST(self) -> None:
+        body = self._body()
+        target = self.headers.get("X-Amz-Target")
+        if target is None:
+            self._admin_post(self.path.split("?", 1)[0], body)
+            return
+        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        try:
+            answer = self.responder.call(operation, body)
+        except JsonRESTError as fault:
+            self._error(fault.code, fault.error_type, fault.message)
+            return
+        except KeyError as missing:
+            # moto reads required members with params[...]: a missing one is SWF's null check.
+            self._error(
+                400,
+                "com.amazon.coral.validate#ValidationException",
+                f"1 validation error detected: Value null at '{missing.args[0]}' failed to "
+                "satisfy constraint: Member must not be null",
+            )
+            return
+        except Exception as exc:  # an engine bug; answer as SWF does rather than drop the call
+            print(f"swfbench engine: {operation} failed: {exc!r}", file=sys.stderr)
+            self._error(500, "com.amazon.coral.service#InternalFailure", "internal failure")
+            return
+        self._send(200, answer)
+
+    def _admin_post(self, path: str, body: bytes) -> None:
+        if path != "/swfbench/clock/advance":
+            self._error(404, "swfbench#NotFound", f"no such endpoint: POST {path}")
+            return
+        try:
+            seconds = float(json.loads(body or b"{}")["seconds"])
+        except (ValueError, KeyError, TypeError):
+            self._error(400, "swfbench#BadRequest", 'expected a JSON body {"seconds": N}')
+            return
+        if seconds < 0:
+            self._error(400, "swfbench#BadRequest", "seconds must not be negative")
+            return
+        try:
+            now = self.server.backend.advance_clock(seconds)
+        except JsonRESTError as fault:
+            self._error(fault.code, fault.error_type, fault.message)
+            return
+        self._send(200, json.dumps({"now": now}))
+
+
+def create_server(
+    host: str,
+    port: int,
+    *,
+    clock: Clock,
+    quotas: QuotaSettings | None = None,
+    poll_wait: float = DEFAULT_POLL_WAIT,
+) -> EngineHTTPServer:
+    """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
+    backend = EngineBackend(clock=clock, quotas=quotas, poll_wait=poll_wait)
+    return EngineHTTPServer((host, port), backend)
