@@ -21,9 +21,15 @@ from swfbench import (
 from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
 from swfbench.client import SWFClient
 from swfbench.conformance import command as conform_command
-from swfbench.embedded import DEFAULT_ENGINE, ENGINES, EmbeddedServer
+from swfbench.embedded import EmbeddedServer
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
-from swfbench.options import ArgumentParser, add_target_options, target_spec
+from swfbench.options import (
+    ArgumentParser,
+    add_engine_options,
+    add_target_options,
+    engine_args,
+    target_spec,
+)
 from swfbench.target import open_target
 
 
@@ -45,14 +51,12 @@ def _register_serve(subparsers: Any) -> None:
     parser.add_argument(
         "--port", type=int, default=None, help="port to listen on (default: a free one)"
     )
-    parser.add_argument(
-        "--engine", choices=sorted(ENGINES), default=DEFAULT_ENGINE, help="server to run"
-    )
-    parser.set_defaults(run=_serve)
+    add_engine_options(parser)
+    parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    with EmbeddedServer(engine=args.engine, port=args.port) as server:
+    with EmbeddedServer(engine=args.engine, port=args.port, extra_args=engine_args(args)) as server:
         print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
         try:
             code = server.wait()
