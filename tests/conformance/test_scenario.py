@@ -137,3 +137,30 @@ def test_values_in_message_patterns_match_literally() -> None:
     pattern = render_pattern("^runId={{ a.run_id }}$", context)
     assert re.search(pattern, "runId=22B5+z/Q=")
     assert not re.search(pattern, "runId=22B55z/Q=")
+
+
+def test_history_items_may_refer_to_events_captured_before_them() -> None:
+    from swfbench.conformance.expect import check_history
+
+    events = [
+        {"eventId": 10, "eventType": "ActivityTaskCancelRequested"},
+        {
+            "eventId": 11,
+            "eventType": "ActivityTaskCanceled",
+            "activityTaskCanceledEventAttributes": {"latestCancelRequestedEventId": 10},
+        },
+    ]
+    wanted = {
+        "contains": [
+            {"eventType": "ActivityTaskCancelRequested", "as": "requested"},
+            {
+                "eventType": "ActivityTaskCanceled",
+                "attributes": {"latestCancelRequestedEventId": "{{ requested.eventId }}"},
+            },
+        ]
+    }
+    wrong, captured = check_history(events, wanted, {})
+    assert wrong is None and captured["requested"]["eventId"] == 10
+    # Until the first event exists, the second cannot match: a mismatch, not a template error.
+    wrong, _ = check_history(events[1:], wanted, {})
+    assert wrong is not None and "no ActivityTaskCancelRequested" in wrong

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from swfbench.conformance.templating import TemplateError, render
 from swfbench.errors import SWFError
 
 RESERVED = frozenset({"error", "elapsed", "contains", "not_contains", "counts", "length"})
@@ -87,18 +88,28 @@ def check_response(response: Mapping[str, Any], wanted: Mapping[str, Any]) -> st
 
 
 def check_history(
-    events: list[dict[str, Any]], wanted: Mapping[str, Any]
+    events: list[dict[str, Any]], wanted: Mapping[str, Any], context: Mapping[str, Any]
 ) -> tuple[str | None, dict[str, dict[str, Any]]]:
-    """What is wrong with the history, if anything, and the events captured with `as`."""
+    """What is wrong with the history, if anything, and the events captured with `as`.
+
+    `contains` items are rendered one at a time, so an item may refer to an event that an
+    earlier item of the same list captured (`latestCancelRequestedEventId: "{{ req.eventId }}"`).
+    """
     problems: list[str] = []
     captured: dict[str, dict[str, Any]] = {}
-    for item in wanted.get("contains", []):
+    for raw in wanted.get("contains", []):
+        try:
+            item = render(raw, {**context, **captured})
+        except TemplateError:
+            if problems:
+                continue  # it names an event an earlier item has not found yet
+            raise
         found = next((e for e in events if matches(e, item)), None)
         if found is None:
             problems.append(f"no {item['eventType']} event matching {item.get('attributes', {})}")
         elif "as" in item:
             captured[item["as"]] = flat(found)
-    for item in wanted.get("not_contains", []):
+    for item in render(wanted.get("not_contains", []), {**context, **captured}):
         found = next((e for e in events if matches(e, item)), None)
         if found is not None:
             problems.append(f"unwanted event #{found.get('eventId')} {found['eventType']}")

@@ -23,6 +23,8 @@ from swfbench.conformance.templating import TemplateError, render, render_patter
 from swfbench.errors import SwfbenchError, SWFError
 from swfbench.target import Target
 
+LATE_RENDERED = frozenset({"contains", "not_contains"})
+
 HEARTBEAT = "RecordActivityTaskHeartbeat"
 ClientFactory = Callable[[Target, CallObserver], SWFClient]
 POLL_EVERY_S = 0.25
@@ -206,7 +208,11 @@ class ScenarioRun:
         self.steps.append(result)
         first_call = len(self.calls)
         try:
-            expected = render(step.expect, self.context)
+            # History lists render event by event, as they match (see check_history).
+            expected = {
+                key: value if key in LATE_RENDERED else render(value, self.context)
+                for key, value in step.expect.items()
+            }
             pattern = step.expect.get("error", {}).get("message_matches")
             if pattern is not None:
                 expected["error"]["message_matches"] = render_pattern(pattern, self.context)
@@ -358,7 +364,7 @@ class ScenarioRun:
     def _check_history(
         self, events: list[dict[str, Any]], at: Attempt
     ) -> tuple[str | None, dict[str, dict[str, Any]]]:
-        wrong, captured = checks.check_history(events, at.expected)
+        wrong, captured = checks.check_history(events, at.expected, self.context)
         at.result.actual = {"events": [checks.summarize(e) for e in events]}
         return wrong or self._check_elapsed(at), captured
 
@@ -378,7 +384,7 @@ class ScenarioRun:
         every = float(params.get("every", POLL_EVERY_S))
         while True:
             events = self._fetch(params["task"], at)
-            wrong, captured = checks.check_history(events, at.expected)
+            wrong, captured = checks.check_history(events, at.expected, self.context)
             at.result.actual = {"events": [checks.summarize(e) for e in events]}
             if wrong is None:
                 # The elapsed window is judged once, when the history first matches.
