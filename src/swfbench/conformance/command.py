@@ -166,6 +166,7 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         argv += ["-p", PLUGIN]
     if args.keyword:
         argv += ["-k", args.keyword]
+    argv += [f"--swf-engine-arg={arg}" for arg in spec.engine_args]
     if spec.endpoint_url:
         argv.append(f"--swf-endpoint-url={spec.endpoint_url}")
     if spec.aws:

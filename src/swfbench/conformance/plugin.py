@@ -58,6 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"engine of the embedded target (default: {DEFAULT_ENGINE})",
     )
     group.addoption(
+        "--swf-engine-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="a flag for the embedded engine, e.g. --swf-engine-arg=--clock "
+        "--swf-engine-arg=virtual (repeatable)",
+    )
+    group.addoption(
         "--swf-known-deviations",
         metavar="PATH",
         help="the target's known deviations (default for the embedded target: "
@@ -92,6 +100,7 @@ def _options(config: pytest.Config) -> ConformanceOptions:
             aws=bool(get("swf_aws")),
             region=get("swf_region"),
             engine=get("swf_engine"),
+            engine_args=tuple(get("swf_engine_arg")),
         ),
         known_deviations=Path(known) if known else None,
         timing_slack=get("swf_timing_slack"),

@@ -458,12 +458,16 @@ def run_scenario(
     target: Target,
     *,
     slack: float,
+    clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     new_client: ClientFactory | None = None,
 ) -> ScenarioResult:
     """Run `scenario` to its end; never raises for anything the target or scenario does."""
     try:
-        return ScenarioRun(scenario, target, slack=slack, sleep=sleep, new_client=new_client).run()
+        run = ScenarioRun(
+            scenario, target, slack=slack, clock=clock, sleep=sleep, new_client=new_client
+        )
+        return run.run()
     except Exception as exc:  # a harness bug must not take down the other runs
         now = _now()
         failure = Failure(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -32,6 +33,7 @@ from swfbench.conformance.runner import ScenarioResult, run_scenario
 from swfbench.conformance.scenario import Scenario
 from swfbench.errors import ExitCode, SwfbenchError
 from swfbench.target import Target, TargetSpec, open_target
+from swfbench.virtual_clock import VirtualClock, virtual_clock_of
 
 DEFAULT_SLACK_S = {"embedded": 1.0, "endpoint": 2.0, "aws": 30.0}
 """Seconds added to timing windows when neither the flag nor the target's list sets one. How
@@ -84,6 +86,8 @@ class ConformanceSession:
         self._order: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.virtual_clock: VirtualClock | None = None
+        """Set when the target keeps virtual time: waits then become clock advances."""
 
     def _deviations(self) -> KnownDeviations:
         path = self.options.known_deviations
@@ -117,8 +121,12 @@ class ConformanceSession:
         except SwfbenchError as exc:
             self.error = exc
             return
+        self.virtual_clock = virtual_clock_of(self.target)
+        # Scenarios share the target's clock: advancing it for one would age the others' tasks,
+        # so on a virtual clock they run one after another (each in a fraction of a second).
+        workers = 1 if self.virtual_clock else self.options.workers
         self._pool = ThreadPoolExecutor(
-            max_workers=max(1, min(len(scenarios), self.options.workers)),
+            max_workers=max(1, min(len(scenarios), workers)),
             thread_name_prefix="swfbench-scenario",
         )
         for scenario in scenarios:
@@ -136,10 +144,25 @@ class ConformanceSession:
         if self._stopping.wait(seconds):
             raise RunInterrupted("the run was interrupted")
 
+    def _advance(self, seconds: float) -> None:
+        assert self.virtual_clock is not None
+        if self._stopping.is_set():
+            raise RunInterrupted("the run was interrupted")
+        self.virtual_clock.advance(seconds)
+
     def _run(self, scenario: Scenario) -> ScenarioResult:
         assert self.target is not None
+        if self.virtual_clock is not None:
+            clock, sleep = self.virtual_clock.now, self._advance
+        else:
+            clock, sleep = time.monotonic, self._sleep
         result = run_scenario(
-            scenario, self.target, slack=self.slack, sleep=self._sleep, new_client=self._new_client
+            scenario,
+            self.target,
+            slack=self.slack,
+            clock=clock,
+            sleep=sleep,
+            new_client=self._new_client,
         )
         self.results[scenario.id] = result
         outcome = self.outcome(result)
@@ -197,6 +220,7 @@ class ConformanceSession:
                 "region": target.region if target else spec.region,
                 "engine": target.engine if target else None,
                 "error": str(self.error) if self.error else None,
+                "clock": "virtual" if self.virtual_clock else "real",
             },
             "known_deviations": {
                 "path": str(self.deviations.path) if self.deviations.path else None,
