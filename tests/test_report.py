@@ -62,7 +62,9 @@ def test_index_lists_runs_newest_first(plan_results: Path, tmp_path: Path) -> No
 
 def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="kind 'mystery' have no report"):
-        write_report({"kind": "mystery", "run_id": "x"}, tmp_path / "reports")
+        write_report(
+            {"kind": "mystery", "run_id": "x", "swfbench_version": "0"}, tmp_path / "reports"
+        )
     assert not (tmp_path / "reports").exists()
 
 
@@ -72,6 +74,7 @@ def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
         (None, "cannot read"),
         ("{not json", "is not JSON: line 1"),
         ('{"some": "thing"}', "is not a swfbench results file"),
+        ('{"kind": "plan"}', "is not a swfbench results file"),
     ],
 )
 def test_report_command_bad_input_exits_2(
@@ -84,3 +87,49 @@ def test_report_command_bad_input_exits_2(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def conformance_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two real conformance runs of a few scenarios: plain moto and the extended engine."""
+    root = Path(__file__).resolve().parents[1]
+    scenarios = [
+        str(root / "scenarios/conformance/heartbeat/fresh_not_cancel_requested.yaml"),
+        str(root / "scenarios/conformance/cancellation/unknown_activity_id.yaml"),
+    ]
+    paths = []
+    for engine in ("moto", "swfbench"):
+        reports = tmp_path_factory.mktemp(engine)
+        code = main(["conform", *scenarios, "--engine", engine, "--reports-dir", str(reports)])
+        assert code == 0
+        (results,) = reports.glob("*/results.json")
+        paths.append(results)
+    return paths
+
+
+def test_conformance_matrix_combines_targets(
+    conformance_runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reports = tmp_path / "reports"
+    args = ["report", *map(str, conformance_runs), "--reports-dir", str(reports)]
+    assert main(args) == 0
+    capsys.readouterr()
+    (page,) = reports.glob("*matrix*/index.html")
+    html = page.read_text()
+    assert_self_contained(html)
+    assert "<th>embedded moto</th><th>embedded swfbench</th>" in html
+    row = html[html.index("cancellation/unknown_activity_id") :]
+    cells = re.findall(r'<details class="outcome-(\w+)"', row)[:2]
+    assert cells == ["known_deviation", "pass"]
+    assert "ACTIVITY_ID_UNKNOWN" in row  # the evidence and the expectation travel with the cell
+
+
+def test_only_conformance_results_combine(
+    conformance_runs: list[Path],
+    plan_results: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["report", str(conformance_runs[0]), str(plan_results), "--reports-dir", str(tmp_path)]
+    assert main(args) == 2
+    assert "only conformance results combine" in capsys.readouterr().err

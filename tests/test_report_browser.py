@@ -83,3 +83,32 @@ def test_plan_report_opens_with_charts_drawn(
     index.click("a")
     assert index.url == page_path.as_uri()
     assert errors == []
+
+
+def test_conformance_matrix_cells_expand(
+    browser: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = Path(__file__).resolve().parents[1] / "scenarios/conformance/cancellation"
+    reports = tmp_path / "reports"
+    main(
+        [
+            "conform",
+            str(scenario / "unknown_activity_id.yaml"),
+            "--engine",
+            "moto",
+            "--reports-dir",
+            str(reports),
+        ]
+    )
+    (results,) = reports.glob("*/results.json")
+    main(["report", str(results), "--reports-dir", str(reports)])
+    page_path = Path(capsys.readouterr().out.split("report: ")[-1].strip())
+    page, errors = open_page(browser, page_path)
+    cell = page.locator('details[data-scenario="cancellation/unknown_activity_id"]')
+    assert cell.get_attribute("open") is None
+    steps = cell.locator("table.steps")
+    assert not steps.is_visible()
+    cell.locator("summary").click()
+    assert cell.get_attribute("open") is not None and steps.is_visible()
+    assert cell.locator("table.steps tr").count() > 2
+    assert errors == []

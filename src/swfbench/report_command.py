@@ -7,8 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from swfbench import __version__
 from swfbench.errors import UsageError
 from swfbench.report import write_report
+from swfbench.report.render import CONFORMANCE_KINDS
+from swfbench.results import new_run_id, now_iso
 
 DEFAULT_REPORTS_DIR = Path("reports")
 
@@ -21,7 +24,13 @@ def register(subparsers: Any) -> None:
         "REPORTS_DIR/<run-id>/index.html, and refresh REPORTS_DIR/index.html, which lists the "
         "runs newest first. Exit 0 on success, 2 on a missing or unreadable results file.",
     )
-    parser.add_argument("results", type=Path, metavar="RESULTS.json")
+    parser.add_argument(
+        "results",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS.json",
+        help="one results file, or several conformance results to combine into one matrix",
+    )
     parser.add_argument(
         "--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="default: ./reports"
     )
@@ -37,12 +46,31 @@ def load_results(path: Path) -> dict[str, Any]:
         raise UsageError(
             f"{path} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    if not isinstance(data, dict) or "kind" not in data or "run_id" not in data:
-        raise UsageError(f"{path} is not a swfbench results file (no kind and run_id)")
+    if not isinstance(data, dict) or "kind" not in data or "swfbench_version" not in data:
+        raise UsageError(f"{path} is not a swfbench results file (no kind and swfbench_version)")
     return data
 
 
+def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:
+    """Several conformance runs (e.g. moto and another emulator) as one matrix document."""
+    for run, path in zip(runs, paths, strict=True):
+        if run["kind"] not in CONFORMANCE_KINDS:
+            raise UsageError(
+                f"{path} holds {run['kind']} results: only conformance results combine"
+            )
+    return {
+        "kind": "conformance-matrix",
+        "run_id": new_run_id("matrix"),
+        "started": now_iso(),
+        "swfbench_version": __version__,
+        "summary": f"{len(runs)} targets",
+        "runs": runs,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    page = write_report(load_results(args.results), args.reports_dir)
+    runs = [load_results(path) for path in args.results]
+    document = runs[0] if len(runs) == 1 else combine(runs, args.results)
+    page = write_report(document, args.reports_dir)
     print(f"report: {page}")
     return 0

@@ -29,15 +29,28 @@ _environment = jinja2.Environment(
 def _meta(results: dict[str, Any]) -> dict[str, Any]:
     target = results.get("target") or {}
     return {
-        "run": results.get("run_id"),
+        "run": run_id_of(results),
         "target": target.get("description"),
         "endpoint": target.get("endpoint_url"),
         "engine": target.get("engine"),
+        "clock": target.get("clock"),
         "swfbench": results.get("swfbench_version"),
         "git revision": results.get("git_revision"),
-        "started": results.get("started"),
-        "finished": results.get("finished"),
+        "started": started_of(results),
+        "finished": results.get("finished") or results.get("ended_at"),
     }
+
+
+def started_of(results: dict[str, Any]) -> str:
+    return str(results.get("started") or results.get("started_at") or "")
+
+
+def run_id_of(results: dict[str, Any]) -> str:
+    """The run's id; conformance results are named by their kind and start time."""
+    if results.get("run_id"):
+        return str(results["run_id"])
+    stamp = started_of(results).replace("-", "").replace(":", "")[:15] or "unknown"
+    return f"{stamp}-{results.get('kind', 'run')}"
 
 
 def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +106,55 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     return {"plan": plan, "chosen": chosen, "verdict": verdict, "charts": charts, "rows": rows}
 
 
+CONFORMANCE_KINDS = ("conformance", "swfbench-conformance-results")
+
+
+def _conformance_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(results["runs"]) if results["kind"] == "conformance-matrix" else [results]
+
+
+def _column_label(run: dict[str, Any]) -> str:
+    target = run.get("target") or {}
+    if target.get("kind") == "embedded":
+        return f"embedded {target.get('engine')}"
+    return str(target.get("description") or target.get("endpoint_url") or "target")
+
+
+def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
+    """A matrix: scenarios (rows, grouped by area) against targets (one column per run)."""
+    runs = _conformance_runs(results)
+    by_run = [{s["id"]: s for s in run["scenarios"]} for run in runs]
+    ids = sorted({scenario_id for scenarios in by_run for scenario_id in scenarios})
+    areas: dict[str, list[dict[str, Any]]] = {}
+    for scenario_id in ids:
+        cells = [scenarios.get(scenario_id) for scenarios in by_run]
+        first = next(cell for cell in cells if cell is not None)
+        areas.setdefault(scenario_id.split("/")[0], []).append(
+            {
+                "id": scenario_id,
+                "description": first.get("description", ""),
+                "evidence": first.get("evidence", []),
+                "cells": cells,
+            }
+        )
+    columns = [
+        {
+            "label": _column_label(run),
+            "meta": _meta(run),
+            "counts": {k: v for k, v in (run.get("summary") or {}).items() if v},
+        }
+        for run in runs
+    ]
+    return {
+        "areas": [{"name": name, "rows": rows} for name, rows in areas.items()],
+        "columns": columns,
+    }
+
+
 _RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "plan": ("plan.html.j2", _plan_context),
+    **{kind: ("conformance.html.j2", _conformance_context) for kind in CONFORMANCE_KINDS},
+    "conformance-matrix": ("conformance.html.j2", _conformance_context),
 }
 
 
@@ -120,7 +180,7 @@ def _write_text(path: Path, text: str) -> None:
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
     """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index."""
     html = render(results)  # render first: a failure leaves no half-written run behind
-    run_dir = reports_dir / str(results["run_id"])
+    run_dir = reports_dir / run_id_of(results)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RESULTS_FILE, results)
     _write_text(run_dir / REPORT_FILE, html)
@@ -138,14 +198,17 @@ def write_index(reports_dir: Path) -> Path:
             results = json.loads(results_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
+        summary = results.get("summary")
+        if isinstance(summary, dict):
+            summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.items() if n)
         runs.append(
             {
                 "href": f"{results_path.parent.name}/{REPORT_FILE}",
                 "kind": results.get("kind"),
-                "run_id": results.get("run_id"),
-                "started": results.get("started") or "",
+                "run_id": run_id_of(results),
+                "started": started_of(results),
                 "target": (results.get("target") or {}).get("description"),
-                "summary": results.get("summary"),
+                "summary": summary,
             }
         )
     runs.sort(key=lambda run: run["started"], reverse=True)
