@@ -39,3 +39,15 @@ FAILING = """
       - heartbeat: {task: a, details: "second"}
         expect: {cancelRequested: true}
 """
+
+NEEDS_QUOTAS = """
+    description: bursts heartbeats; only for targets with quotas
+    evidence: [{grade: documented, ref: "test"}]
+    requires: [quotas]
+    activity: {heartbeat_timeout: 30, start_to_close_timeout: 60}
+    steps:
+      - start_activity: {as: a}
+      - repeat: {times: 50, until_error: true}
+        heartbeat: {task: a}
+        expect: {error: {code: ThrottlingException}}
+"""

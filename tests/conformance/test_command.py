@@ -86,12 +86,20 @@ def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
 
 
 def _expected_outcomes(engine: str, results: dict[str, Any]) -> dict[str, str]:
+    """Listed scenarios are known deviations, those needing what the target lacks are skipped
+    (whether listed or not), the others pass."""
     known = TARGETS / f"{engine}.yaml"
     listed = {e["id"] for e in yaml.safe_load(known.read_text())["known_deviations"] or []}
     assert results["known_deviations"]["path"].endswith(f"conformance/targets/{engine}.yaml")
-    return {
-        s["id"]: "known_deviation" if s["id"] in listed else "pass" for s in results["scenarios"]
-    }
+    capabilities = set(results["target"]["capabilities"])
+    requires = {s["id"]: set(load_scenario(Path(s["path"])).requires) for s in results["scenarios"]}
+
+    def expected(scenario_id: str) -> str:
+        if not requires[scenario_id] <= capabilities:
+            return "skipped"
+        return "known_deviation" if scenario_id in listed else "pass"
+
+    return {s["id"]: expected(s["id"]) for s in results["scenarios"]}
 
 
 @pytest.mark.slow
@@ -121,3 +129,69 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
                 scenario["started_at"]
             )
             assert scenario["duration_s"] >= 1.0 > wall.total_seconds(), scenario["id"]
+
+
+QUOTAS = SCENARIOS / "quotas"
+BURST = "quotas/heartbeat_throttled_past_account_bucket"
+KEEPS_TIMEOUT = "quotas/throttled_heartbeat_keeps_timeout"
+
+
+def _quota_run(tmp_path: Path, *flags: str) -> tuple[str, dict[str, Any]]:
+    done = _conform(*flags, "--reports-dir", str(tmp_path), str(QUOTAS))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (run_dir,) = tmp_path.iterdir()
+    results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
+    schema = json.loads(
+        resources.files("swfbench.schemas").joinpath("conformance-results.json").read_text()
+    )
+    jsonschema.validate(results, schema)
+    return done.stdout, results
+
+
+def _burst_step(results: dict[str, Any]) -> dict[str, Any]:
+    (scenario,) = [s for s in results["scenarios"] if s["id"] == BURST]
+    (step,) = [s for s in scenario["steps"] if s["action"] == "heartbeat" and s["index"] == 5]
+    return step
+
+
+def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) -> None:
+    stdout, results = _quota_run(tmp_path)  # the extended engine, without --quotas
+    assert results["target"]["capabilities"] == []
+    assert {s["id"]: s["outcome"] for s in results["scenarios"]} == {
+        BURST: "skipped",
+        KEEPS_TIMEOUT: "skipped",
+    }
+    assert results["summary"]["skipped"] == 2 and results["summary"]["pass"] == 0
+    reason = "needs a target with quotas (swfbench conform --quotas aws)"
+    assert f"{'skipped':<15} {BURST} ({reason})\n" in stdout
+    assert ": 2 skipped\n" in stdout
+
+
+def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
+    tmp_path: Path,
+) -> None:
+    stdout, virtual = _quota_run(tmp_path / "virtual", "--quotas", "aws", "--clock", "virtual")
+    assert virtual["target"]["capabilities"] == ["quotas", "virtual_clock"]
+    assert {s["id"]: s["outcome"] for s in virtual["scenarios"]} == {
+        BURST: "pass",
+        KEEPS_TIMEOUT: "pass",
+    }
+    # No refill on a virtual clock: 700 + 700 heartbeats, then exactly the 2001st is throttled.
+    step = _burst_step(virtual)
+    assert step["iteration"] == 600
+    assert step["actual"]["error"] == {
+        "operation": "RecordActivityTaskHeartbeat",
+        "code": "ThrottlingException",
+        "message": "Rate exceeded",
+        "http_status": 400,
+    }
+    assert ": 2 pass\n" in stdout
+
+    _, real = _quota_run(tmp_path / "real", "--quotas", "aws")
+    assert real["target"]["capabilities"] == ["quotas"]
+    assert {s["id"]: s["outcome"] for s in real["scenarios"]} == {
+        BURST: "pass",
+        KEEPS_TIMEOUT: "skipped",  # deterministic on a virtual clock only
+    }
+    # On the real clock the bucket refills at 160/s while the burst runs: a few more get through.
+    assert 600 <= _burst_step(real)["iteration"] < 4000

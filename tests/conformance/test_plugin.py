@@ -10,7 +10,7 @@ import pytest
 
 from swfbench.embedded import EmbeddedServer
 
-from .helpers import FAILING, PASSING, write_scenario
+from .helpers import FAILING, NEEDS_QUOTAS, PASSING, write_scenario
 
 
 @pytest.fixture
@@ -90,7 +90,13 @@ def test_outcomes_against_the_known_deviation_list(
         "area/listed_failing": "known_deviation",
         "area/listed_passing": "fixed",
     }
-    assert data["summary"] == {"pass": 1, "fail": 1, "known_deviation": 1, "fixed": 1}
+    assert data["summary"] == {
+        "pass": 1,
+        "fail": 1,
+        "known_deviation": 1,
+        "fixed": 1,
+        "skipped": 0,
+    }
     outcome.stdout.fnmatch_lines(["XFAIL *area/listed_failing - known deviation: the*"])
     outcome.stdout.fnmatch_lines(
         ["*area/listed_passing passed but *known.yaml lists it as a known deviation*"]
@@ -199,3 +205,98 @@ def test_unreachable_target_fails_every_scenario_with_one_line(
     outcome.assert_outcomes(failed=1)
     outcome.stdout.fnmatch_lines(["*passing.yaml: cannot reach endpoint http://127.0.0.1:1*"])
     assert data["target"]["error"].startswith("cannot reach")
+
+
+def test_scenario_needing_quotas_is_skipped_on_a_target_without_them(
+    pytester: pytest.Pytester, endpoint: str
+) -> None:
+    write_scenario(pytester, "area/passing", PASSING)
+    write_scenario(pytester, "quotas/burst", NEEDS_QUOTAS)
+    write_scenario(pytester, "quotas/listed", NEEDS_QUOTAS)
+    known = pytester.path / "known.yaml"
+    known.write_text("known_deviations:\n  - {id: quotas/listed, reason: listed anyway}\n")
+    outcome, data = _run(pytester, endpoint, f"--swf-known-deviations={known}", "-rs")
+    # Skipped, never passed, whatever the list says; the other scenario runs as usual.
+    outcome.assert_outcomes(passed=1, skipped=2)
+    assert outcome.ret == pytest.ExitCode.OK
+    assert _outcomes(data) == {
+        "area/passing": "pass",
+        "quotas/burst": "skipped",
+        "quotas/listed": "skipped",
+    }
+    assert data["summary"] == {"pass": 1, "fail": 0, "known_deviation": 0, "fixed": 0, "skipped": 2}
+    assert data["target"]["capabilities"] == []
+    burst = next(s for s in data["scenarios"] if s["id"] == "quotas/burst")
+    assert burst["skipped"] == "needs a target with quotas (swfbench conform --quotas aws)"
+    assert (burst["passed"], burst["steps"], burst["failure"]) == (False, [], None)
+    outcome.stdout.fnmatch_lines(
+        ["SKIPPED * quotas/burst needs a target with quotas (swfbench conform --quotas aws)"]
+    )
+    outcome.stdout.fnmatch_lines(["swfbench conformance on *: 1 pass, 0 fail, *, 2 skipped"])
+
+
+def test_until_error_keeps_the_call_that_ended_the_repeat(
+    pytester: pytest.Pytester, endpoint: str
+) -> None:
+    write_scenario(
+        pytester,
+        "area/until_error",
+        """
+        description: the second completion of a task fails
+        evidence: [{grade: documented, ref: r}]
+        activity: {heartbeat_timeout: 30, start_to_close_timeout: 60}
+        steps:
+          - start_activity: {as: a}
+          - repeat: {times: 5, until_error: true}
+            complete: {task: a, result: "try {{ i }}"}
+            expect: {error: {code: UnknownResourceFault, http_status: 400}}
+        """,
+    )
+    write_scenario(
+        pytester,
+        "area/never",
+        """
+        description: heartbeats that are never throttled
+        evidence: [{grade: documented, ref: r}]
+        activity: {heartbeat_timeout: 30, start_to_close_timeout: 60}
+        steps:
+          - start_activity: {as: a}
+          - repeat: {times: 3, until_error: true}
+            heartbeat: {task: a}
+            expect: {error: {code: ThrottlingException}}
+        """,
+    )
+    write_scenario(
+        pytester,
+        "area/other_error",
+        """
+        description: the error that ends the repeat is judged by expect
+        evidence: [{grade: documented, ref: r}]
+        activity: {heartbeat_timeout: 30, start_to_close_timeout: 60}
+        steps:
+          - start_activity: {as: a}
+          - repeat: {times: 5, until_error: true}
+            complete: {task: a}
+            expect: {error: {code: ThrottlingException}}
+        """,
+    )
+    outcome, data = _run(pytester, endpoint)
+    outcome.assert_outcomes(passed=1, failed=2)
+    by_id = {s["id"]: s for s in data["scenarios"]}
+    assert _outcomes(data) == {
+        "area/until_error": "pass",
+        "area/never": "fail",
+        "area/other_error": "fail",
+    }
+    (ended,) = [s for s in by_id["area/until_error"]["steps"] if s["action"] == "complete"]
+    assert (ended["iteration"], ended["ok"]) == (1, True)
+    assert ended["request"] == {"task": "a", "result": "try 1"}
+    assert ended["actual"]["error"]["code"] == "UnknownResourceFault"
+    (last,) = [s for s in by_id["area/never"]["steps"] if s["action"] == "heartbeat"]
+    assert (last["iteration"], last["ok"]) == (2, False)
+    assert by_id["area/never"]["failure"]["message"] == "no error in 3 calls (until_error)"
+    failure = by_id["area/other_error"]["failure"]
+    assert (failure["iteration"], failure["message"]) == (
+        1,
+        "error code UnknownResourceFault, expected ThrottlingException",
+    )

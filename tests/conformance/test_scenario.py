@@ -164,3 +164,46 @@ def test_history_items_may_refer_to_events_captured_before_them() -> None:
     # Until the first event exists, the second cannot match: a mismatch, not a template error.
     wrong, _ = check_history(events[1:], wanted, {})
     assert wrong is not None and "no ActivityTaskCancelRequested" in wrong
+
+
+def _requiring(names: str) -> str:
+    return HEAD.replace("    description", f"    requires: [{names}]\n    description", 1)
+
+
+def test_requires_lists_capabilities(tmp_path: Path) -> None:
+    scenario = load_scenario(_write(tmp_path, _requiring("quotas, virtual_clock")))
+    assert scenario.requires == ("quotas", "virtual_clock")
+    assert load_scenario(_write(tmp_path, HEAD, name="area/plain")).requires == ()
+    error = _error(tmp_path, _requiring("unlimited_money"))
+    assert error.line == 1
+    assert "unlimited_money" in error.what
+
+
+def test_until_error_needs_a_call_and_an_expected_error(tmp_path: Path) -> None:
+    scenario = load_scenario(
+        _write(
+            tmp_path,
+            HEAD
+            + """
+      - repeat: {times: 4000, until_error: true}
+        heartbeat: {task: a}
+        expect: {error: {code: ThrottlingException}}
+    """,
+        )
+    )
+    assert scenario.steps[1].repeat == {"times": 4000, "until_error": True}
+    error = _error(
+        tmp_path,
+        HEAD + "      - repeat: {times: 3, until_error: true}\n        heartbeat: {task: a}\n",
+    )
+    assert (error.line, error.what) == (
+        5,
+        "until_error needs expect.error: the error that ends the repeat",
+    )
+    error = _error(
+        tmp_path,
+        HEAD
+        + "      - repeat: {times: 3, until_error: true}\n        sleep: {seconds: 1}\n"
+        + "        expect: {error: {code: X}}\n",
+    )
+    assert "until_error repeats a call" in error.what and "not sleep" in error.what

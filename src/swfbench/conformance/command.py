@@ -1,7 +1,7 @@
 """`swfbench conform`: run the conformance scenarios through pytest with this package's plugin.
 
-Exit codes: 0 when every scenario passed or failed as a known deviation, 1 when any failed or
-was fixed (passed although listed), 252 for usage errors (bad flags, invalid scenario files),
+Exit codes: 0 when every scenario passed, failed as a known deviation or was skipped (the target
+lacks what it requires), 1 when any failed or was fixed (passed although listed), 252 for usage errors (bad flags, invalid scenario files),
 and the target's own codes when it cannot be reached (249, 250, 253).
 """
 
@@ -32,6 +32,7 @@ LABELS: dict[Outcome, str] = {
     "fail": "FAIL",
     "known_deviation": "known deviation",
     "fixed": "FIXED",
+    "skipped": "skipped",
 }
 
 
@@ -42,7 +43,9 @@ def register(subparsers: Any) -> None:
         description="Run the YAML conformance scenarios (all at once) against the embedded "
         "target, an SWF-compatible endpoint or real SWF, and compare each outcome with the "
         "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
-        "Exit codes: 0 all passed or known deviations, 1 a failure or a fixed deviation, "
+        "Scenarios that require quotas run only with --quotas aws (never against real "
+        "SWF); the others are reported skipped. "
+        "Exit codes: 0 all passed, known deviations or skipped, 1 a failure or a fixed deviation, "
         "252 usage error (including an invalid scenario file).",
     )
     parser.add_argument(
@@ -116,9 +119,10 @@ class Progress:
         # Called from the scenario's thread as soon as it ends, in the order they end.
         with self._lock:
             self.outcomes[result.id] = outcome
+            detail = result.skipped if outcome == "skipped" else f"{result.duration_s:.1f} s"
             self.out.write(
                 f"[{len(self.outcomes):{len(str(self.total))}d}/{self.total}] "
-                f"{LABELS[outcome]:<15} {result.id} ({result.duration_s:.1f} s)\n"
+                f"{LABELS[outcome]:<15} {result.id} ({detail})\n"
             )
             self.out.flush()
 

@@ -10,6 +10,9 @@
 
 A listed scenario that fails is a known deviation; one that passes is *fixed*, reported as a
 failure so that the list stays true.
+
+A scenario the target cannot run (its `requires:` names a capability the target lacks) is
+*skipped*, whether listed or not: it says nothing about the target's deviations.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import yaml
 
 from swfbench.errors import UsageError
 
-Outcome = Literal["pass", "fail", "known_deviation", "fixed"]
-OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "known_deviation", "fixed")
+Outcome = Literal["pass", "fail", "known_deviation", "fixed", "skipped"]
+OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "known_deviation", "fixed", "skipped")
 TARGETS_DIR = Path("conformance") / "targets"
 
 
@@ -35,7 +38,9 @@ class KnownDeviations:
     reasons: dict[str, str] = field(default_factory=dict)
     """Scenario id -> why the target fails it."""
 
-    def outcome(self, scenario_id: str, passed: bool) -> Outcome:
+    def outcome(self, scenario_id: str, passed: bool, *, skipped: bool = False) -> Outcome:
+        if skipped:
+            return "skipped"
         listed = scenario_id in self.reasons
         if passed:
             return "fixed" if listed else "pass"

@@ -165,6 +165,8 @@ class ScenarioItem(pytest.Item):
         result = state.result(self.scenario.id)
         outcome = state.outcome(result)
         self.user_properties.append(("outcome", outcome))
+        if outcome == "skipped":
+            pytest.skip(f"{self.scenario.id} {result.skipped}")
         if outcome == "known_deviation":
             reason = state.deviations.reasons[self.scenario.id]
             pytest.xfail(f"known deviation: {reason} ({one_line(result)})")

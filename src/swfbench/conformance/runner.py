@@ -3,6 +3,9 @@
 A scenario never raises: whatever goes wrong (an expectation, the target, a template) ends it
 with a `failure` in its `ScenarioResult`, after the last history events of its tasks have been
 fetched for the report and its workflow executions have been closed.
+
+A repeat with `until_error` keeps one step record: the call that ended it (its `iteration` says
+how many calls came before), spanning the whole repeat from its first call.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class ScenarioResult:
     passed: bool
     steps: list[StepResult]
     failure: Failure | None = None
+    skipped: str | None = None
+    """Why the scenario did not run: the target lacks what it `requires`."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +95,9 @@ class Attempt:
     expected: dict[str, Any]
     started: float
     result: StepResult
+    until_error: bool = False
+    """Part of an `until_error` repeat: a successful call is not judged, an error ends it."""
+    errored: bool = False
 
 
 class StepFailed(Exception):
@@ -186,22 +194,42 @@ class ScenarioRun:
             return
         first = self.clock()
         every = float(step.repeat.get("every", 0))
-        for i in range(int(step.repeat["times"])):
+        times = int(step.repeat["times"])
+        until_error = bool(step.repeat.get("until_error", False))
+        started_s = self._elapsed()
+        for i in range(times):
             # A fixed schedule, not a pause after each call: call i goes out at first + i*every.
-            delay = first + i * every - self.clock()
+            delay = first + i * every - self.clock() if every else 0.0
             if delay > 0:
                 self.sleep(delay)
-            self._attempt(step, i)
+            errored = self._attempt(step, i, until_error=until_error)
+            if not until_error:
+                continue
+            # One record for the whole repeat: the call that ended it.
+            self.steps[-1].started_s = started_s
+            if errored:
+                return
+            if i < times - 1:
+                self.steps.pop()
+        if until_error:
+            last = self.steps[-1]
+            last.ok = False
+            last.message = f"no error in {times} calls (until_error)"
+            raise StepFailed(last.message, last.expected, last.actual)
 
-    def _attempt(self, step: Step, iteration: int | None) -> None:
+    def _attempt(self, step: Step, iteration: int | None, *, until_error: bool = False) -> bool:
+        """Run the step once; True if it was part of an `until_error` repeat and its call failed
+        (as expected: otherwise `StepFailed` is raised)."""
         if iteration is not None:
             self.context["i"] = iteration
+        # A virtual clock is read over HTTP: once per attempt start, once per end.
+        started = self.clock()
         result = StepResult(
             index=step.index,
             line=step.line,
             action=step.action,
             iteration=iteration,
-            started_s=self._elapsed(),
+            started_s=round(started - self.origin, 4),
             ended_s=0.0,
             ok=False,
         )
@@ -216,11 +244,12 @@ class ScenarioRun:
             pattern = step.expect.get("error", {}).get("message_matches")
             if pattern is not None:
                 expected["error"]["message_matches"] = render_pattern(pattern, self.context)
-            at = Attempt(expected=expected, started=self.clock(), result=result)
+            at = Attempt(expected=expected, started=started, result=result, until_error=until_error)
             result.expected = _jsonable(_short(at.expected))
             action = getattr(self, f"_do_{step.action}")
             action(render(step.params, self.context), at)
             result.ok = True
+            return at.errored
         except TemplateError as exc:
             result.message = str(exc)
             raise StepFailed(str(exc), result.expected, {}) from None
@@ -288,6 +317,10 @@ class ScenarioRun:
         else:
             actual = dict(response)
         at.result.actual = _jsonable(_short(actual))
+        if at.until_error:
+            at.errored = error is not None
+            if error is None:
+                return  # a call before the one that ends the repeat: nothing to judge
         problems = [checks.check_error(error, at.expected.get("error")), self._check_elapsed(at)]
         fields = {k: v for k, v in at.expected.items() if k not in checks.RESERVED}
         if error is None and fields:
@@ -451,6 +484,24 @@ class ScenarioRun:
             # A target that cannot terminate was already reported by the steps.
             with contextlib.suppress(SwfbenchError):
                 handle.close()
+
+
+def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
+    """The result of a scenario the target cannot run (see `Scenario.requires`)."""
+    now = _now()
+    return ScenarioResult(
+        id=scenario.id,
+        path=str(scenario.path),
+        description=scenario.description,
+        evidence=[e.to_dict() for e in scenario.evidence],
+        started_at=now,
+        ended_at=now,
+        started_monotonic=time.monotonic(),
+        duration_s=0.0,
+        passed=False,
+        steps=[],
+        skipped=reason,
+    )
 
 
 def run_scenario(

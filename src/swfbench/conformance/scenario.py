@@ -39,6 +39,10 @@ ACTIONS = (
     "wait_for_history",
 )
 HISTORY_ACTIONS = ("history", "wait_for_history")
+CALL_ACTIONS = tuple(a for a in ACTIONS if a not in ("sleep", *HISTORY_ACTIONS))
+"""Actions that make one call whose error `expect.error` judges: the ones `until_error` repeats."""
+CAPABILITIES = ("quotas", "virtual_clock")
+"""What a scenario may require of its target (`requires:`); see `swfbench.capabilities`."""
 TIMEOUT_KEYS = {
     "heartbeat_timeout": "heartbeat",
     "start_to_close_timeout": "start_to_close",
@@ -93,6 +97,8 @@ class Scenario:
     evidence: tuple[Evidence, ...]
     activity: dict[str, Timeout]
     steps: tuple[Step, ...]
+    requires: tuple[str, ...] = ()
+    """Capabilities the target must have (`CAPABILITIES`); without them it is skipped."""
 
     def timeouts(self, overrides: dict[str, Any]) -> ActivityTimeouts:
         """The scenario's default timeouts with a start_activity step's overrides."""
@@ -248,6 +254,19 @@ def _check_references(path: Path, data: dict[str, Any], lines: dict[Path_, int])
             raise ScenarioFileError(
                 path, _line(lines, (*at, "expect")), "history expectations need a history step"
             )
+        if step.get("repeat", {}).get("until_error"):
+            if action not in CALL_ACTIONS:
+                raise ScenarioFileError(
+                    path,
+                    _line(lines, (*at, "repeat", "until_error")),
+                    f"until_error repeats a call ({', '.join(CALL_ACTIONS)}), not {action}",
+                )
+            if "error" not in expect:
+                raise ScenarioFileError(
+                    path,
+                    _line(lines, (*at, "repeat", "until_error")),
+                    "until_error needs expect.error: the error that ends the repeat",
+                )
         if action == "wait_for_history" and not set(expect) & {"contains", "counts", "length"}:
             raise ScenarioFileError(
                 path,
@@ -290,4 +309,5 @@ def load_scenario(path: Path) -> Scenario:
         evidence=tuple(Evidence(**e) for e in data["evidence"]),
         activity=dict(data.get("activity", {})),
         steps=tuple(steps),
+        requires=tuple(data.get("requires", ())),
     )

@@ -4,6 +4,11 @@ Scenarios are independent and most of them wait on SWF timeouts, so they all sta
 a thread pool when the first one is asked for; each pytest item then waits for its own result.
 The suite takes about as long as its slowest scenario. One target serves them all; each
 scenario uses workflow executions of its own (`start_activity` gives unique task lists).
+
+The target's capabilities (`swfbench.capabilities`) are found once, when the run starts; a
+scenario that `requires` one the target lacks is skipped. Scenarios that require `quotas` burst
+heartbeats until the account's bucket is empty, which would throttle every other scenario's
+heartbeats: they run alone, one after another, once all the others have ended.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +26,7 @@ from typing import Any
 
 from swfbench import __version__
 from swfbench.activity import DEFAULT_DOMAIN, bootstrap
+from swfbench.capabilities import missing, target_capabilities
 from swfbench.client import CallObserver, SWFClient
 from swfbench.conformance.deviations import (
     OUTCOMES,
@@ -29,7 +35,7 @@ from swfbench.conformance.deviations import (
     default_deviations_path,
     load_deviations,
 )
-from swfbench.conformance.runner import ScenarioResult, run_scenario
+from swfbench.conformance.runner import ScenarioResult, run_scenario, skipped_result
 from swfbench.conformance.scenario import Scenario
 from swfbench.errors import ExitCode, SwfbenchError
 from swfbench.target import Target, TargetSpec, open_target
@@ -39,6 +45,8 @@ DEFAULT_SLACK_S = {"embedded": 1.0, "endpoint": 2.0, "aws": 30.0}
 """Seconds added to timing windows when neither the flag nor the target's list sets one. How
 late real SWF fires a timeout is undocumented (fact sheet, "Quotas"): 30 s is a guess."""
 DEFAULT_WORKERS = 64
+ALONE = frozenset({"quotas"})
+"""Scenarios that require any of these run alone, after the others (see above)."""
 
 Listener = Callable[[ScenarioResult, Outcome], None]
 
@@ -82,12 +90,15 @@ class ConformanceSession:
         self.results: dict[str, ScenarioResult] = {}
         self._stack = ExitStack()
         self._pool: ThreadPoolExecutor | None = None
+        self._alone_pool: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[ScenarioResult]] = {}
         self._order: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.virtual_clock: VirtualClock | None = None
         """Set when the target keeps virtual time: waits then become clock advances."""
+        self.capabilities: frozenset[str] = frozenset()
+        """What the target offers that scenarios may `require`; found when the run starts."""
 
     def _deviations(self) -> KnownDeviations:
         path = self.options.known_deviations
@@ -122,17 +133,55 @@ class ConformanceSession:
             self.error = exc
             return
         self.virtual_clock = virtual_clock_of(self.target)
+        self.capabilities = target_capabilities(
+            self.target, virtual_clock=self.virtual_clock is not None
+        )
+        shared: list[Scenario] = []
+        alone: list[Scenario] = []
+        for scenario in scenarios:
+            if scenario.id in self._futures:
+                continue
+            self._order.append(scenario.id)
+            reason = missing(scenario.requires, self.capabilities, target_kind=self.target.kind)
+            if reason is not None:
+                self._futures[scenario.id] = self._skip(scenario, reason)
+            elif ALONE & set(scenario.requires):
+                alone.append(scenario)
+            else:
+                shared.append(scenario)
         # Scenarios share the target's clock: advancing it for one would age the others' tasks,
         # so on a virtual clock they run one after another (each in a fraction of a second).
         workers = 1 if self.virtual_clock else self.options.workers
         self._pool = ThreadPoolExecutor(
-            max_workers=max(1, min(len(scenarios), workers)),
+            max_workers=max(1, min(len(shared), workers)),
             thread_name_prefix="swfbench-scenario",
         )
-        for scenario in scenarios:
-            if scenario.id not in self._futures:
-                self._order.append(scenario.id)
-                self._futures[scenario.id] = self._pool.submit(self._run, scenario)
+        for scenario in shared:
+            self._futures[scenario.id] = self._pool.submit(self._run, scenario)
+        if alone:
+            others = [self._futures[s.id] for s in shared]
+            self._alone_pool = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="swfbench-scenario-alone"
+            )
+            for scenario in alone:
+                self._futures[scenario.id] = self._alone_pool.submit(
+                    self._run_alone, scenario, others
+                )
+
+    def _skip(self, scenario: Scenario, reason: str) -> Future[ScenarioResult]:
+        result = skipped_result(scenario, reason)
+        self._finished(result)
+        future: Future[ScenarioResult] = Future()
+        future.set_result(result)
+        return future
+
+    def _run_alone(
+        self, scenario: Scenario, others: list[Future[ScenarioResult]]
+    ) -> ScenarioResult:
+        wait(others)
+        if self._stopping.is_set():
+            raise RunInterrupted("the run was interrupted")
+        return self._run(scenario)
 
     def _new_client(self, target: Target, observer: CallObserver) -> SWFClient:
         # botocore's client creation is not safe to run in many threads at once.
@@ -164,11 +213,14 @@ class ConformanceSession:
             sleep=sleep,
             new_client=self._new_client,
         )
-        self.results[scenario.id] = result
+        self._finished(result)
+        return result
+
+    def _finished(self, result: ScenarioResult) -> None:
+        self.results[result.id] = result
         outcome = self.outcome(result)
         for listener in self.listeners:
             listener(result, outcome)
-        return result
 
     def result(self, scenario_id: str) -> ScenarioResult:
         """Wait for one scenario's result; raise the target's error if it never opened."""
@@ -177,12 +229,13 @@ class ConformanceSession:
         return self._futures[scenario_id].result()
 
     def outcome(self, result: ScenarioResult) -> Outcome:
-        return self.deviations.outcome(result.id, result.passed)
+        return self.deviations.outcome(result.id, result.passed, skipped=result.skipped is not None)
 
     def close(self) -> None:
         self._stopping.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._pool, self._alone_pool):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         self._stack.close()
         if self.started and self.ended_at is None:
             self.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -221,6 +274,7 @@ class ConformanceSession:
                 "engine": target.engine if target else None,
                 "error": str(self.error) if self.error else None,
                 "clock": "virtual" if self.virtual_clock else "real",
+                "capabilities": sorted(self.capabilities),
             },
             "known_deviations": {
                 "path": str(self.deviations.path) if self.deviations.path else None,
