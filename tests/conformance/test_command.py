@@ -75,13 +75,16 @@ def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
     done = _conform("--engine", engine, "--reports-dir", str(reports), *extra)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "results:" in done.stdout
-    (run_dir,) = reports.iterdir()
+    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
     results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
     schema = json.loads(
         resources.files("swfbench.schemas").joinpath("conformance-results.json").read_text()
     )
     jsonschema.validate(results, schema)
     assert (run_dir / "junit.xml").read_text().startswith("<?xml")
+    page = (run_dir / "index.html").read_text()
+    assert all(s["id"] in page for s in results["scenarios"])
+    assert f'href="{run_dir.name}/index.html"' in (reports / "index.html").read_text()
     return results
 
 
@@ -139,7 +142,7 @@ KEEPS_TIMEOUT = "quotas/throttled_heartbeat_keeps_timeout"
 def _quota_run(tmp_path: Path, *flags: str) -> tuple[str, dict[str, Any]]:
     done = _conform(*flags, "--reports-dir", str(tmp_path), str(QUOTAS))
     assert done.returncode == 0, done.stdout + done.stderr
-    (run_dir,) = tmp_path.iterdir()
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
     schema = json.loads(
         resources.files("swfbench.schemas").joinpath("conformance-results.json").read_text()

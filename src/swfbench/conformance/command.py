@@ -8,6 +8,7 @@ and the target's own codes when it cannot be reached (249, 250, 253).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -24,6 +25,7 @@ from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
 from swfbench.errors import ExitCode, UsageError
 from swfbench.options import add_target_options, target_spec
+from swfbench.report import write_report
 
 DEFAULT_PATHS = ("scenarios/conformance",)
 PLUGIN = "swfbench.conformance.plugin"
@@ -184,6 +186,13 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
     return argv
 
 
+def _write_page(results: Path, run_dir: Path) -> Path:
+    """The run's HTML page beside its results, under the run's own folder name."""
+    document = json.loads(results.read_text(encoding="utf-8"))
+    document["run_id"] = run_dir.name
+    return write_report(document, run_dir.parent)
+
+
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     run_dir = _run_dir(Path(args.reports_dir))
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
@@ -212,9 +221,10 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         counts[outcome] += 1
     summary = ", ".join(f"{n} {LABELS[k].lower()}" for k, n in counts.items() if n)
     target = state.target.description if state.target else "?"
+    page = _write_page(results, run_dir)
     out.write(
         f"\n{sum(counts.values())} scenarios on {target} in {time.monotonic() - started:.1f} s: "
-        f"{summary}\nresults: {results}\njunit:   {junit}\n"
+        f"{summary}\nresults: {results}\njunit:   {junit}\nreport:  {page}\n"
     )
     if code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.INTERRUPTED
