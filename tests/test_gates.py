@@ -22,6 +22,7 @@ def results(tmp_path: Path) -> Path:
     document = {
         "kind": "load",
         "run_id": "run-1",
+        "swfbench_version": "0.1.0",
         "metrics": {
             "heartbeat": {"latency": {"p95_ms": 20.0, "p99_ms": 40.0}, "rate_per_s": 150.0},
             "errors": {"ThrottlingException": {"ratio": 0.02}},
@@ -35,6 +36,7 @@ def baseline(tmp_path: Path) -> Path:
     document = {
         "kind": "load",
         "run_id": "run-0",
+        "swfbench_version": "0.1.0",
         "metrics": {
             "heartbeat": {"latency": {"p95_ms": 19.0, "p99_ms": 30.0}, "rate_per_s": 200.0},
             "errors": {"ThrottlingException": {"ratio": 0.0}},
