@@ -23,6 +23,7 @@ from swfbench.client import SWFClient
 from swfbench.conformance import command as conform_command
 from swfbench.embedded import EmbeddedServer
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.load import command as load_command
 from swfbench.options import (
     ArgumentParser,
     add_engine_options,
@@ -137,6 +138,7 @@ def build_parser() -> ArgumentParser:
     demo.register(subparsers)
     heartbeat_command.register(subparsers)
     conform_command.register(subparsers)
+    load_command.register(subparsers)
     _register_activity(subparsers)
     _register_serve(subparsers)
     plan_command.register(subparsers)

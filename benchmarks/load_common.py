@@ -1,0 +1,120 @@
+"""Shared by the load benchmarks: a heartbeat-only fleet run in-process with Locust as a library.
+
+Import this module first in a benchmark: it patches the standard library for gevent before
+anything (boto3, urllib3, ssl) is imported.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import gc  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+from geventhttpclient.client import HTTPClientPool  # noqa: E402
+from locust.env import Environment  # noqa: E402
+from locust.event import Events  # noqa: E402
+
+from swfbench.load.fleet import FleetRuntime, attach, locust_observer, target_for_host  # noqa: E402
+from swfbench.load.metrics import FleetMetrics  # noqa: E402
+from swfbench.load.profile import parse_profile  # noqa: E402
+from swfbench.load.users import HeartbeatOnlyWorker  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_heartbeat_fleet(
+    *,
+    url: str,
+    users: int,
+    spawn_rate: float,
+    interval_s: float,
+    measure_s: float,
+    send_mode: str = "fast",
+    pool_concurrency: int | None = None,
+    details: dict[str, Any] | None = None,
+    progress: bool = False,
+    warmup_s: float = 0.0,
+) -> dict[str, Any]:
+    """Spawn `users` heartbeat-only workers against `url`, measure for `measure_s` once all are
+    spawned, and return rates, latency and lag summaries, and peak memory."""
+    profile = parse_profile(
+        {
+            "name": "benchmark",
+            "send_mode": send_mode,
+            "heartbeat": {
+                "interval": {"mean_s": interval_s},
+                "details": details or {"kind": "progress"},
+            },
+        },
+        "<benchmark>",
+    )
+    attributes: dict[str, Any] = {"host": url, "abstract": False}
+    if pool_concurrency is not None:
+        attributes["client_pool"] = HTTPClientPool(concurrency=pool_concurrency)
+    user_class = type("BenchWorker", (HeartbeatOnlyWorker,), attributes)
+    events = Events()  # type: ignore[no-untyped-call]
+    environment = Environment(user_classes=[user_class], events=events, host=url)
+    metrics = FleetMetrics()
+    runtime = FleetRuntime(
+        profile=profile,
+        target=target_for_host(url, None),
+        run_id="benchmark",
+        observer=locust_observer(events.request, metrics),
+        metrics=metrics,
+        send_mode=send_mode,
+    )
+    attach(environment, runtime)
+    runner = environment.create_local_runner()
+    spawn_started = time.monotonic()
+    runner.start(users, spawn_rate=spawn_rate)
+    while runner.user_count < users:
+        gevent.sleep(0.5)
+        if progress:
+            print(
+                f"  spawned {runner.user_count}/{users}, rss {peak_rss_mib():.0f} MiB", flush=True
+            )
+    spawn_s = time.monotonic() - spawn_started
+    # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it (a full
+    # collection over 100k users stalls every greenlet for hundreds of milliseconds).
+    gc.collect()
+    gc.freeze()
+    # Beats due while spawning ran late (spawning takes the CPU): let every worker settle into
+    # its schedule before measuring.
+    gevent.sleep(warmup_s)
+    # Measure from here: the users read `runtime.metrics` on every beat.
+    fresh = FleetMetrics()
+    runtime.metrics = fresh
+    started = time.monotonic()
+    while time.monotonic() - started < measure_s:
+        gevent.sleep(min(10.0, measure_s))
+        if progress:
+            n = fresh.counters["heartbeats_ok"]
+            print(
+                f"  {time.monotonic() - started:5.0f}s: {n} heartbeats, "
+                f"lag p99 {fresh.histograms['pacing_lag'].quantile_us(99) / 1000:.1f} ms, "
+                f"rss {peak_rss_mib():.0f} MiB",
+                flush=True,
+            )
+    elapsed = time.monotonic() - started
+    data = fresh.to_dict()  # before stopping: stopping users is not part of the measurement
+    peak = peak_rss_mib()
+    runner.quit()
+    return {
+        "send_mode": send_mode,
+        "users": users,
+        "spawn_s": round(spawn_s, 1),
+        "warmup_s": warmup_s,
+        "measured_s": round(elapsed, 1),
+        "heartbeats": data["heartbeat"]["ok"],
+        "failed": data["heartbeat"]["failed"],
+        "hb_per_s": round(data["heartbeat"]["ok"] / elapsed, 1),
+        "latency_ms": data["heartbeat"]["latency_ms"],
+        "pacing_lag_ms": data["heartbeat"]["pacing_lag_ms"],
+        "peak_rss_mib": round(peak, 1),
+    }

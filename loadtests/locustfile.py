@@ -1,0 +1,8 @@
+"""Thin entry point: `locust -f loadtests/locustfile.py --host URL --swf-profile PROFILE.yaml`.
+
+Everything lives in the package (`swfbench.load`); see `swfbench load --help`.
+"""
+
+from swfbench.load.locustfile import ActivityWorker, ProfileShape
+
+__all__ = ["ActivityWorker", "ProfileShape"]

@@ -1,0 +1,208 @@
+"""`swfbench load`: run a fleet profile with Locust against a target and write its results.
+
+Locust runs as a child process (`python -m locust -f <package locustfile> --headless ...`), so
+its own distributed mode (`--processes`, `--master`, `--worker`) works unchanged. This process
+owns the target (an embedded server lives as long as the run), the run directory
+`reports/<run-id>/`, and the closing audit of the domain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from swfbench.activity import bootstrap
+from swfbench.client import SWFClient
+from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.load.profile import Profile, load_profile
+from swfbench.options import add_target_options, target_spec
+from swfbench.target import Target, open_target
+
+RESULTS_FILE = "results.json"
+EXIT_GRACE_S = 30.0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "load",
+        help="run a fleet of simulated activity workers (Locust) and measure heartbeats",
+        description="Run the fleet profile with Locust against the target: every simulated "
+        "worker starts its own activity task through the real SWF flow, heartbeats it on an "
+        "absolute schedule and ends it as the profile says. Prints a progress line every few "
+        "seconds and writes results.json, Locust's CSV files and HTML report under "
+        "REPORTS/RUN-ID/. Exit codes: 0 run finished (failed calls are measured, not fatal), "
+        "252 bad profile or flag, 249/250/253 target problems, 255 Locust failed.",
+    )
+    parser.add_argument("--profile", required=True, help="fleet profile YAML")
+    parser.add_argument(
+        "--run-time", type=_seconds, default=None, metavar="S", help="seconds (or 30s, 2m)"
+    )
+    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
+    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    parser.add_argument(
+        "--master", action="store_true", help="be a Locust master for workers on other machines"
+    )
+    parser.add_argument("--expect-workers", type=int, default=1, help="with --master")
+    parser.add_argument(
+        "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
+    )
+    parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
+    parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
+    parser.add_argument("--reports-dir", default="reports", help="default: reports")
+    parser.add_argument("--run-id", default=None, help="default: time, profile and a suffix")
+    parser.add_argument("--progress", type=float, default=5.0, help="seconds between lines")
+    parser.add_argument(
+        "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
+    )
+    add_target_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _seconds(value: str) -> float:
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    scale = units.get(value[-1:], 1.0)
+    number = value[:-1] if value[-1:] in units else value
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration like 30, 30s or 2m"
+        ) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: the run time must be positive")
+    return seconds
+
+
+def new_run_id(profile_name: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile_name}-{uuid.uuid4().hex[:6]}"
+
+
+def locustfile_path() -> str:
+    return str(resources.files("swfbench.load").joinpath("locustfile.py"))
+
+
+def _host(target: Target) -> str:
+    if target.endpoint_url is not None:
+        return target.endpoint_url
+    return f"https://swf.{target.region}.amazonaws.com"
+
+
+def locust_command(
+    args: argparse.Namespace, profile: Profile, host: str | None, region: str, run_dir: Path
+) -> list[str]:
+    command = [
+        sys.executable, "-m", "locust", "-f", locustfile_path(),
+        "--swf-profile", str(Path(profile.path).resolve()),
+        "--swf-region", region,
+        "--loglevel", "WARNING",
+    ]  # fmt: skip
+    if args.send_mode:
+        command += ["--swf-send-mode", args.send_mode]
+    if args.worker:
+        command += ["--worker", "--master-host", args.master_host]
+        command += ["--master-port", str(args.master_port)]
+        return command + shlex.split(args.locust_args)
+    assert host is not None
+    command += [
+        "--headless", "--only-summary", "--host", host,
+        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        "--swf-results", str(run_dir / RESULTS_FILE),
+        "--swf-run-id", run_dir.name,
+        "--swf-progress", str(args.progress),
+    ]  # fmt: skip
+    if args.run_time:
+        command += ["--swf-run-time", str(args.run_time)]
+    if args.processes:
+        command += ["--processes", str(args.processes)]
+    if args.master:
+        command += ["--master", "--expect-workers", str(args.expect_workers)]
+        command += ["--master-bind-port", str(args.master_port)]
+    return command + shlex.split(args.locust_args)
+
+
+def _run_child(command: list[str]) -> int:
+    child = subprocess.Popen(command)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        # Locust stops its users, runs its audit and writes its results on SIGINT.
+        child.send_signal(signal.SIGINT)
+        try:
+            return child.wait(timeout=EXIT_GRACE_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            return child.wait()
+
+
+def audit_domain(client: SWFClient, domain: str, since: float, close: bool) -> dict[str, Any]:
+    """Executions of this run still open in the domain (started since `since`); close them."""
+    oldest = datetime.datetime.fromtimestamp(since - 1, tz=datetime.UTC)
+    open_ids: list[dict[str, str]] = []
+    params: dict[str, Any] = {"domain": domain, "startTimeFilter": {"oldestDate": oldest}}
+    while True:
+        page = client.call("ListOpenWorkflowExecutions", **params)
+        open_ids += [info["execution"] for info in page.get("executionInfos", [])]
+        if not page.get("nextPageToken"):
+            break
+        params["nextPageToken"] = page["nextPageToken"]
+    closed = 0
+    if close:
+        for execution in open_ids:
+            try:
+                client.call(
+                    "TerminateWorkflowExecution",
+                    domain=domain,
+                    reason="swfbench load audit",
+                    **execution,
+                )
+                closed += 1
+            except SwfbenchError:
+                pass
+    return {"domain": domain, "open_after_run": len(open_ids), "closed": closed}
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    if args.worker and (args.master or args.processes):
+        raise UsageError("--worker excludes --master and --processes")
+    if args.worker:
+        return _run_child(locust_command(args, profile, None, args.region or "", Path(".")))
+    run_id = args.run_id or new_run_id(profile.name)
+    run_dir = Path(args.reports_dir) / run_id
+    with open_target(target_spec(args)) as target:
+        client = SWFClient(target)
+        bootstrap(client, profile.domain)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        print(
+            f"swfbench load: profile {profile.name} against {target.description}; "
+            f"reports in {run_dir}",
+            flush=True,
+        )
+        started = time.time()
+        code = _run_child(locust_command(args, profile, _host(target), target.region, run_dir))
+        audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
+    results_path = run_dir / RESULTS_FILE
+    if not results_path.exists():
+        print(f"swfbench: error: Locust exited with code {code} and wrote no results", flush=True)
+        return ExitCode.OTHER
+    results = json.loads(results_path.read_text("utf-8"))
+    results["audit"] = audit
+    results["locust_exit_code"] = code
+    results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
+    results_path.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    print(
+        f"swfbench load: audit: {audit['open_after_run']} executions open after the run, "
+        f"{audit['closed']} closed; results in {results_path}",
+        flush=True,
+    )
+    return ExitCode.OK

@@ -1,0 +1,135 @@
+"""A log-linear histogram of durations in the spirit of HdrHistogram, mergeable across processes.
+
+Values are whole microseconds. Below 2**SUB_BITS µs every value has its own bucket (exact);
+above, each power of two is cut into 2**SUB_BITS equal buckets, so a bucket is never wider than
+2**-SUB_BITS of the values it holds. Quantiles report the bucket's midpoint: the relative error
+of any quantile is at most 2**-(SUB_BITS+1) (0.05 % with SUB_BITS = 10), like an HdrHistogram
+with three significant digits. Min, max and mean are exact. Negative values (a timeout that fired
+before its deadline) are kept in mirrored buckets.
+
+Counts live in a sparse dict, so an idle histogram costs nothing and two histograms merge by
+adding counts; `to_wire`/`from_wire` give msgpack-friendly lists for Locust's worker reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUB_BITS = 10
+SUB_COUNT = 1 << SUB_BITS
+RELATIVE_ERROR = 1.0 / (2 * SUB_COUNT)
+"""Bound on the relative error of any reported quantile."""
+QUANTILES = (50.0, 90.0, 99.0, 99.9)
+
+
+def _key(magnitude: int) -> int:
+    """Bucket of a non-negative value: exact below SUB_COUNT, log-linear above."""
+    if magnitude < SUB_COUNT:
+        return magnitude
+    # Keep the top SUB_BITS + 1 bits: a mantissa in [SUB_COUNT, 2 * SUB_COUNT).
+    shift = magnitude.bit_length() - SUB_BITS - 1
+    return (shift << SUB_BITS) + (magnitude >> shift)
+
+
+def _bounds(key: int) -> tuple[int, int]:
+    """Lowest and highest value (inclusive) of a non-negative bucket."""
+    if key < SUB_COUNT:
+        return key, key
+    shift = (key >> SUB_BITS) - 1
+    low = (key - (shift << SUB_BITS)) << shift
+    return low, low + (1 << shift) - 1
+
+
+def _midpoint(key: int) -> float:
+    if key < 0:
+        return -_midpoint(-key - 1)
+    low, high = _bounds(key)
+    return (low + high) / 2.0
+
+
+class Histogram:
+    """Counts of microsecond values; see the module docstring for the error bound."""
+
+    __slots__ = ("_sum", "count", "counts", "max", "min")
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.count = 0
+        self._sum = 0
+        self.min = 0
+        self.max = 0
+
+    def record(self, value_us: int) -> None:
+        value_us = int(value_us)
+        key = _key(value_us) if value_us >= 0 else -_key(-value_us) - 1
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.count == 0:
+            self.min = self.max = value_us
+        else:
+            self.min = min(self.min, value_us)
+            self.max = max(self.max, value_us)
+        self.count += 1
+        self._sum += value_us
+
+    def record_seconds(self, seconds: float) -> None:
+        self.record(round(seconds * 1_000_000))
+
+    def merge(self, other: Histogram) -> None:
+        if other.count == 0:
+            return
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+        if self.count == 0:
+            self.min, self.max = other.min, other.max
+        else:
+            self.min = min(self.min, other.min)
+            self.max = max(self.max, other.max)
+        self.count += other.count
+        self._sum += other._sum
+
+    @property
+    def mean_us(self) -> float:
+        return self._sum / self.count if self.count else 0.0
+
+    def quantile_us(self, percent: float) -> float:
+        """The value below which `percent` of the recorded values fall (0 when empty)."""
+        if self.count == 0:
+            return 0.0
+        if percent >= 100.0:
+            return float(self.max)
+        rank = max(1, -(-self.count * percent // 100))
+        seen = 0
+        for key in sorted(self.counts, key=_midpoint):
+            seen += self.counts[key]
+            if seen >= rank:
+                return min(max(_midpoint(key), float(self.min)), float(self.max))
+        return float(self.max)
+
+    def summary_ms(self) -> dict[str, float | int]:
+        """Count, p50/p90/p99/p99.9, max, min and mean, in milliseconds."""
+        out: dict[str, float | int] = {"count": self.count}
+        for q in QUANTILES:
+            out[f"p{q:g}"] = round(self.quantile_us(q) / 1000.0, 3)
+        out["max"] = round(self.max / 1000.0, 3)
+        out["min"] = round(self.min / 1000.0, 3)
+        out["mean"] = round(self.mean_us / 1000.0, 3)
+        return out
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "counts": [[key, count] for key, count in self.counts.items()],
+            "count": self.count,
+            "sum": self._sum,
+            "min": self.min,
+            "max": self.max,
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Histogram:
+        histogram = cls()
+        histogram.counts = {int(key): int(count) for key, count in data["counts"]}
+        histogram.count = int(data["count"])
+        histogram._sum = int(data["sum"])
+        histogram.min = int(data["min"])
+        histogram.max = int(data["max"])
+        return histogram

@@ -1,0 +1,193 @@
+"""Locust wiring: command-line options, the fleet runtime per Environment, metric reports from
+workers to the master, progress lines, the end-of-run audit and the results file.
+
+`install(events)` is called by the package locustfile; nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import gevent
+from locust.runners import MasterRunner, WorkerRunner
+
+from swfbench.activity import bootstrap
+from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
+from swfbench.load.metrics import FleetMetrics
+from swfbench.load.profile import load_profile
+from swfbench.load.results import build_results, summary_line, write_results
+from swfbench.load.transport import OPERATION
+
+PROFILE_ENV = "SWFBENCH_PROFILE"
+REPORT_KEY = "swfbench"
+log = logging.getLogger("swfbench.load")
+
+
+def add_arguments(parser: Any) -> None:
+    group = parser.add_argument_group("swfbench", "Fleet of simulated SWF activity workers")
+    group.add_argument(
+        "--swf-profile",
+        env_var=PROFILE_ENV,
+        default=os.environ.get(PROFILE_ENV, ""),
+        help=f"fleet profile YAML (env {PROFILE_ENV})",
+    )
+    group.add_argument(
+        "--swf-send-mode",
+        choices=["", "fast", "boto3"],
+        default="",
+        help="heartbeat send path (default: the profile's)",
+    )
+    group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
+    group.add_argument("--swf-results", default="", help="write the results JSON here")
+    group.add_argument("--swf-run-id", default="", help="run id for the results")
+    group.add_argument(
+        "--swf-run-time", type=float, default=0.0, help="seconds (default: the profile's)"
+    )
+    group.add_argument(
+        "--swf-progress", type=float, default=5.0, help="seconds between progress lines (0: off)"
+    )
+
+
+def _die(message: str, code: int) -> None:
+    print(f"swfbench: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def configure(environment: Any) -> FleetRuntime | None:
+    """Build this process's runtime from the parsed options; None if they lack a profile yet."""
+    existing: FleetRuntime | None = getattr(environment, ATTRIBUTE, None)
+    options = environment.parsed_options
+    if options is None or not options.swf_profile:
+        return existing
+    if existing is not None and existing.profile.path == options.swf_profile:
+        return existing
+    try:
+        profile = load_profile(options.swf_profile)
+        if not environment.host:
+            if isinstance(environment.runner, WorkerRunner):
+                return existing  # the master sends its host with the first spawn message
+            _die("give the SWF endpoint with --host (e.g. from `swfbench serve`)", ExitCode.USAGE)
+        target = target_for_host(environment.host, options.swf_region or None)
+    except SwfbenchError as exc:
+        _die(str(exc), exc.exit_code)
+        raise  # unreachable: _die exits
+    metrics = FleetMetrics()
+    runtime = FleetRuntime(
+        profile=profile,
+        target=target,
+        run_id=options.swf_run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{profile.name}",
+        observer=locust_observer(environment.events.request, metrics),
+        metrics=metrics,
+        send_mode=options.swf_send_mode or profile.send_mode,
+        run_time_s=options.swf_run_time or profile.run_time_s,
+    )
+    attach(environment, runtime)
+    return runtime
+
+
+def progress_line(environment: Any, runtime: FleetRuntime) -> str:
+    metrics = runtime.merged_metrics()
+    stats = environment.runner.stats
+    heartbeat = stats.get(OPERATION, "SWF")
+    errors = metrics.errors_by_code()
+    top = ", ".join(f"{code} {n}" for code, n in errors.most_common(3))
+    latency = metrics.histograms["heartbeat_latency"]
+    lag = metrics.histograms["pacing_lag"]
+    elapsed = time.time() - runtime.started_wall
+    return (
+        f"[{elapsed:6.0f}s] users {environment.runner.user_count:>5} | "
+        f"hb/s {heartbeat.current_rps:8.1f} | hb p99 {latency.quantile_us(99) / 1000:8.2f} ms | "
+        f"lag p99 {lag.quantile_us(99) / 1000:8.2f} ms | tasks {metrics.tasks_started} | "
+        f"errors {sum(errors.values())}" + (f" ({top})" if top else "")
+    )
+
+
+def install(events: Any) -> None:
+    """Register swfbench's listeners on a Locust events object."""
+    events.init_command_line_parser.add_listener(add_arguments)
+    events.init.add_listener(_on_init)
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    if environment.parsed_options is None:
+        return  # library use: the caller attaches its own runtime
+    if configure(environment) is None and not isinstance(environment.runner, WorkerRunner):
+        # The shape ticks before test_start: a master or a local run needs its profile now.
+        _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+    events = environment.events
+    state: dict[str, Any] = {"progress": None}
+
+    def on_test_start(environment: Any, **_: Any) -> None:
+        runtime = configure(environment)
+        if runtime is None:
+            _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+            return
+        runtime.started_wall = time.time()
+        runtime.worker_snapshots.clear()
+        if not isinstance(environment.runner, MasterRunner):
+            try:
+                # Housekeeping, not load: "already exists" answers are no failures.
+                bootstrap(runtime.quiet_client, runtime.profile.domain)
+            except SwfbenchError as exc:
+                log.error("could not register the SWF domain and types: %s", exc)
+        interval = environment.parsed_options.swf_progress
+        if interval > 0 and not isinstance(environment.runner, WorkerRunner):
+            state["progress"] = gevent.spawn(_progress, environment, runtime, interval)
+
+    def on_test_stop(environment: Any, **_: Any) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if state["progress"] is not None:
+            state["progress"].kill(block=False)
+            state["progress"] = None
+        if runtime is not None and not isinstance(environment.runner, MasterRunner):
+            runtime.audit(report=log.warning)
+
+    def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if runtime is not None:
+            data[REPORT_KEY] = runtime.metrics.to_wire()
+
+    def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if runtime is not None and REPORT_KEY in data:
+            # Full snapshots, latest per worker: a repeated report can never count twice.
+            runtime.worker_snapshots[client_id] = FleetMetrics.from_wire(data[REPORT_KEY])
+
+    def on_quitting(environment: Any, **_: Any) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if runtime is None or isinstance(environment.runner, WorkerRunner):
+            return
+        metrics = runtime.merged_metrics()
+        processes = max(1, len(runtime.worker_snapshots))
+        print(f"swfbench: {summary_line(metrics)}", flush=True)
+        path = environment.parsed_options.swf_results
+        if path:
+            write_results(
+                path, build_results(runtime, metrics, environment.runner.stats, processes)
+            )
+            print(f"swfbench: results in {path}", flush=True)
+
+    def on_spawning_complete(user_count: int) -> None:
+        # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
+        # full collection stalls every simulated worker at once (visible as pacing lag).
+        gc.collect()
+        gc.freeze()
+
+    events.spawning_complete.add_listener(on_spawning_complete)
+    events.test_start.add_listener(on_test_start)
+    events.test_stop.add_listener(on_test_stop)
+    events.report_to_master.add_listener(on_report_to_master)
+    events.worker_report.add_listener(on_worker_report)
+    events.quitting.add_listener(on_quitting)
+
+
+def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
+    while True:
+        gevent.sleep(interval)
+        print(progress_line(environment, runtime), flush=True)

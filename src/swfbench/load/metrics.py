@@ -1,0 +1,134 @@
+"""Heartbeat-specific metrics for one Locust process, and their merge across worker processes.
+
+Each process keeps one `FleetMetrics`; a Locust worker ships a full snapshot with every report to
+the master (`report_to_master`), and the master keeps the latest snapshot per worker, so a lost
+or repeated report can never count twice. Merging adds histogram counts and counters.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from swfbench.load.histogram import RELATIVE_ERROR, Histogram
+
+HISTOGRAMS = ("heartbeat_latency", "pacing_lag", "cancel_propagation", "timeout_delay")
+ENDS = (
+    "completed",
+    "failed",
+    "canceled",
+    "timed_out",
+    "missed_timeout_closed",
+    "vanished",
+    "interrupted",
+)
+"""How a started task ended: each started task ends in exactly one of these."""
+
+
+class FleetMetrics:
+    """Histograms (µs), counters, and SWF calls by operation and outcome code."""
+
+    def __init__(self) -> None:
+        self.histograms = {name: Histogram() for name in HISTOGRAMS}
+        self.counters: Counter[str] = Counter()
+        self.calls: Counter[tuple[str, str]] = Counter()
+        """(operation, "OK" or the AWS error code) → calls."""
+
+    def count(self, name: str, by: int = 1) -> None:
+        self.counters[name] += by
+
+    def record(self, histogram: str, seconds: float) -> None:
+        self.histograms[histogram].record_seconds(seconds)
+
+    def record_call(self, operation: str, error_code: str | None) -> None:
+        self.calls[(operation, error_code or "OK")] += 1
+
+    def merge(self, other: FleetMetrics) -> None:
+        for name, histogram in other.histograms.items():
+            self.histograms[name].merge(histogram)
+        self.counters.update(other.counters)
+        self.calls.update(other.calls)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "histograms": {name: h.to_wire() for name, h in self.histograms.items()},
+            "counters": dict(self.counters),
+            "calls": [[op, code, n] for (op, code), n in self.calls.items()],
+        }
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> FleetMetrics:
+        metrics = cls()
+        for name, wire in data["histograms"].items():
+            metrics.histograms[name] = Histogram.from_wire(wire)
+        metrics.counters.update({str(k): int(v) for k, v in data["counters"].items()})
+        metrics.calls.update({(str(op), str(code)): int(n) for op, code, n in data["calls"]})
+        return metrics
+
+    @property
+    def tasks_started(self) -> int:
+        return self.counters["tasks_started"]
+
+    def errors_by_code(self) -> Counter[str]:
+        errors: Counter[str] = Counter()
+        for (_, code), n in self.calls.items():
+            if code != "OK":
+                errors[code] += n
+        return errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics section of the results JSON."""
+        c = self.counters
+        ends = {name: c[name] for name in ENDS}
+        calls: dict[str, dict[str, Any]] = {}
+        for (operation, code), n in sorted(self.calls.items()):
+            entry = calls.setdefault(operation, {"ok": 0, "errors": {}})
+            if code == "OK":
+                entry["ok"] += n
+            else:
+                entry["errors"][code] = n
+        return {
+            "histogram_relative_error": RELATIVE_ERROR,
+            "heartbeat": {
+                "ok": c["heartbeats_ok"],
+                "failed": c["heartbeats_failed"],
+                "latency_ms": self.histograms["heartbeat_latency"].summary_ms(),
+                "pacing_lag_ms": self.histograms["pacing_lag"].summary_ms(),
+            },
+            "cancel": {
+                "requested": c["cancel_requested"],
+                "decision_failed": c["cancel_decision_failed"],
+                "propagated": c["cancel_propagated"],
+                "lost": c["cancel_lost"],
+                "not_propagated": c["cancel_lost"] + c["cancel_decision_failed"],
+                "obeyed": c["cancel_obeyed"],
+                "ignored": c["cancel_ignored"],
+                "propagation_ms": self.histograms["cancel_propagation"].summary_ms(),
+            },
+            "timeouts": {
+                "silent_tasks": c["silent"],
+                "timed_out": c["timed_out_silent"],
+                "missed": c["missed_timeouts"],
+                "early": c["early_timeouts"],
+                "false": c["false_timeouts"],
+                "late_worker": c["late_worker_timeouts"],
+                "delay_ms": self.histograms["timeout_delay"].summary_ms(),
+            },
+            "tasks": {
+                "started": c["tasks_started"],
+                "setup_failures": c["setup_failures"],
+                "ends": ends,
+                "accounted": sum(ends.values()),
+                "closed_by_audit": c["closed_by_audit"],
+                "close_failures": c["close_failures"],
+                "end_call_failures": c["end_call_failures"],
+            },
+            "calls": calls,
+        }
+
+
+def merged(snapshots: list[FleetMetrics]) -> FleetMetrics:
+    total = FleetMetrics()
+    for snapshot in snapshots:
+        total.merge(snapshot)
+    return total

@@ -1,0 +1,81 @@
+"""The results JSON of a load run: Locust's own numbers per operation plus the fleet metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from swfbench.load.fleet import FleetRuntime
+from swfbench.load.metrics import FleetMetrics
+from swfbench.load.transport import OPERATION
+
+SCHEMA_VERSION = 1
+
+
+def _iso(wall: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall))
+
+
+def locust_section(stats: Any) -> dict[str, Any]:
+    """Locust's per-operation table and its failures, as plain data."""
+    operations: dict[str, Any] = {}
+    for entry in stats.entries.values():
+        operations[entry.name] = {
+            "requests": entry.num_requests,
+            "failures": entry.num_failures,
+            "rps": round(entry.total_rps, 3),
+            "median_ms": entry.median_response_time,
+            "p99_ms": entry.get_response_time_percentile(0.99),
+            "max_ms": round(entry.max_response_time or 0.0, 3),
+        }
+    errors = [
+        {"operation": e.name, "error": str(e.error), "occurrences": e.occurrences}
+        for e in stats.errors.values()
+    ]
+    return {"operations": operations, "errors": errors}
+
+
+def build_results(
+    runtime: FleetRuntime, metrics: FleetMetrics, stats: Any, processes: int
+) -> dict[str, Any]:
+    ended = time.time()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": runtime.run_id,
+        "profile": {"name": runtime.profile.name, "path": runtime.profile.path},
+        "target": runtime.target.description,
+        "send_mode": runtime.send_mode,
+        "started_at": _iso(runtime.started_wall),
+        "ended_at": _iso(ended),
+        "duration_s": round(ended - runtime.started_wall, 3),
+        "processes": processes,
+        "locust": locust_section(stats),
+        **metrics.to_dict(),
+    }
+
+
+def summary_line(metrics: FleetMetrics) -> str:
+    data = metrics.to_dict()
+    latency = data["heartbeat"]["latency_ms"]
+    lag = data["heartbeat"]["pacing_lag_ms"]
+    cancel = data["cancel"]
+    timeouts = data["timeouts"]
+    tasks = data["tasks"]
+    return (
+        f"{OPERATION}: {data['heartbeat']['ok']} ok, {data['heartbeat']['failed']} failed, "
+        f"p50 {latency['p50']} ms, p99 {latency['p99']} ms, p99.9 {latency['p99.9']} ms, "
+        f"max {latency['max']} ms; lag p99 {lag['p99']} ms; tasks {tasks['started']} started, "
+        f"{tasks['accounted']} accounted, {tasks['closed_by_audit']} closed by audit; "
+        f"cancel {cancel['requested']} requested, {cancel['propagated']} propagated, "
+        f"{cancel['lost']} lost, {cancel['decision_failed']} refused; timeouts "
+        f"{timeouts['timed_out']} fired, {timeouts['missed']} missed, {timeouts['false']} false, "
+        f"{timeouts['late_worker']} late worker"
+    )
+
+
+def write_results(path: str | Path, results: dict[str, Any]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", "utf-8")

@@ -1,0 +1,115 @@
+"""Two ways to send a heartbeat: the fast signed path and boto3, behind one small interface.
+
+Both report every call to the same observer as `SWFClient` does (one `CallRecord` per call), so
+Locust sees `RecordActivityTaskHeartbeat` the same way whichever path sent it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, SWFClient
+from swfbench.errors import SWFError, TargetUnreachable
+from swfbench.load.sigv4 import Signer
+
+OPERATION = "RecordActivityTaskHeartbeat"
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatResult:
+    """What one heartbeat call came back with."""
+
+    cancel_requested: bool
+    error_code: str | None
+    """AWS error code, `HTTP<status>`, `ConnectionError`, or None on success."""
+    duration_s: float
+
+
+class HeartbeatSender(Protocol):
+    mode: str
+
+    def heartbeat(self, token: str, details: str | None) -> HeartbeatResult: ...
+
+
+def classify(status: int, body: bytes) -> tuple[str, str]:
+    """Error code and message of a non-200 SWF answer (AWS JSON 1.0: `__type` and `message`)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return f"HTTP{status}", ""
+    if not isinstance(data, dict) or not data.get("__type"):
+        return f"HTTP{status}", ""
+    # `__type` is e.g. `com.amazonaws.swf.base.model#UnknownResourceFault` (fact sheet).
+    code = str(data["__type"]).rsplit("#", 1)[-1]
+    message = str(data.get("message") or data.get("Message") or "")
+    return code, message
+
+
+class FastSender:
+    """Heartbeats through the connection pool of a geventhttpclient user agent (FastHttpUser's
+    `client.client`), signed by `Signer`: one POST on a kept-alive connection, nothing else."""
+
+    mode = "fast"
+
+    def __init__(
+        self, *, agent: Any, endpoint_url: str, signer: Signer, observer: CallObserver
+    ) -> None:
+        # The pool's HTTP client for the endpoint; shared with every user of the same pool.
+        self._http = agent.clientpool.get_client(endpoint_url.rstrip("/") + "/")
+        self._signer = signer
+        self._observer = observer
+
+    def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
+        params = {"taskToken": token}
+        if details is not None:
+            params["details"] = details
+        body = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = self._signer.headers(OPERATION, body)
+        started = time.perf_counter()
+        try:
+            with self._http.request("POST", "/", body=body, headers=headers) as response:
+                status = int(response.status_code)
+                content = response.read()
+        except Exception:  # geventhttpclient raises socket, SSL and timeout errors alike
+            duration = time.perf_counter() - started
+            self._observer(CallRecord(OPERATION, duration, CONNECTION_ERROR, None, 0))
+            return HeartbeatResult(False, CONNECTION_ERROR, duration)
+        duration = time.perf_counter() - started
+        code: str | None = None
+        cancel = False
+        if status == 200:
+            try:
+                cancel = bool(json.loads(content)["cancelRequested"])
+            except (ValueError, KeyError, TypeError):
+                code = "MalformedResponse"
+        else:
+            code, _ = classify(status, content)
+        self._observer(CallRecord(OPERATION, duration, code, status, len(content)))
+        return HeartbeatResult(cancel, code, duration)
+
+
+class Boto3Sender:
+    """Heartbeats through boto3 (the `SWFClient`), for comparison with the fast path."""
+
+    mode = "boto3"
+
+    def __init__(self, client: SWFClient) -> None:
+        self._client = client
+
+    def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
+        params = {"taskToken": token}
+        if details is not None:
+            params["details"] = details
+        started = time.perf_counter()
+        try:
+            answer = self._client.call(OPERATION, **params)
+        except SWFError as exc:
+            return HeartbeatResult(False, exc.code, time.perf_counter() - started)
+        except TargetUnreachable:
+            return HeartbeatResult(False, CONNECTION_ERROR, time.perf_counter() - started)
+        return HeartbeatResult(
+            bool(answer.get("cancelRequested")), None, time.perf_counter() - started
+        )

@@ -1,0 +1,89 @@
+"""Locust user classes: each user is one simulated activity worker; and the profile's shape."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from locust import FastHttpUser, LoadTestShape, constant, task
+
+from swfbench.load.fleet import FleetRuntime, runtime_of
+from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
+from swfbench.load.worker import Pacer, SimulatedWorker
+
+
+def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
+    """The profile's send path: Locust's FastHttpUser client with our signing, or boto3."""
+    if runtime.send_mode == "boto3":
+        return Boto3Sender(runtime.client)
+    assert runtime.target.endpoint_url is not None
+    return FastSender(
+        agent=user.client.client,
+        endpoint_url=runtime.target.endpoint_url,
+        signer=runtime.signer,
+        observer=runtime.observer,
+    )
+
+
+class ActivityWorker(FastHttpUser):
+    """One simulated SWF activity worker: start a task, heartbeat it, end it, start the next."""
+
+    wait_time = constant(0)
+    network_timeout = 70.0
+    connection_timeout = 10.0
+
+    def on_start(self) -> None:
+        runtime = runtime_of(self.environment)
+        self.worker = SimulatedWorker(runtime, make_sender(runtime, self))
+
+    @task
+    def activity_task(self) -> None:
+        self.worker.run_one()
+
+
+class HeartbeatOnlyWorker(FastHttpUser):
+    """Heartbeats a made-up token forever on the profile's schedule: the send path alone, for
+    benchmarks against a sink that answers every heartbeat with {"cancelRequested": false}."""
+
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        runtime = runtime_of(self.environment)
+        self.runtime = runtime
+        self.rng = random.Random()
+        self.sender = make_sender(runtime, self)
+        self.pacer = Pacer(runtime, self.rng)
+        self.pacer.start()
+        self.token = uuid.uuid4().hex * 8
+
+    @task
+    def beat(self) -> None:
+        self.pacer.wait()
+        details = self.runtime.profile.details.make(50.0, self.rng)
+        result = self.sender.heartbeat(self.token, details)
+        if result.error_code is None:
+            self.runtime.metrics.count("heartbeats_ok")
+            self.runtime.metrics.record("heartbeat_latency", result.duration_s)
+        else:
+            self.runtime.metrics.count("heartbeats_failed")
+        self.pacer.advance()
+
+
+class ProfileShape(LoadTestShape):
+    """Workers over time as the profile says (a constant fleet, ramp, steps or spike), until the
+    profile's run time (or --run-time) is up."""
+
+    use_common_options = True
+
+    def tick(self) -> tuple[int, float] | None:
+        assert self.runner is not None
+        runtime = runtime_of(self.runner.environment)
+        elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
+        if elapsed >= runtime.run_time_s:
+            return None
+        profile = runtime.profile
+        if profile.shape is None:
+            return profile.workers, profile.spawn_rate
+        return profile.shape.workers_at(elapsed), profile.shape.spawn_rate

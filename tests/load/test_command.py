@@ -1,0 +1,116 @@
+"""`swfbench load` end to end: real Locust child processes, the embedded moto target, results
+on disk; and Locust's own distributed mode, a master and two workers on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swfbench.embedded import free_port
+
+OP = "RecordActivityTaskHeartbeat"
+SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
+
+
+def _check_adds_up(results: dict[str, Any], run_dir: Path) -> None:
+    """The fleet metrics agree with Locust's own final count of every call. (Locust's CSV is
+    rewritten once a second, so its last second may be missing: compare with its final stats.)"""
+    assert (run_dir / "locust_stats.csv").exists()
+    operations = results["locust"]["operations"]
+    heartbeat = operations[OP]
+    ok = heartbeat["requests"] - heartbeat["failures"]
+    assert results["heartbeat"]["ok"] == ok > 0
+    assert results["heartbeat"]["latency_ms"]["count"] == ok
+    for operation, calls in results["calls"].items():
+        errors = sum(calls["errors"].values())
+        assert calls["ok"] + errors == operations[operation]["requests"], operation
+        assert errors == operations[operation]["failures"], operation
+    tasks = results["tasks"]
+    assert tasks["started"] == tasks["accounted"] > 0
+    # A user stopped inside start_activity leaves an execution no handle knows: the domain
+    # audit after the run finds and closes it.
+    assert results["audit"]["closed"] == results["audit"]["open_after_run"]
+
+
+@pytest.mark.parametrize("engine", ["moto", "swfbench"])
+def test_load_on_the_embedded_target_writes_results(
+    write_profile: Callable[..., Path], tmp_path: Path, engine: str
+) -> None:
+    profile = write_profile(
+        name="mix",
+        fleet={"workers": 6, "spawn_rate": 20},
+        activity={"duration": {"mean_s": 1.0}, "timeouts": {"heartbeat": 1}},
+        outcomes={"complete": 1, "fail": 1, "cancel": 1, "silent": 1},
+        cancel={"after": 0.3, "propagation_wait_s": 0.5},
+        timeout_slack_s=1,
+    )
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+         "--reports-dir", str(reports), "--run-id", "mix-run", "--engine", engine],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "users" in done.stdout and "hb/s" in done.stdout and "p99" in done.stdout
+    run_dir = reports / "mix-run"
+    assert (run_dir / "locust.html").exists()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["run_id"] == "mix-run"
+    assert results["processes"] == 1
+    _check_adds_up(results, run_dir)
+    ends = results["tasks"]["ends"]
+    assert ends["completed"] > 0 and ends["failed"] > 0 and ends["timed_out"] > 0
+    cancel = results["cancel"]
+    if engine == "moto":
+        # Plain moto refuses the cancel decision: counted, classified by code, never fatal.
+        assert cancel["not_propagated"] == cancel["requested"] > 0
+        failures = (run_dir / "locust_failures.csv").read_text()
+        assert "RespondDecisionTaskCompleted" in failures and "HTTP500" in failures
+    else:
+        assert (
+            cancel["propagated"] > 0 and cancel["propagation_ms"]["count"] == cancel["propagated"]
+        )
+        assert ends["canceled"] == cancel["obeyed"] > 0
+
+
+def test_distributed_master_and_two_workers_merge_their_metrics(
+    write_profile: Callable[..., Path], tmp_path: Path
+) -> None:
+    profile = write_profile(name="dist", fleet={"workers": 6, "spawn_rate": 20})
+    port = free_port()
+    reports = tmp_path / "reports"
+    master = subprocess.Popen(
+        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--master",
+         "--expect-workers", "2", "--master-port", str(port), "--reports-dir", str(reports),
+         "--run-id", "dist-run"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    worker_command = [*SWFBENCH, "load", "--profile", str(profile), "--worker"]
+    workers = [
+        subprocess.Popen(
+            [*worker_command, "--master-port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        output, _ = master.communicate(timeout=90)
+        assert master.returncode == 0, output[-3000:]
+        for worker in workers:
+            worker.wait(timeout=30)
+    finally:
+        processes: list[subprocess.Popen[Any]] = [master, *workers]
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    run_dir = reports / "dist-run"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["processes"] == 2
+    _check_adds_up(results, run_dir)

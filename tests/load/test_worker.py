@@ -1,0 +1,188 @@
+"""One simulated worker against a real moto server: each outcome kind and each metric.
+
+Plain moto lacks cancellation and START_TO_CLOSE timeouts (fact sheet, "Known gaps"): the worker
+must report those as a refused cancellation and a missed timeout, and go on.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from geventhttpclient import UserAgent
+
+from swfbench.embedded import ENGINES, EmbeddedServer
+from swfbench.load.fleet import FleetRuntime
+from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
+from swfbench.load.worker import Clock, SimulatedWorker
+from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+
+MakeRuntime = Callable[..., FleetRuntime]
+
+
+def _sender(runtime: FleetRuntime, mode: str) -> HeartbeatSender:
+    if mode == "boto3":
+        return Boto3Sender(runtime.client)
+    assert runtime.target.endpoint_url is not None
+    return FastSender(
+        agent=UserAgent(max_retries=0),
+        endpoint_url=runtime.target.endpoint_url,
+        signer=runtime.signer,
+        observer=runtime.observer,
+    )
+
+
+def _worker(runtime: FleetRuntime, mode: str = "fast", **kwargs: Any) -> SimulatedWorker:
+    return SimulatedWorker(runtime, _sender(runtime, mode), rng=random.Random(1), **kwargs)
+
+
+def _summary(runtime: FleetRuntime) -> dict[str, Any]:
+    return runtime.metrics.to_dict()
+
+
+@pytest.mark.parametrize("mode", ["fast", "boto3"])
+def test_complete_heartbeats_on_schedule_and_closes(runtime_for: MakeRuntime, mode: str) -> None:
+    runtime = runtime_for(outcomes={"complete": 1})
+    assert _worker(runtime, mode).run_one() == "completed"
+    data = _summary(runtime)
+    assert data["heartbeat"]["ok"] >= 2
+    assert data["heartbeat"]["latency_ms"]["count"] == data["heartbeat"]["ok"]
+    assert data["heartbeat"]["pacing_lag_ms"]["count"] == data["heartbeat"]["ok"]
+    assert data["heartbeat"]["pacing_lag_ms"]["p99"] < 200
+    assert data["calls"]["RecordActivityTaskHeartbeat"]["ok"] == data["heartbeat"]["ok"]
+    assert data["calls"]["RespondActivityTaskCompleted"]["ok"] == 1
+    assert data["calls"]["TerminateWorkflowExecution"]["ok"] == 1  # execution closed too
+    assert data["tasks"]["started"] == data["tasks"]["accounted"] == 1
+    assert runtime.open_handles == {}
+
+
+def test_fail(runtime_for: MakeRuntime) -> None:
+    runtime = runtime_for(outcomes={"fail": 1}, heartbeat={"details": {"kind": "multibyte"}})
+    assert _worker(runtime).run_one() == "failed"
+    assert _summary(runtime)["calls"]["RespondActivityTaskFailed"]["ok"] == 1
+
+
+def test_silent_task_times_out_and_the_delay_is_measured(runtime_for: MakeRuntime) -> None:
+    runtime = runtime_for(
+        outcomes={"silent": 1},
+        activity={"duration": {"mean_s": 0.5}, "timeouts": {"heartbeat": 1}},
+        timeout_slack_s=3,
+    )
+    assert _worker(runtime).run_one() == "timed_out"
+    timeouts = _summary(runtime)["timeouts"]
+    assert timeouts["silent_tasks"] == timeouts["timed_out"] == 1
+    assert timeouts["missed"] == timeouts["early"] == 0
+    assert timeouts["delay_ms"]["count"] == 1
+    assert -250 < timeouts["delay_ms"]["max"] < 1500
+
+
+def test_missed_timeout_is_detected_and_the_task_closed(runtime_for: MakeRuntime) -> None:
+    # moto never fires START_TO_CLOSE (fact sheet): the silent task stays open past its deadline.
+    runtime = runtime_for(
+        outcomes={"silent": 1},
+        activity={
+            "duration": {"mean_s": 0.2},
+            "timeouts": {"heartbeat": "NONE", "start_to_close": 1},
+        },
+        timeout_slack_s=1,
+    )
+    assert _worker(runtime).run_one() == "missed_timeout_closed"
+    data = _summary(runtime)
+    assert data["timeouts"]["missed"] == 1
+    assert data["calls"]["TerminateWorkflowExecution"]["ok"] == 1
+
+
+def test_refused_cancellation_is_reported_as_not_propagated(runtime_for: MakeRuntime) -> None:
+    runtime = runtime_for(outcomes={"cancel": 1}, cancel={"after": 0.2, "propagation_wait_s": 0.5})
+    assert _worker(runtime).run_one() == "completed"
+    data = _summary(runtime)
+    assert data["cancel"]["requested"] == 1
+    assert data["cancel"]["decision_failed"] == 1
+    assert data["cancel"]["not_propagated"] == 1
+    assert data["cancel"]["propagated"] == 0
+    # Plain moto answers the RequestCancelActivityTask decision with HTTP 500 (fact sheet).
+    assert data["calls"]["RespondDecisionTaskCompleted"]["errors"] == {"HTTP500": 1}
+
+
+def test_worker_slower_than_its_timeout_is_a_late_worker_timeout(
+    runtime_for: MakeRuntime,
+) -> None:
+    runtime = runtime_for(
+        heartbeat={"interval": {"mean_s": 1.6}},
+        activity={"duration": {"mean_s": 4}, "timeouts": {"heartbeat": 1}},
+    )
+    assert _worker(runtime).run_one() == "timed_out"
+    timeouts = _summary(runtime)["timeouts"]
+    assert timeouts["late_worker"] == 1
+    assert timeouts["false"] == 0
+
+
+def test_false_timeout_is_detected(runtime_for: MakeRuntime) -> None:
+    # The worker's clock runs at a quarter of real speed: by its own account every heartbeat went
+    # out well within the 1 s timeout, so the service's timeout is a false one (as with a worker
+    # whose clock drifts, or a service that times out early).
+    origin = time.time()
+    clock = Clock(wall=lambda: origin + (time.time() - origin) / 4)
+    runtime = runtime_for(
+        heartbeat={"interval": {"mean_s": 1.6}},
+        activity={"duration": {"mean_s": 4}, "timeouts": {"heartbeat": 1}},
+    )
+    assert _worker(runtime, clock=clock).run_one() == "timed_out"
+    timeouts = _summary(runtime)["timeouts"]
+    assert timeouts["false"] == 1
+    assert timeouts["late_worker"] == 0
+
+
+def test_refusing_target_is_measured_not_fatal(runtime_for: MakeRuntime) -> None:
+    runtime = runtime_for(domain="no-such-domain")
+    worker = _worker(runtime, clock=Clock(sleep=lambda _: None))
+    assert worker.run_one() is None
+    data = _summary(runtime)
+    assert data["tasks"]["setup_failures"] == 1
+    assert data["calls"]["StartWorkflowExecution"]["errors"] == {"UnknownResourceFault": 1}
+
+
+def test_audit_closes_tasks_left_open(runtime_for: MakeRuntime) -> None:
+    from swfbench.activity import start_activity
+
+    runtime = runtime_for()
+    handle = start_activity(runtime.client, domain=runtime.profile.domain)
+    runtime.open_handles[handle.workflow_id] = handle
+    assert runtime.audit() == 1
+    data = _summary(runtime)
+    assert data["tasks"]["closed_by_audit"] == 1
+    assert data["tasks"]["ends"]["interrupted"] == 1
+    assert handle.close() is False  # already closed
+
+
+@pytest.mark.skipif("swfbench" not in ENGINES, reason="needs the extended engine's cancellation")
+@pytest.mark.parametrize(("obey", "end"), [(1.0, "canceled"), (0.0, "completed")])
+def test_cancel_propagates_and_is_obeyed_or_ignored(
+    runtime_for: MakeRuntime, obey: float, end: str
+) -> None:
+    with EmbeddedServer(engine="swfbench") as server:
+        target = Target(
+            kind="endpoint",
+            endpoint_url=server.url,
+            region=EMULATOR_REGION,
+            credentials=EMULATOR_CREDENTIALS,
+        )
+        base = runtime_for(outcomes={"cancel": 1}, cancel={"obey": obey, "after": 0.2})
+        runtime = FleetRuntime(
+            profile=base.profile,
+            target=target,
+            run_id="t",
+            observer=base.observer,
+            metrics=base.metrics,
+        )
+        from swfbench.activity import bootstrap
+
+        bootstrap(runtime.client, runtime.profile.domain)
+        assert _worker(runtime).run_one() == end
+        cancel = _summary(runtime)["cancel"]
+        assert cancel["propagated"] == 1
+        assert cancel["propagation_ms"]["count"] == 1
+        assert cancel["obeyed" if obey else "ignored"] == 1
