@@ -486,8 +486,8 @@ class ScenarioRun:
                 handle.close()
 
 
-def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
-    """The result of a scenario the target cannot run (see `Scenario.requires`)."""
+def _unrun_result(scenario: Scenario, **outcome: Any) -> ScenarioResult:
+    """The result of a scenario that ran no step: skipped, or stopped by a harness error."""
     now = _now()
     return ScenarioResult(
         id=scenario.id,
@@ -500,8 +500,13 @@ def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
         duration_s=0.0,
         passed=False,
         steps=[],
-        skipped=reason,
+        **outcome,
     )
+
+
+def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
+    """The result of a scenario the target cannot run (see `Scenario.requires`)."""
+    return _unrun_result(scenario, skipped=reason)
 
 
 def run_scenario(
@@ -520,7 +525,6 @@ def run_scenario(
         )
         return run.run()
     except Exception as exc:  # a harness bug must not take down the other runs
-        now = _now()
         failure = Failure(
             step=0,
             line=1,
@@ -531,16 +535,4 @@ def run_scenario(
             actual={},
             history={},
         )
-        return ScenarioResult(
-            id=scenario.id,
-            path=str(scenario.path),
-            description=scenario.description,
-            evidence=[e.to_dict() for e in scenario.evidence],
-            started_at=now,
-            ended_at=now,
-            started_monotonic=time.monotonic(),
-            duration_s=0.0,
-            passed=False,
-            steps=[],
-            failure=failure,
-        )
+        return _unrun_result(scenario, failure=failure)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from moto.swf.exceptions import (
     SWFDomainAlreadyExistsFault,
@@ -36,6 +37,8 @@ from swfbench.engine.models import (
     EngineWorkflowExecution,
 )
 from swfbench.engine.quotas import HeartbeatQuotas, QuotaSettings
+
+T = TypeVar("T")
 
 DEFAULT_POLL_WAIT = 1.0
 """Seconds a poll with nothing to hand out waits (real SWF long-polls 60 s; moto sleeps 1 s)."""
@@ -232,27 +235,33 @@ class EngineBackend(SWFBackend):
     def poll_for_decision_task(
         self, domain_name: str, task_list: Any, identity: str | None = None
     ) -> DecisionTask | None:
-        until = time.monotonic() + self.poll_wait
-        while True:
-            self._process_timeouts()
-            domain = self._engine_domain(domain_name)
+        def take(domain: EngineDomain) -> EngineDecisionTask | None:
             task = domain.next_decision_task(task_list)
             if task is not None:
                 task.engine_execution.start_decision_task(task.task_token, identity=identity)
-                return task
-            if not self._wait(until):
-                return None
+            return task
+
+        return self._poll(domain_name, take)
 
     def poll_for_activity_task(
         self, domain_name: str, task_list: Any, identity: str | None = None
     ) -> ActivityTask | None:
-        until = time.monotonic() + self.poll_wait
-        while True:
-            self._process_timeouts()
-            domain = self._engine_domain(domain_name)
+        def take(domain: EngineDomain) -> EngineActivityTask | None:
             task = domain.next_activity_task(task_list)
             if task is not None:
                 task.engine_execution.start_activity_task(task.task_token, identity=identity)
+            return task
+
+        return self._poll(domain_name, take)
+
+    def _poll(self, domain_name: str, take: Callable[[EngineDomain], T | None]) -> T | None:
+        """SWF's long poll, shortened: hand out a task as soon as one is scheduled, or give an
+        empty answer after `poll_wait` (real SWF holds a poll for up to 60 s)."""
+        until = time.monotonic() + self.poll_wait
+        while True:
+            self._process_timeouts()
+            task = take(self._engine_domain(domain_name))
+            if task is not None:
                 return task
             if not self._wait(until):
                 return None
