@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the embedded target: one activity heartbeated by hand, the conformance suite,
+# and a short load run; each leaves its results (and the suite its HTML report) under reports/.
 demo: $(STAMP)
 	$(BIN)/swfbench demo
+	$(BIN)/swfbench conform
+	$(BIN)/swfbench load --profile scenarios/load/steady.yaml --run-time 20s
 
 test: $(STAMP) lint typecheck pytest
 
