@@ -38,6 +38,30 @@ def _check_adds_up(results: dict[str, Any], run_dir: Path) -> None:
     assert results["audit"]["closed"] == results["audit"]["open_after_run"]
 
 
+def _check_gates(results: dict[str, Any], path: Path, tmp_path: Path, engine: str) -> None:
+    """The run's metrics feed `swfbench gate`: the extended engine holds these gates; plain moto
+    breaks the error gate with the HTTP 500s it answers cancellations with."""
+    assert results["kind"] == "load" and results["swfbench_version"]
+    gates = tmp_path / "gates.yaml"
+    gates.write_text(
+        "kind: load\ngates:\n"
+        "  errors.total.ratio: {max: 0}\n  cancel.lost: {max: 0}\n"
+        "  timeouts.false: {max: 0}\n  timeouts.missed: {max: 0}\n"
+        "  tasks.unaccounted: {max: 0}\n  audit.left_open: {max: 0}\n"
+        "  heartbeat.rate_per_s: {min: 0.1}\n"
+    )
+    done = subprocess.run(
+        [*SWFBENCH, "gate", "--results", str(path), "--gates", str(gates)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    if engine == "moto":
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert results["metrics"]["errors"]["HTTP500"]["ratio"] > 0
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 gates hold" in done.stdout or "6 of 7 gates hold" in done.stdout
+
+
 @pytest.mark.parametrize("engine", ["moto", "swfbench"])
 def test_load_on_the_embedded_target_writes_results(
     write_profile: Callable[..., Path], tmp_path: Path, engine: str
@@ -64,6 +88,7 @@ def test_load_on_the_embedded_target_writes_results(
     assert results["run_id"] == "mix-run"
     assert results["processes"] == 1
     _check_adds_up(results, run_dir)
+    _check_gates(results, run_dir / "results.json", tmp_path, engine)
     ends = results["tasks"]["ends"]
     assert ends["completed"] > 0 and ends["failed"] > 0 and ends["timed_out"] > 0
     cancel = results["cancel"]

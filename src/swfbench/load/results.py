@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swfbench import __version__
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.transport import OPERATION
+from swfbench.results import git_revision
 
 SCHEMA_VERSION = 1
 
@@ -41,7 +43,12 @@ def build_results(
     runtime: FleetRuntime, metrics: FleetMetrics, stats: Any, processes: int
 ) -> dict[str, Any]:
     ended = time.time()
+    fleet = metrics.to_dict()
+    duration = ended - runtime.started_wall
     return {
+        "kind": "load",
+        "swfbench_version": __version__,
+        "git_revision": git_revision(),
         "schema_version": SCHEMA_VERSION,
         "run_id": runtime.run_id,
         "profile": {"name": runtime.profile.name, "path": runtime.profile.path},
@@ -52,7 +59,52 @@ def build_results(
         "duration_s": round(ended - runtime.started_wall, 3),
         "processes": processes,
         "locust": locust_section(stats),
-        **metrics.to_dict(),
+        **fleet,
+        "metrics": gate_metrics(fleet, duration),
+    }
+
+
+def _percentiles(histogram: dict[str, Any]) -> dict[str, float]:
+    # Dotted metric paths cannot hold "p99.9": it becomes p99_9_ms.
+    keys = ("p50", "p90", "p99", "p99.9", "max")
+    return {f"{key.replace('.', '_')}_ms": histogram[key] for key in keys}
+
+
+def gate_metrics(fleet: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """The figures `swfbench gate` checks, by dotted path (e.g. heartbeat.latency.p99_ms)."""
+    heartbeat = fleet["heartbeat"]
+    calls = fleet["calls"]
+    total = sum(c["ok"] + sum(c["errors"].values()) for c in calls.values())
+    by_code: dict[str, int] = {}
+    for entry in calls.values():
+        for code, count in entry["errors"].items():
+            by_code[code] = by_code.get(code, 0) + count
+    errors: dict[str, Any] = {
+        code: {"count": count, "ratio": count / total} for code, count in by_code.items()
+    }
+    errors["total"] = {
+        "count": sum(by_code.values()),
+        "ratio": sum(by_code.values()) / total if total else 0.0,
+    }
+    return {
+        "heartbeat": {
+            "ok": heartbeat["ok"],
+            "failed": heartbeat["failed"],
+            "rate_per_s": heartbeat["ok"] / duration_s if duration_s > 0 else 0.0,
+            "latency": _percentiles(heartbeat["latency_ms"]),
+            "pacing_lag": _percentiles(heartbeat["pacing_lag_ms"]),
+        },
+        "errors": errors,
+        "cancel": {
+            "lost": fleet["cancel"]["lost"],
+            "propagation": _percentiles(fleet["cancel"]["propagation_ms"]),
+        },
+        "timeouts": {
+            "false": fleet["timeouts"]["false"],
+            "missed": fleet["timeouts"]["missed"],
+            "delay": _percentiles(fleet["timeouts"]["delay_ms"]),
+        },
+        "tasks": {"unaccounted": fleet["tasks"]["started"] - fleet["tasks"]["accounted"]},
     }
 
 
