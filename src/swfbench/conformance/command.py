@@ -13,7 +13,6 @@ import os
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,6 +25,7 @@ from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
 from swfbench.errors import ExitCode, UsageError
 from swfbench.options import add_target_options, target_spec
 from swfbench.report import write_report
+from swfbench.results import new_run_id
 
 DEFAULT_PATHS = ("scenarios/conformance",)
 PLUGIN = "swfbench.conformance.plugin"
@@ -74,7 +74,7 @@ def register(subparsers: Any) -> None:
         "--reports-dir",
         default="reports",
         metavar="DIR",
-        help="results go to DIR/conformance-<time>/ (default: reports)",
+        help="results go to DIR/<run-id>/ (default: reports)",
     )
     parser.add_argument(
         "--workers",
@@ -127,16 +127,6 @@ class Progress:
                 f"{LABELS[outcome]:<15} {result.id} ({detail})\n"
             )
             self.out.flush()
-
-
-def _run_dir(reports: Path) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = reports / f"conformance-{stamp}"
-    suffix = 1
-    while path.exists():
-        suffix += 1
-        path = reports / f"conformance-{stamp}-{suffix}"
-    return path
 
 
 def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[str]:
@@ -194,7 +184,7 @@ def _write_page(results: Path, run_dir: Path) -> Path:
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    run_dir = _run_dir(Path(args.reports_dir))
+    run_dir = Path(args.reports_dir) / new_run_id("conformance")
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
     argv = pytest_args(args, results, junit)
     progress = Progress(out)

@@ -13,7 +13,6 @@ heartbeats: they run alone, one after another, once all the others have ended.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from swfbench.conformance.deviations import (
 from swfbench.conformance.runner import ScenarioResult, run_scenario, skipped_result
 from swfbench.conformance.scenario import Scenario
 from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.results import write_json
 from swfbench.target import Target, TargetSpec, open_target
 from swfbench.virtual_clock import VirtualClock, virtual_clock_of
 
@@ -286,5 +286,4 @@ class ConformanceSession:
         }
 
     def write_results(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
+        write_json(path, self.to_dict())

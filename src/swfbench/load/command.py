@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from swfbench.client import SWFClient
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.load.profile import Profile, load_profile
 from swfbench.options import add_target_options, target_spec
+from swfbench.results import new_run_id, write_json
 from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
@@ -81,10 +81,6 @@ def _seconds(value: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{value!r}: the run time must be positive")
     return seconds
-
-
-def new_run_id(profile_name: str) -> str:
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{profile_name}-{uuid.uuid4().hex[:6]}"
 
 
 def locustfile_path() -> str:
@@ -201,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
     results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
     results["locust_exit_code"] = code
     results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
-    results_path.write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    write_json(results_path, results)
     print(
         f"swfbench load: audit: {audit['open_after_run']} executions open after the run, "
         f"{audit['closed']} closed; results in {results_path}",

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -21,8 +22,9 @@ from swfbench.errors import ExitCode, SwfbenchError
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import load_profile
-from swfbench.load.results import build_results, summary_line, write_results
+from swfbench.load.results import build_results, summary_line
 from swfbench.load.transport import OPERATION
+from swfbench.results import new_run_id, write_json
 
 PROFILE_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"
@@ -81,7 +83,7 @@ def configure(environment: Any) -> FleetRuntime | None:
     runtime = FleetRuntime(
         profile=profile,
         target=target,
-        run_id=options.swf_run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{profile.name}",
+        run_id=options.swf_run_id or new_run_id(profile.name),
         observer=locust_observer(environment.events.request, metrics),
         metrics=metrics,
         send_mode=options.swf_send_mode or profile.send_mode,
@@ -168,8 +170,8 @@ def _on_init(environment: Any, **_: Any) -> None:
         print(f"swfbench: {summary_line(metrics)}", flush=True)
         path = environment.parsed_options.swf_results
         if path:
-            write_results(
-                path, build_results(runtime, metrics, environment.runner.stats, processes)
+            write_json(
+                Path(path), build_results(runtime, metrics, environment.runner.stats, processes)
             )
             print(f"swfbench: results in {path}", flush=True)
 

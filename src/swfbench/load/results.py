@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from swfbench import __version__
@@ -125,9 +123,3 @@ def summary_line(metrics: FleetMetrics) -> str:
         f"{timeouts['timed_out']} fired, {timeouts['missed']} missed, {timeouts['false']} false, "
         f"{timeouts['late_worker']} late worker"
     )
-
-
-def write_results(path: str | Path, results: dict[str, Any]) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", "utf-8")
