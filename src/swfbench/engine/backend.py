@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from moto.swf.exceptions import (
@@ -39,6 +39,7 @@ from swfbench.engine.models import (
 from swfbench.engine.quotas import HeartbeatQuotas, QuotaSettings
 
 T = TypeVar("T")
+S = TypeVar("S", EngineActivityTask, EngineDecisionTask)
 
 DEFAULT_POLL_WAIT = 1.0
 """Seconds a poll with nothing to hand out waits (real SWF long-polls 60 s; moto sleeps 1 s)."""
@@ -283,26 +284,18 @@ class EngineBackend(SWFBackend):
         execution_context: str | None = None,
     ) -> None:
         self._process_timeouts()
-        task = self.ctx.decision_tokens.get(task_token)
-        if task is None:
-            # As moto (and as for activity tokens): a token never handed out.
-            raise SWFValidationException("Invalid token")
-        wfe = task.engine_execution
-        if not wfe.open:
-            raise SWFUnknownResourceFault(
-                "execution",
-                f"WorkflowExecution=[workflowId={wfe.workflow_id}, runId={wfe.run_id}]",
-            )
-        if task.state != "STARTED":
-            raise SWFUnknownResourceFault(
-                f"decision task, scheduledEventId = {task.scheduled_event_id}"
-            )
-        wfe.complete_decision_task(
+        task = self._started_task(self.ctx.decision_tokens, task_token, "decision task")
+        task.engine_execution.complete_decision_task(
             task_token, decisions=decisions, execution_context=execution_context
         )
 
     def _find_activity_task_from_token(self, task_token: str) -> EngineActivityTask:
-        task = self.ctx.activity_tokens.get(task_token)
+        return self._started_task(self.ctx.activity_tokens, task_token, "activity")
+
+    @staticmethod
+    def _started_task(tokens: Mapping[str, S], task_token: str, kind: str) -> S:
+        """The started task behind a token, or the fault SWF answers for it."""
+        task = tokens.get(task_token)
         if task is None:
             # A token the engine never handed out. Real SWF's answer is unknown (fact sheet:
             # "Garbage token"); the engine keeps moto's ValidationException "Invalid token",
@@ -318,7 +311,7 @@ class EngineBackend(SWFBackend):
         if task.state != "STARTED":
             # Completed, failed, canceled or timed out (fact sheet: "Unknown activity" prefix
             # observed, the scheduledEventId suffix inferred).
-            raise SWFUnknownResourceFault(f"activity, scheduledEventId = {task.scheduled_event_id}")
+            raise SWFUnknownResourceFault(f"{kind}, scheduledEventId = {task.scheduled_event_id}")
         return task
 
     def heartbeat(self, task_token: str, details: str | None = None) -> bool:
