@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from swfbench.load.histogram import RELATIVE_ERROR, Histogram
 from swfbench.load.metrics import FleetMetrics
 
@@ -26,6 +28,23 @@ def test_quantiles_stay_within_the_stated_relative_error() -> None:
     assert histogram.max == max(values)
     assert histogram.min == min(values)
     assert RELATIVE_ERROR < 0.001
+
+
+def test_coarse_histograms_keep_their_own_error_bound_and_refuse_to_mix() -> None:
+    """The timeline's per-second histograms fold 2**5 buckets into one: relative error 1/64
+    above 1 ms, 32 µs below it."""
+    rng = random.Random(11)
+    values = [int(rng.lognormvariate(8, 2.5)) + 1 for _ in range(50_000)]
+    coarse = Histogram(coarse=5)
+    for value in values:
+        coarse.record(value)
+    for percent in (50, 90, 99, 99.9):
+        exact = _exact(values, percent)
+        assert abs(coarse.quantile_us(percent) - exact) <= max(exact / 64, 16) + 0.5
+    restored = Histogram.from_wire(coarse.to_wire())
+    assert restored.quantile_us(99) == coarse.quantile_us(99)
+    with pytest.raises(ValueError, match="resolutions"):
+        Histogram().merge(coarse)
 
 
 def test_small_values_are_exact_and_negative_values_are_kept() -> None:

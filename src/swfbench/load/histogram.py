@@ -9,6 +9,9 @@ before its deadline) are kept in mirrored buckets.
 
 Counts live in a sparse dict, so an idle histogram costs nothing and two histograms merge by
 adding counts; `to_wire`/`from_wire` give msgpack-friendly lists for Locust's worker reports.
+
+A coarse histogram (`coarse=c`) folds 2**c neighbouring buckets into one: the per-second slices
+of a run's timeline use it to stay small (relative error 2**-(SUB_BITS+1-c)).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ SUB_COUNT = 1 << SUB_BITS
 RELATIVE_ERROR = 1.0 / (2 * SUB_COUNT)
 """Bound on the relative error of any reported quantile."""
 QUANTILES = (50.0, 90.0, 99.0, 99.9)
+SPECTRUM = (0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 100.0)
+"""Percentiles of a distribution chart: the tail drawn as finely as the middle."""
 
 
 def _key(magnitude: int) -> int:
@@ -40,19 +45,20 @@ def _bounds(key: int) -> tuple[int, int]:
     return low, low + (1 << shift) - 1
 
 
-def _midpoint(key: int) -> float:
+def _midpoint(key: int, coarse: int = 0) -> float:
     if key < 0:
-        return -_midpoint(-key - 1)
-    low, high = _bounds(key)
+        return -_midpoint(-key - 1, coarse)
+    low, high = _bounds(key << coarse)[0], _bounds(((key + 1) << coarse) - 1)[1]
     return (low + high) / 2.0
 
 
 class Histogram:
     """Counts of microsecond values; see the module docstring for the error bound."""
 
-    __slots__ = ("_sum", "count", "counts", "max", "min")
+    __slots__ = ("_sum", "coarse", "count", "counts", "max", "min")
 
-    def __init__(self) -> None:
+    def __init__(self, coarse: int = 0) -> None:
+        self.coarse = coarse
         self.counts: dict[int, int] = {}
         self.count = 0
         self._sum = 0
@@ -61,7 +67,11 @@ class Histogram:
 
     def record(self, value_us: int) -> None:
         value_us = int(value_us)
-        key = _key(value_us) if value_us >= 0 else -_key(-value_us) - 1
+        key = (
+            _key(value_us) >> self.coarse
+            if value_us >= 0
+            else -(_key(-value_us) >> self.coarse) - 1
+        )
         self.counts[key] = self.counts.get(key, 0) + 1
         if self.count == 0:
             self.min = self.max = value_us
@@ -75,6 +85,8 @@ class Histogram:
         self.record(round(seconds * 1_000_000))
 
     def merge(self, other: Histogram) -> None:
+        if other.coarse != self.coarse:
+            raise ValueError("cannot merge histograms of different resolutions")
         if other.count == 0:
             return
         for key, count in other.counts.items():
@@ -99,10 +111,11 @@ class Histogram:
             return float(self.max)
         rank = max(1, -(-self.count * percent // 100))
         seen = 0
-        for key in sorted(self.counts, key=_midpoint):
+        for key in sorted(self.counts):
             seen += self.counts[key]
             if seen >= rank:
-                return min(max(_midpoint(key), float(self.min)), float(self.max))
+                midpoint = _midpoint(key, self.coarse)
+                return min(max(midpoint, float(self.min)), float(self.max))
         return float(self.max)
 
     def summary_ms(self) -> dict[str, float | int]:
@@ -115,8 +128,16 @@ class Histogram:
         out["mean"] = round(self.mean_us / 1000.0, 3)
         return out
 
+    def spectrum_ms(self) -> list[list[float]]:
+        """[percentile, value in ms] at each of SPECTRUM: the latency distribution's shape."""
+        if self.count == 0:
+            return []
+        values = [self.min if q == 0 else self.quantile_us(q) for q in SPECTRUM]
+        return [[q, round(v / 1000.0, 3)] for q, v in zip(SPECTRUM, values, strict=True)]
+
     def to_wire(self) -> dict[str, Any]:
         return {
+            "coarse": self.coarse,
             "counts": [[key, count] for key, count in self.counts.items()],
             "count": self.count,
             "sum": self._sum,
@@ -126,7 +147,7 @@ class Histogram:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Histogram:
-        histogram = cls()
+        histogram = cls(int(data.get("coarse", 0)))
         histogram.counts = {int(key): int(count) for key, count in data["counts"]}
         histogram.count = int(data["count"])
         histogram._sum = int(data["sum"])

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from swfbench.load.histogram import RELATIVE_ERROR, Histogram
+from swfbench.load.timeline import Timeline
 
 HISTOGRAMS = ("heartbeat_latency", "pacing_lag", "cancel_propagation", "timeout_delay")
 ENDS = (
@@ -33,27 +34,40 @@ class FleetMetrics:
         self.counters: Counter[str] = Counter()
         self.calls: Counter[tuple[str, str]] = Counter()
         """(operation, "OK" or the AWS error code) → calls."""
+        self.timeline = Timeline()
 
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] += by
 
     def record(self, histogram: str, seconds: float) -> None:
         self.histograms[histogram].record_seconds(seconds)
+        if histogram == "heartbeat_latency":
+            self.timeline.record_latency(seconds)
+        elif histogram == "pacing_lag":
+            self.timeline.record_lag(seconds)
 
     def record_call(self, operation: str, error_code: str | None) -> None:
-        self.calls[(operation, error_code or "OK")] += 1
+        code = error_code or "OK"
+        self.calls[(operation, code)] += 1
+        self.timeline.record_call(operation, code)
 
     def merge(self, other: FleetMetrics) -> None:
+        self.merge_totals(other)
+        self.timeline.merge(other.timeline)
+
+    def merge_totals(self, other: FleetMetrics) -> None:
         for name, histogram in other.histograms.items():
             self.histograms[name].merge(histogram)
         self.counters.update(other.counters)
         self.calls.update(other.calls)
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, timeline_slots: list[int] | None = None) -> dict[str, Any]:
+        """Everything, or with `timeline_slots` only those seconds of the timeline."""
         return {
             "histograms": {name: h.to_wire() for name, h in self.histograms.items()},
             "counters": dict(self.counters),
             "calls": [[op, code, n] for (op, code), n in self.calls.items()],
+            "timeline": self.timeline.to_wire(timeline_slots),
         }
 
     @classmethod
@@ -63,6 +77,7 @@ class FleetMetrics:
             metrics.histograms[name] = Histogram.from_wire(wire)
         metrics.counters.update({str(k): int(v) for k, v in data["counters"].items()})
         metrics.calls.update({(str(op), str(code)): int(n) for op, code, n in data["calls"]})
+        metrics.timeline = Timeline.from_wire(data.get("timeline", []))
         return metrics
 
     @property
@@ -93,7 +108,9 @@ class FleetMetrics:
                 "ok": c["heartbeats_ok"],
                 "failed": c["heartbeats_failed"],
                 "latency_ms": self.histograms["heartbeat_latency"].summary_ms(),
+                "latency_spectrum_ms": self.histograms["heartbeat_latency"].spectrum_ms(),
                 "pacing_lag_ms": self.histograms["pacing_lag"].summary_ms(),
+                "pacing_lag_spectrum_ms": self.histograms["pacing_lag"].spectrum_ms(),
             },
             "cancel": {
                 "requested": c["cancel_requested"],
@@ -104,6 +121,7 @@ class FleetMetrics:
                 "obeyed": c["cancel_obeyed"],
                 "ignored": c["cancel_ignored"],
                 "propagation_ms": self.histograms["cancel_propagation"].summary_ms(),
+                "propagation_spectrum_ms": self.histograms["cancel_propagation"].spectrum_ms(),
             },
             "timeouts": {
                 "silent_tasks": c["silent"],
@@ -127,8 +145,12 @@ class FleetMetrics:
         }
 
 
-def merged(snapshots: list[FleetMetrics]) -> FleetMetrics:
+def merged(snapshots: list[FleetMetrics], *, timeline: bool = True) -> FleetMetrics:
+    """The sum of the snapshots; without `timeline`, the cheaper sum of everything else."""
     total = FleetMetrics()
     for snapshot in snapshots:
-        total.merge(snapshot)
+        if timeline:
+            total.merge(snapshot)
+        else:
+            total.merge_totals(snapshot)
     return total
