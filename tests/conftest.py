@@ -1,10 +1,16 @@
-"""Shared fixtures: one real moto server over HTTP for the session, real boto3 clients."""
+"""Shared fixtures: one real moto server over HTTP for the session, real boto3 clients, and one
+real gated load run whose results and report several tests read."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import yaml
 
 from swfbench.activity import bootstrap
 from swfbench.client import CallRecord, SWFClient
@@ -39,3 +45,58 @@ def client(moto_target: Target, calls: list[CallRecord]) -> SWFClient:
     bootstrap(swf)
     calls.clear()
     return swf
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    reports: Path
+    run_dir: Path
+    exit_code: int
+    stdout: str
+
+
+LOAD_GATES = {
+    "kind": "load",
+    "gates": {
+        "heartbeat.latency.p99_ms": {"max": 1000},
+        "errors.ThrottlingException.ratio": {"max": 0},  # never throttled: holds at zero
+        "heartbeat.rate_per_s": {"min": 1},
+        "tasks.unaccounted": {"max": 0},
+        "audit.left_open": {"max": 0},
+        "heartbeat.pacing_lag.p50_ms": {"max": 0},  # fails: no worker is ever exactly on time
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def load_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
+    """`swfbench load` with gates on the embedded extended engine: a mix of outcomes (so every
+    section of the report has data) and one gate that fails on purpose."""
+    base = tmp_path_factory.mktemp("load-run")
+    profile = base / "mix.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mix",
+                "domain": "swfbench-load-report",
+                "run_time_s": 6,
+                "fleet": {"workers": 6, "spawn_rate": 20},
+                "heartbeat": {"interval": {"mean_s": 0.3}},
+                "activity": {"duration": {"mean_s": 1.0}, "timeouts": {"heartbeat": 1}},
+                "outcomes": {"complete": 1, "fail": 1, "cancel": 1, "silent": 1},
+                "cancel": {"after": 0.3, "propagation_wait_s": 0.5},
+                "timeout_slack_s": 1,
+            }
+        )
+    )
+    gates = base / "gates.yaml"
+    gates.write_text(yaml.safe_dump(LOAD_GATES))
+    reports = base / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "swfbench.cli", "load", "--profile", str(profile),
+         "--gates", str(gates), "--reports-dir", str(reports), "--run-id", "gated-run",
+         "--progress", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return LoadRun(reports, reports / "gated-run", done.returncode, done.stdout)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from swfbench.cli import main
 from swfbench.errors import UsageError
+from swfbench.load.timeline import Slot, Timeline
 from swfbench.report import render, write_report
+
+OP = "RecordActivityTaskHeartbeat"
 
 
 @pytest.fixture
@@ -133,3 +137,43 @@ def test_only_conformance_results_combine(
     args = ["report", str(conformance_runs[0]), str(plan_results), "--reports-dir", str(tmp_path)]
     assert main(args) == 2
     assert "only conformance results combine" in capsys.readouterr().err
+
+
+def test_load_report_renders_again_from_saved_results(
+    load_run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = load_run.run_dir / "results.json"
+    reports = tmp_path / "again"
+    assert main(["report", str(saved), "--reports-dir", str(reports)]) == 0
+    capsys.readouterr()
+    html = (reports / "gated-run" / "index.html").read_text()
+    assert_self_contained(html)
+    # Over time: rate, latency, lag (no failed calls, so no error chart); distributions:
+    # latency, lag and cancel propagation (the mix cancels tasks).
+    assert html.count("<svg") == 6
+    assert "Cancel propagation: decision to cancelRequested" in html
+    assert "No call failed during the run." in html
+    assert html.count('data-gate="') == 6
+    results = json.loads(saved.read_text())
+    assert results["profile"]["path"] in html and results["git_revision"] in html
+
+
+def test_an_hour_long_load_report_stays_small(load_run: Any) -> None:
+    """A one-hour run keeps at most 600 points per series: the page stays well under 2 MB."""
+    results = json.loads((load_run.run_dir / "results.json").read_text())
+    timeline = Timeline()
+    for second in range(3600):
+        slot = Slot()
+        slot.calls[(OP, "OK")] = 160
+        for code in ("ThrottlingException", "UnknownResourceFault", "HTTP500", "ConnectionError"):
+            slot.calls[(OP, code)] = second % 3
+        for value in range(200):
+            slot.latency.record(500 + value * 97 + second)
+            slot.lag.record(value * 13)
+        timeline.slots[5_000_000 + second] = slot
+    results["timeline"] = timeline.points(5_000_000.0, 5_003_600.0, OP)
+    html = render(results)
+    assert len(results["timeline"]["points"]) == 360
+    assert "Failed calls per second, by error code" in html
+    assert len(html.encode()) < 2_000_000
+    assert len(json.dumps(results)) < 2_000_000

@@ -112,3 +112,15 @@ def test_conformance_matrix_cells_expand(
     assert cell.get_attribute("open") is not None and steps.is_visible()
     assert cell.locator("table.steps tr").count() > 2
     assert errors == []
+
+
+def test_load_report_opens_with_every_chart_drawn(browser: Any, load_run: Any) -> None:
+    page, errors = open_page(browser, load_run.run_dir / "index.html")
+    widths = page.evaluate(
+        "Array.from(document.querySelectorAll('svg polyline')).map(e => e.getBBox().width)"
+    )
+    # rate, p50/p90/p99, lag; latency, lag and cancel propagation distributions
+    assert len(widths) == 8 and all(width > 100 for width in widths)
+    failed = page.locator("tr.fail[data-gate]")
+    assert failed.count() == 1 and failed.is_visible()
+    assert errors == []

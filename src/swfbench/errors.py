@@ -12,6 +12,7 @@ class ExitCode:
     """Process exit codes, one per kind of outcome."""
 
     OK = 0
+    GATE_FAILED = 1  # the run finished and a gate did not hold
     INTERRUPTED = 130
     EMBEDDED_TARGET = 249  # the embedded target could not start (port in use, moto missing)
     UNREACHABLE = 250  # the endpoint did not answer

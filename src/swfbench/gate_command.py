@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
-from swfbench.gates import Verdict, evaluate, load_gates
-from swfbench.report_command import load_results
+from swfbench.gates import evaluate, junit_xml, load_gates, render_table
+from swfbench.results import load_results
 
 
 def register(subparsers: Any) -> None:
@@ -28,43 +27,6 @@ def register(subparsers: Any) -> None:
         "--junit", type=Path, metavar="PATH", help="also write one JUnit test case per gate"
     )
     parser.set_defaults(run=run)
-
-
-def render_table(verdicts: list[Verdict]) -> str:
-    rows = [("metric", "limit", "value", "baseline", "verdict")]
-    for v in verdicts:
-        baseline = "" if v.baseline is None else f"{v.baseline:g}"
-        rows.append(
-            (
-                v.gate.metric,
-                v.gate.describe(),
-                f"{v.value:g}",
-                baseline,
-                "pass" if v.passed else "FAIL",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
-
-
-def junit_xml(verdicts: list[Verdict]) -> str:
-    failures = sum(not v.passed for v in verdicts)
-    suite = ElementTree.Element(
-        "testsuite", name="swfbench gates", tests=str(len(verdicts)), failures=str(failures)
-    )
-    for v in verdicts:
-        case = ElementTree.SubElement(suite, "testcase", classname="gates", name=v.name)
-        if not v.passed:
-            failure = ElementTree.SubElement(
-                case, "failure", message=f"{v.gate.metric} = {v.value:g}"
-            )
-            failure.text = f"limit {v.gate.describe()}, value {v.value:g}" + (
-                "" if v.baseline is None else f", baseline {v.baseline:g}"
-            )
-    return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import yaml
 
@@ -27,6 +28,28 @@ from swfbench.errors import UsageError
 ABSOLUTE = ("max", "min")
 RELATIVE = ("max_increase", "max_decrease")
 PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+ERROR_METRIC = re.compile(r"^errors\.([\w\-]+)\.(?:count|ratio)$")
+COMMON_ERROR_CODES = frozenset(
+    {
+        # Errors every AWS JSON service may answer (AWS's list of common errors); SWF throttles
+        # with ThrottlingException ("Rate exceeded").
+        *("AccessDeniedException", "ExpiredTokenException", "IncompleteSignature"),
+        *(
+            "InternalFailure",
+            "InvalidAction",
+            "InvalidClientTokenId",
+            "InvalidParameterCombination",
+        ),
+        *("InvalidParameterValue", "InvalidQueryParameter", "InvalidSignatureException"),
+        *("MalformedQueryString", "MissingAction", "MissingAuthenticationToken"),
+        *("MissingParameter", "NotAuthorized", "OptInRequired", "RequestExpired"),
+        *("ServiceUnavailable", "Throttling", "ThrottlingException", "UnrecognizedClientException"),
+        *("ValidationError", "ValidationException", "SerializationException"),
+        # What swfbench records for calls without an AWS error code.
+        *("ConnectionError", "MalformedResponse"),
+    }
+)
+"""Error codes a gate may name before they have occurred (with SWF's own faults from botocore)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +149,52 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, fl
             yield path, float(value)
 
 
+def known_error_code(code: str) -> bool:
+    """An error code SWF, AWS or swfbench can report: SWF's faults (botocore's model of the API),
+    AWS's common errors, swfbench's own, or HTTP<status> for an answer without a code."""
+    if code in COMMON_ERROR_CODES or re.fullmatch(r"HTTP\d{3}", code):
+        return True
+    import botocore.session  # costly: only for a code that is not common
+
+    model = botocore.session.get_session().get_service_model("swf")
+    return code in {shape.name for shape in model.error_shapes}
+
+
+def value_of(gate: Gate, values: Mapping[str, float], results_kind: Any, source: str) -> float:
+    """The gate's metric in the results; a usage error when they lack it.
+
+    A load run lists only the error codes that occurred, so a gate on another (known) code
+    sees zero: `errors.ThrottlingException.ratio: {max: 0.01}` holds for a run never throttled.
+    """
+    if gate.metric in values:
+        return values[gate.metric]
+    match = ERROR_METRIC.match(gate.metric)
+    if results_kind == "load" and match and match.group(1) != "total":
+        if known_error_code(match.group(1)):
+            return 0.0
+        raise UsageError(
+            f"gate {gate.metric}: {match.group(1)} is not an error code SWF, AWS or swfbench "
+            "reports (e.g. ThrottlingException, UnknownResourceFault, ConnectionError, HTTP500)"
+        )
+    close = [m for m in values if m.split(".")[0] == gate.metric.split(".")[0]][:5]
+    hint = f"; metrics here include {', '.join(close)}" if close else ""
+    raise UsageError(f"{source} has no metric {gate.metric}{hint}")
+
+
+def judge(gate: Gate, value: float, reference: float | None) -> Verdict:
+    """The verdict of one gate on one value (and the baseline's value for relative kinds)."""
+    if gate.kind == "max":
+        return Verdict(gate, value, None, value <= gate.limit)
+    if gate.kind == "min":
+        return Verdict(gate, value, None, value >= gate.limit)
+    assert reference is not None
+    if gate.kind == "max_increase":
+        passed = value <= reference * (1 + gate.limit) if reference >= 0 else value <= reference
+    else:
+        passed = value >= reference * (1 - gate.limit)
+    return Verdict(gate, value, reference, passed)
+
+
 def metrics_of(results: Mapping[str, Any], source: str) -> dict[str, float]:
     metrics = results.get("metrics")
     if not isinstance(metrics, Mapping):
@@ -154,25 +223,66 @@ def evaluate(
         )
     verdicts = []
     for gate in gates:
-        if gate.metric not in values:
-            close = [m for m in values if m.split(".")[0] == gate.metric.split(".")[0]][:5]
-            hint = f"; metrics here include {', '.join(close)}" if close else ""
-            raise UsageError(f"{source} has no metric {gate.metric}{hint}")
-        value = values[gate.metric]
-        if gate.kind == "max":
-            verdicts.append(Verdict(gate, value, None, value <= gate.limit))
-            continue
-        if gate.kind == "min":
-            verdicts.append(Verdict(gate, value, None, value >= gate.limit))
-            continue
-        if base is None:
-            raise UsageError(f"gate {gate.metric} {gate.kind} needs a baseline: pass --baseline")
-        if gate.metric not in base:
-            raise UsageError(f"the baseline has no metric {gate.metric}")
-        reference = base[gate.metric]
-        if gate.kind == "max_increase":
-            passed = value <= reference * (1 + gate.limit) if reference >= 0 else value <= reference
-        else:
-            passed = value >= reference * (1 - gate.limit)
-        verdicts.append(Verdict(gate, value, reference, passed))
+        value = value_of(gate, values, results.get("kind"), source)
+        reference = None
+        if gate.relative:
+            if base is None or baseline is None:
+                raise UsageError(
+                    f"gate {gate.metric} {gate.kind} needs a baseline: pass --baseline"
+                )
+            reference = value_of(gate, base, baseline.get("kind"), "the baseline")
+        verdicts.append(judge(gate, value, reference))
     return verdicts
+
+
+def verdicts_to_dict(verdicts: list[Verdict]) -> list[dict[str, Any]]:
+    """Verdicts as they are kept in a results file and shown in its report."""
+    return [
+        {
+            "metric": v.gate.metric,
+            "kind": v.gate.kind,
+            "limit": v.gate.limit,
+            "limit_text": v.gate.describe(),
+            "value": v.value,
+            "baseline": v.baseline,
+            "passed": v.passed,
+        }
+        for v in verdicts
+    ]
+
+
+def render_table(verdicts: list[Verdict]) -> str:
+    rows = [("metric", "limit", "value", "baseline", "verdict")]
+    for v in verdicts:
+        baseline = "" if v.baseline is None else f"{v.baseline:g}"
+        rows.append(
+            (
+                v.gate.metric,
+                v.gate.describe(),
+                f"{v.value:g}",
+                baseline,
+                "pass" if v.passed else "FAIL",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def junit_xml(verdicts: list[Verdict]) -> str:
+    failures = sum(not v.passed for v in verdicts)
+    suite = ElementTree.Element(
+        "testsuite", name="swfbench gates", tests=str(len(verdicts)), failures=str(failures)
+    )
+    for v in verdicts:
+        case = ElementTree.SubElement(suite, "testcase", classname="gates", name=v.name)
+        if not v.passed:
+            failure = ElementTree.SubElement(
+                case, "failure", message=f"{v.gate.metric} = {v.value:g}"
+            )
+            failure.text = f"limit {v.gate.describe()}, value {v.value:g}" + (
+                "" if v.baseline is None else f", baseline {v.baseline:g}"
+            )
+    return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ from swfbench import __version__
 from swfbench.errors import UsageError
 from swfbench.report import write_report
 from swfbench.report.render import CONFORMANCE_KINDS
-from swfbench.results import new_run_id, now_iso
+from swfbench.results import load_results, new_run_id, now_iso
 
 DEFAULT_REPORTS_DIR = Path("reports")
 
@@ -35,20 +34,6 @@ def register(subparsers: Any) -> None:
         "--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="default: ./reports"
     )
     parser.set_defaults(run=run)
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    if not isinstance(data, dict) or "kind" not in data or "swfbench_version" not in data:
-        raise UsageError(f"{path} is not a swfbench results file (no kind and swfbench_version)")
-    return data
 
 
 def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from swfbench import __version__
+from swfbench.errors import UsageError
 
 RESULTS_FILE = "results.json"
 
@@ -54,9 +55,29 @@ def envelope(kind: str, *, started: str, target: dict[str, Any] | None = None) -
     }
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write whole or not at all: a reader never sees half a results file."""
+def write_text(path: Path, text: str) -> None:
+    """Write whole or not at all: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write whole or not at all: a reader never sees half a results file."""
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """A saved results file of any kind; a usage error when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict) or "kind" not in data or "swfbench_version" not in data:
+        raise UsageError(f"{path} is not a swfbench results file (no kind and swfbench_version)")
+    return data

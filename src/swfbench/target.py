@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from importlib import metadata
+from typing import Any, Literal
 
 import boto3
 
@@ -67,6 +68,18 @@ class Target:
         if self.kind == "embedded":
             return f"embedded {self.engine} at {self.endpoint_url}"
         return f"endpoint {self.endpoint_url}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The target as results files record it."""
+        return {
+            "kind": self.kind,
+            "description": self.description,
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "engine": self.engine,
+            # An embedded engine is moto's SWF (plain or extended): its version is moto's.
+            "emulator_version": f"moto {metadata.version('moto')}" if self.engine else None,
+        }
 
 
 def _aws_target(region: str | None) -> Target:

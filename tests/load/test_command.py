@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -139,3 +140,90 @@ def test_distributed_master_and_two_workers_merge_their_metrics(
     results = json.loads((run_dir / "results.json").read_text())
     assert results["processes"] == 2
     _check_adds_up(results, run_dir)
+
+
+def test_gated_run_writes_verdicts_into_results_report_and_junit(load_run: Any) -> None:
+    assert load_run.exit_code == 1  # the deliberately failing gate
+    assert "5 of 6 gates hold" in load_run.stdout
+    results = json.loads((load_run.run_dir / "results.json").read_text())
+    verdicts = {g["metric"]: g for g in results["gates"]}
+    assert not verdicts["heartbeat.pacing_lag.p50_ms"]["passed"]
+    assert verdicts["errors.ThrottlingException.ratio"] == {
+        **verdicts["errors.ThrottlingException.ratio"],
+        "value": 0.0,
+        "passed": True,
+    }
+    assert sum(g["passed"] for g in results["gates"]) == 5
+    suite = ElementTree.parse(load_run.run_dir / "junit.xml").getroot()
+    cases = suite.findall("testcase")
+    assert len(cases) == 6 and suite.get("failures") == "1"
+    (failed,) = [case for case in cases if case.find("failure") is not None]
+    assert failed.get("name", "").startswith("heartbeat.pacing_lag.p50_ms")
+    html = (load_run.run_dir / "index.html").read_text()
+    assert "1 of 6 gates failed." in html
+    assert html.count('data-gate="') == 6 and html.count('class="fail"') >= 1
+    index = (load_run.reports / "index.html").read_text()
+    assert 'href="gated-run/index.html"' in index
+    # The timeline has a point per second of the run, and its heartbeats add up to the total.
+    points = results["timeline"]["points"]
+    assert results["timeline"]["width_s"] == 1 and len(points) >= 5
+    ok = results["heartbeat"]["ok"]
+    assert abs(sum(p["heartbeats_per_s"] for p in points) - ok) <= 0.35 * ok
+    assert results["target"]["engine"] == "swfbench"
+    assert results["target"]["emulator_version"].startswith("moto ")
+
+
+def test_a_sustained_breach_stops_the_run_early(
+    write_profile: Callable[..., Path], tmp_path: Path
+) -> None:
+    profile = write_profile(name="breach", fleet={"workers": 4, "spawn_rate": 20})
+    gates = tmp_path / "gates.yaml"
+    gates.write_text("kind: load\ngates:\n  heartbeat.latency.p50_ms: {max: 0.001}\n")
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "60", "--gates", str(gates),
+         "--stop-after", "2s", "--reports-dir", str(reports), "--run-id", "breach",
+         "--engine", "swfbench", "--progress", "0"],
+        capture_output=True, text=True, timeout=90,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "stopping early: heartbeat.latency.p50_ms <= 0.001 failed for 2 s" in done.stdout
+    results = json.loads((reports / "breach" / "results.json").read_text())
+    stopped = results["stopped_early"]
+    assert stopped["metric"] == "heartbeat.latency.p50_ms"
+    assert stopped["stopped_at_s"] - stopped["breached_since_s"] >= 2
+    assert results["duration_s"] < 30  # of the 60 asked for
+    assert "Stopped early" in (reports / "breach" / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("gates", "flags", "message"),
+    [
+        (
+            "gates:\n  heartbeat.latency.p42_ms: {max: 1}\n",
+            [],
+            "has no metric heartbeat.latency.p42_ms",
+        ),
+        ("gates:\n  errors.ThrottlingExeption.ratio: {max: 0}\n", [], "is not an error code"),
+        ("gates:\n  heartbeat.latency.p99_ms: {max_increase: 10%}\n", [], "needs a baseline"),
+        ("kind: conformance\ngates:\n  failed: {max: 0}\n", [], "gates are for 'conformance'"),
+        ("gates:\n  heartbeat.latency.p99_ms: {max: fast}\n", [], "expected a number"),
+        (None, ["--stop-after", "5s"], "need --gates"),
+    ],
+)
+def test_bad_gates_are_refused_before_the_run(
+    tmp_path: Path, gates: str | None, flags: list[str], message: str
+) -> None:
+    args = [*SWFBENCH, "load", "--profile", "scenarios/load/steady.yaml", *flags]
+    if gates is not None:
+        (tmp_path / "gates.yaml").write_text(gates)
+        args += ["--gates", str(tmp_path / "gates.yaml")]
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*args, "--reports-dir", str(reports)], capture_output=True, text=True, timeout=30,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 252, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line and "Traceback" not in done.stderr
+    assert not reports.exists()  # refused before the target started or a run began

@@ -23,12 +23,16 @@ from typing import Any
 from swfbench.activity import bootstrap
 from swfbench.client import SWFClient
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
 from swfbench.load.profile import Profile, load_profile
+from swfbench.load.results import metrics_skeleton
 from swfbench.options import add_target_options, target_spec
-from swfbench.results import new_run_id, write_json
+from swfbench.report import write_report
+from swfbench.results import load_results, new_run_id, write_text
 from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
+JUNIT_FILE = "junit.xml"
 EXIT_GRACE_S = 30.0
 
 
@@ -39,9 +43,13 @@ def register(subparsers: Any) -> None:
         description="Run the fleet profile with Locust against the target: every simulated "
         "worker starts its own activity task through the real SWF flow, heartbeats it on an "
         "absolute schedule and ends it as the profile says. Prints a progress line every few "
-        "seconds and writes results.json, Locust's CSV files and HTML report under "
-        "REPORTS/RUN-ID/. Exit codes: 0 run finished (failed calls are measured, not fatal), "
-        "252 bad profile or flag, 249/250/253 target problems, 255 Locust failed.",
+        "seconds and writes results.json, an HTML report (index.html), Locust's CSV files and "
+        "its own HTML page under REPORTS/RUN-ID/. With --gates, judges the run's figures "
+        "against the gates at the end (table, verdicts in the report and in junit.xml) and, "
+        "with --stop-after, stops the run once an upper limit has failed that long. "
+        "Exit codes: 0 run finished and every gate holds (failed calls are measured, not "
+        "fatal), 1 a gate failed, 252 bad profile, gates or flag, 249/250/253 target "
+        "problems, 255 Locust failed.",
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
@@ -58,6 +66,23 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
     parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
+    parser.add_argument(
+        "--gates", type=Path, metavar="GATES.yaml", help="judge the run against these gates"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BASELINE.json",
+        help="saved load results for relative gates (max_increase, max_decrease)",
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="with --gates: stop early once a max or max_increase gate has failed on the run's "
+        "figures so far for S seconds in a row (e.g. 30s); min gates are judged at the end",
+    )
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
     parser.add_argument("--run-id", default=None, help="default: time, profile and a suffix")
     parser.add_argument("--progress", type=float, default=5.0, help="seconds between lines")
@@ -118,6 +143,10 @@ def locust_command(
     ]  # fmt: skip
     if args.run_time:
         command += ["--swf-run-time", str(args.run_time)]
+    if args.gates and args.stop_after:
+        command += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
+        if args.baseline:
+            command += ["--swf-baseline", str(args.baseline)]
     if args.processes:
         command += ["--processes", str(args.processes)]
     if args.master:
@@ -167,10 +196,40 @@ def audit_domain(client: SWFClient, domain: str, since: float, close: bool) -> d
     return {"domain": domain, "open_after_run": len(open_ids), "closed": closed}
 
 
+def check_gates(args: argparse.Namespace) -> tuple[list[Gate], dict[str, Any] | None]:
+    """The gates and baseline, checked before the run against the metrics every run has: a
+    misspelt metric or a missing baseline fails now, not after an hour of load."""
+    if args.gates is None:
+        if args.stop_after or args.baseline:
+            raise UsageError("--stop-after and --baseline need --gates")
+        return [], None
+    kind, gates = load_gates(args.gates)
+    baseline = load_results(args.baseline) if args.baseline else None
+    skeleton = {"kind": "load", "metrics": metrics_skeleton()}
+    evaluate(gates, skeleton, kind=kind, baseline=baseline, source=f"a load run ({args.gates})")
+    return gates, baseline
+
+
+def judge_run(
+    results: dict[str, Any], gates: list[Gate], baseline: dict[str, Any] | None, run_dir: Path
+) -> bool:
+    """Apply the gates to the finished run: verdicts into the results, junit.xml, a table."""
+    verdicts = evaluate(gates, results, baseline=baseline, source=str(run_dir / RESULTS_FILE))
+    results["gates"] = verdicts_to_dict(verdicts)
+    write_text(run_dir / JUNIT_FILE, junit_xml(verdicts) + "\n")
+    print(render_table(verdicts), flush=True)
+    failed = sum(not v.passed for v in verdicts)
+    print(f"swfbench load: {len(verdicts) - failed} of {len(verdicts)} gates hold", flush=True)
+    return failed == 0
+
+
 def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     if args.worker and (args.master or args.processes):
         raise UsageError("--worker excludes --master and --processes")
+    if args.worker and (args.gates or args.stop_after):
+        raise UsageError("--gates and --stop-after belong on the master, not on --worker")
+    gates, baseline = check_gates(args)
     if args.worker:
         return _run_child(locust_command(args, profile, None, args.region or "", Path(".")))
     run_id = args.run_id or new_run_id(profile.name)
@@ -187,20 +246,26 @@ def run(args: argparse.Namespace) -> int:
         started = time.time()
         code = _run_child(locust_command(args, profile, _host(target), target.region, run_dir))
         audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
+        target_record = target.to_dict()
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
         print(f"swfbench: error: Locust exited with code {code} and wrote no results", flush=True)
         return ExitCode.OTHER
     results = json.loads(results_path.read_text("utf-8"))
     results["audit"] = audit
+    results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
     # Executions the domain audit found open and could not close (real SWF: only reported).
     results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
     results["locust_exit_code"] = code
     results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
-    write_json(results_path, results)
     print(
         f"swfbench load: audit: {audit['open_after_run']} executions open after the run, "
-        f"{audit['closed']} closed; results in {results_path}",
+        f"{audit['closed']} closed",
         flush=True,
     )
-    return ExitCode.OK
+    if results.get("stopped_early"):
+        print(f"swfbench load: stopped early: {results['stopped_early']['gate']}", flush=True)
+    held = judge_run(results, gates, baseline, run_dir) if gates else True
+    report = write_report(results, Path(args.reports_dir))
+    print(f"swfbench load: results in {results_path}, report in {report}", flush=True)
+    return ExitCode.OK if held else ExitCode.GATE_FAILED

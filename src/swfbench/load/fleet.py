@@ -81,6 +81,8 @@ class FleetRuntime:
     """Tasks started and not yet ended, by workflow id: what the audit closes at the end."""
     worker_snapshots: dict[str, FleetMetrics] = field(default_factory=dict)
     """On a Locust master: the latest metrics snapshot of each worker process."""
+    stopped_early: dict[str, Any] | None = None
+    """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
     _client: SWFClient | None = None
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None
@@ -120,9 +122,9 @@ class FleetRuntime:
             )
         return self._signer
 
-    def merged_metrics(self) -> FleetMetrics:
+    def merged_metrics(self, *, timeline: bool = True) -> FleetMetrics:
         """This process's metrics plus every worker's latest snapshot (master: only those)."""
-        return merged([self.metrics, *self.worker_snapshots.values()])
+        return merged([self.metrics, *self.worker_snapshots.values()], timeline=timeline)
 
     def audit(self, report: Callable[[str], None] | None = None) -> int:
         """Close every task still open (a user stopped mid-task); count them; return how many."""

@@ -18,13 +18,15 @@ import gevent
 from locust.runners import MasterRunner, WorkerRunner
 
 from swfbench.activity import bootstrap
-from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.gates import load_gates, metrics_of
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import load_profile
-from swfbench.load.results import build_results, summary_line
+from swfbench.load.results import build_results, gate_metrics, summary_line
 from swfbench.load.transport import OPERATION
-from swfbench.results import new_run_id, write_json
+from swfbench.load.watch import GateWatch
+from swfbench.results import load_results, new_run_id, write_json
 
 PROFILE_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"
@@ -53,6 +55,16 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-progress", type=float, default=5.0, help="seconds between progress lines (0: off)"
+    )
+    group.add_argument(
+        "--swf-gates", default="", help="gates YAML to watch during the run (with --swf-stop-after)"
+    )
+    group.add_argument("--swf-baseline", default="", help="baseline results for relative gates")
+    group.add_argument(
+        "--swf-stop-after",
+        type=float,
+        default=0.0,
+        help="stop when a gate has failed this many seconds in a row (0: never stop early)",
     )
 
 
@@ -94,7 +106,7 @@ def configure(environment: Any) -> FleetRuntime | None:
 
 
 def progress_line(environment: Any, runtime: FleetRuntime) -> str:
-    metrics = runtime.merged_metrics()
+    metrics = runtime.merged_metrics(timeline=False)
     stats = environment.runner.stats
     heartbeat = stats.get(OPERATION, "SWF")
     errors = metrics.errors_by_code()
@@ -123,7 +135,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The shape ticks before test_start: a master or a local run needs its profile now.
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
-    state: dict[str, Any] = {"progress": None}
+    state: dict[str, Any] = {"progress": None, "watch": None}
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -138,28 +150,45 @@ def _on_init(environment: Any, **_: Any) -> None:
                 bootstrap(runtime.quiet_client, runtime.profile.domain)
             except SwfbenchError as exc:
                 log.error("could not register the SWF domain and types: %s", exc)
-        interval = environment.parsed_options.swf_progress
-        if interval > 0 and not isinstance(environment.runner, WorkerRunner):
-            state["progress"] = gevent.spawn(_progress, environment, runtime, interval)
+        options = environment.parsed_options
+        if isinstance(environment.runner, WorkerRunner):
+            return
+        if options.swf_progress > 0:
+            state["progress"] = gevent.spawn(_progress, environment, runtime, options.swf_progress)
+        if options.swf_gates and options.swf_stop_after > 0:
+            try:
+                watch = _gate_watch(options)
+            except SwfbenchError as exc:
+                _die(str(exc), exc.exit_code)
+                return
+            state["watch"] = gevent.spawn(_watch, runtime, watch)
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        if state["progress"] is not None:
-            state["progress"].kill(block=False)
-            state["progress"] = None
+        for name in ("progress", "watch"):
+            if state[name] is not None:
+                state[name].kill(block=False)
+                state[name] = None
         if runtime is not None and not isinstance(environment.runner, MasterRunner):
             runtime.audit(report=log.warning)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is not None:
-            data[REPORT_KEY] = runtime.metrics.to_wire()
+            # The timeline's closed seconds never change: ship only the seconds touched since.
+            slots = runtime.metrics.timeline.take_dirty()
+            data[REPORT_KEY] = runtime.metrics.to_wire(timeline_slots=slots)
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is not None and REPORT_KEY in data:
-            # Full snapshots, latest per worker: a repeated report can never count twice.
-            runtime.worker_snapshots[client_id] = FleetMetrics.from_wire(data[REPORT_KEY])
+            # Full snapshots, latest per worker: a repeated report can never count twice. The
+            # timeline comes in part: the seconds a report lacks are those of the last one.
+            snapshot = FleetMetrics.from_wire(data[REPORT_KEY])
+            previous = runtime.worker_snapshots.get(client_id)
+            if previous is not None:
+                snapshot.timeline.keep_older(previous.timeline)
+            runtime.worker_snapshots[client_id] = snapshot
 
     def on_quitting(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
@@ -187,6 +216,29 @@ def _on_init(environment: Any, **_: Any) -> None:
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
     events.quitting.add_listener(on_quitting)
+
+
+def _gate_watch(options: Any) -> GateWatch:
+    kind, gates = load_gates(Path(options.swf_gates))
+    if kind not in (None, "load"):
+        raise UsageError(f"{options.swf_gates} holds gates for {kind!r} results, not load runs")
+    baseline = None
+    if options.swf_baseline:
+        baseline = metrics_of(load_results(Path(options.swf_baseline)), options.swf_baseline)
+    return GateWatch(gates, baseline, options.swf_stop_after)
+
+
+def _watch(runtime: FleetRuntime, watch: GateWatch) -> None:
+    """Check the watched gates once a second; on a sustained breach, mark the run stopped early
+    (the load shape then ends it the way a finished run ends)."""
+    while runtime.stopped_early is None:
+        gevent.sleep(1.0)
+        elapsed = time.time() - runtime.started_wall
+        fleet = runtime.merged_metrics(timeline=False).to_dict()
+        breach = watch.check(gate_metrics(fleet, elapsed), elapsed)
+        if breach is not None:
+            runtime.stopped_early = breach.to_dict()
+            print(f"swfbench: stopping early: {breach.describe()}", flush=True)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:

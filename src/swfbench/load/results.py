@@ -50,7 +50,7 @@ def build_results(
         "schema_version": SCHEMA_VERSION,
         "run_id": runtime.run_id,
         "profile": {"name": runtime.profile.name, "path": runtime.profile.path},
-        "target": runtime.target.description,
+        "target": runtime.target.to_dict(),
         "send_mode": runtime.send_mode,
         "started_at": _iso(runtime.started_wall),
         "ended_at": _iso(ended),
@@ -58,6 +58,8 @@ def build_results(
         "processes": processes,
         "locust": locust_section(stats),
         **fleet,
+        "timeline": metrics.timeline.points(runtime.started_wall, ended, OPERATION),
+        "stopped_early": runtime.stopped_early,
         "metrics": gate_metrics(fleet, duration),
     }
 
@@ -104,6 +106,13 @@ def gate_metrics(fleet: dict[str, Any], duration_s: float) -> dict[str, Any]:
         },
         "tasks": {"unaccounted": fleet["tasks"]["started"] - fleet["tasks"]["accounted"]},
     }
+
+
+def metrics_skeleton() -> dict[str, Any]:
+    """The metrics tree every load run has (error codes appear only when they occurred)."""
+    tree = gate_metrics(FleetMetrics().to_dict(), 1.0)
+    tree["audit"] = {"left_open": 0}
+    return tree
 
 
 def summary_line(metrics: FleetMetrics) -> str:

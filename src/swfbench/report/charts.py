@@ -63,6 +63,29 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+PERCENTILE_TICKS = (
+    (0.0, "0%"),
+    (1.0, "90%"),
+    (2.0, "99%"),
+    (3.0, "99.9%"),
+    (4.0, "99.99%"),
+    (5.0, "99.999%"),
+)
+PERCENTILE_MAX_X = 5.7
+
+
+def percentile_x(percent: float) -> float:
+    """Where a percentile sits on a distribution chart's x axis: each further nine of the tail
+    (90, 99, 99.9 %) gets the same width as the whole first 90 %; the maximum sits at the end."""
+    if percent >= 100.0:
+        return PERCENTILE_MAX_X
+    return min(PERCENTILE_MAX_X, -math.log10(1.0 - percent / 100.0))
+
+
+def percentile_ticks() -> list[tuple[float, str]]:
+    return [*PERCENTILE_TICKS, (PERCENTILE_MAX_X, "max")]
+
+
 def _label(value: float) -> str:
     if abs(value) >= 10_000:
         return f"{value / 1000:g}k"
@@ -76,13 +99,19 @@ def line_chart(
     x_label: str,
     y_label: str,
     y_min: float | None = 0.0,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
 ) -> LineChart:
-    """Scale every series onto one canvas; the y axis starts at `y_min` unless None."""
+    """Scale every series onto one canvas; the y axis starts at `y_min` unless None.
+
+    `x_ticks` (value, label) replaces the round ticks, e.g. for a percentile axis; the axis then
+    spans the first to the last of them.
+    """
     xs = [x for points in series.values() for x, _ in points] or [0.0, 1.0]
     ys = [y for points in series.values() for _, y in points] or [0.0, 1.0]
-    x_ticks = nice_ticks(min(xs), max(xs))
+    x_values = [x for x, _ in x_ticks] if x_ticks else nice_ticks(min(xs), max(xs))
+    x_labels = [label for _, label in x_ticks] if x_ticks else [_label(x) for x in x_values]
     y_ticks = nice_ticks(min(ys) if y_min is None else min(y_min, min(ys)), max(ys))
-    x0, x1, y0, y1 = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+    x0, x1, y0, y1 = x_values[0], x_values[-1], y_ticks[0], y_ticks[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def sx(x: float) -> float:
@@ -104,6 +133,6 @@ def line_chart(
         x_label=x_label,
         y_label=y_label,
         series=drawn,
-        x_ticks=[Tick(sx(x), _label(x)) for x in x_ticks],
+        x_ticks=[Tick(sx(x), label) for x, label in zip(x_values, x_labels, strict=True)],
         y_ticks=[Tick(sy(y), _label(y)) for y in y_ticks],
     )

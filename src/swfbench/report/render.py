@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,8 @@ import jinja2
 
 from swfbench import __version__
 from swfbench.errors import UsageError
-from swfbench.report.charts import line_chart
-from swfbench.results import RESULTS_FILE, now_iso, write_json
+from swfbench.report.charts import LineChart, line_chart, percentile_ticks, percentile_x
+from swfbench.results import RESULTS_FILE, now_iso, write_json, write_text
 
 REPORT_FILE = "index.html"
 
@@ -33,9 +32,11 @@ def _meta(results: dict[str, Any]) -> dict[str, Any]:
         "target": target.get("description"),
         "endpoint": target.get("endpoint_url"),
         "engine": target.get("engine"),
+        "emulator": target.get("emulator_version"),
         "clock": target.get("clock"),
         "swfbench": results.get("swfbench_version"),
         "git revision": results.get("git_revision"),
+        "profile": (results.get("profile") or {}).get("path"),
         "started": started_of(results),
         "finished": results.get("finished") or results.get("ended_at"),
     }
@@ -106,6 +107,113 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     return {"plan": plan, "chosen": chosen, "verdict": verdict, "charts": charts, "rows": rows}
 
 
+ERROR_SERIES = 6
+"""Error codes drawn one line each, most frequent first; the rest share an `other` line."""
+
+
+def _spectrum_chart(title: str, spectra: dict[str, list[list[float]]]) -> LineChart:
+    return line_chart(
+        title,
+        {name: [(percentile_x(q), ms) for q, ms in points] for name, points in spectra.items()},
+        x_label="percentile",
+        y_label="ms",
+        x_ticks=percentile_ticks(),
+    )
+
+
+def _load_charts(results: dict[str, Any]) -> dict[str, Any]:
+    """Charts over time (from the timeline) and distributions (from the whole-run histograms)."""
+    timeline = results["timeline"]
+    points = timeline["points"]
+    width = timeline["width_s"]
+    per = "s" if width == 1 else f"{width} s"
+    over_time = [
+        line_chart(
+            "Heartbeats answered per second",
+            {"OK heartbeats/s": [(p["t_s"], p["heartbeats_per_s"]) for p in points]},
+            x_label="seconds into the run",
+            y_label="heartbeats/s",
+        ),
+        line_chart(
+            f"Heartbeat latency over time (per {per})",
+            {
+                q: [(p["t_s"], p["latency_ms"][q]) for p in points if p["latency_ms"]["max"]]
+                for q in ("p50", "p90", "p99")
+            },
+            x_label="seconds into the run",
+            y_label="ms",
+        ),
+        line_chart(
+            f"Pacing lag p99 over time (per {per})",
+            {"lag p99": [(p["t_s"], p["lag_p99_ms"]) for p in points]},
+            x_label="seconds into the run",
+            y_label="ms late",
+        ),
+    ]
+    totals: dict[str, int] = {}
+    for point in points:
+        for code, n in point["errors"].items():
+            totals[code] = totals.get(code, 0) + n
+    ranked = sorted(totals, key=lambda code: -totals[code])
+    shown, rest = ranked[:ERROR_SERIES], set(ranked[ERROR_SERIES:])
+    errors: dict[str, list[tuple[float, float]]] = {
+        code: [(p["t_s"], p["errors"].get(code, 0) / width) for p in points] for code in shown
+    }
+    if rest:
+        errors["other"] = [
+            (p["t_s"], sum(n for c, n in p["errors"].items() if c in rest) / width) for p in points
+        ]
+    if errors:
+        over_time.append(
+            line_chart(
+                "Failed calls per second, by error code",
+                errors,
+                x_label="seconds into the run",
+                y_label="errors/s",
+            )
+        )
+    heartbeat, cancel = results["heartbeat"], results["cancel"]
+    distributions = [
+        _spectrum_chart(
+            "Heartbeat latency distribution", {"latency": heartbeat["latency_spectrum_ms"]}
+        ),
+        _spectrum_chart("Pacing lag distribution", {"lag": heartbeat["pacing_lag_spectrum_ms"]}),
+    ]
+    if cancel["propagation_spectrum_ms"]:
+        distributions.append(
+            _spectrum_chart(
+                "Cancel propagation: decision to cancelRequested",
+                {"propagation": cancel["propagation_spectrum_ms"]},
+            )
+        )
+    return {"over_time": over_time, "distributions": distributions, "error_totals": totals}
+
+
+def _load_context(results: dict[str, Any]) -> dict[str, Any]:
+    metrics = results["metrics"]
+    gates = results.get("gates") or []
+    failed = [g for g in gates if not g["passed"]]
+    if results.get("stopped_early"):
+        verdict = (
+            f"Stopped early: {results['stopped_early']['gate']} failed for a sustained period."
+        )
+    elif failed:
+        verdict = f"{len(failed)} of {len(gates)} gates failed."
+    elif gates:
+        verdict = f"All {len(gates)} gates hold."
+    else:
+        verdict = None
+    return {
+        "run": results,
+        "rate": metrics["heartbeat"]["rate_per_s"],
+        "error_ratio": metrics["errors"]["total"]["ratio"],
+        "gates": gates,
+        "verdict": verdict,
+        "verdict_ok": not failed and not results.get("stopped_early"),
+        **_load_charts(results),
+    }
+
+
 CONFORMANCE_KINDS = ("conformance", "swfbench-conformance-results")
 
 
@@ -153,6 +261,7 @@ def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
 
 _RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "plan": ("plan.html.j2", _plan_context),
+    "load": ("load.html.j2", _load_context),
     **{kind: ("conformance.html.j2", _conformance_context) for kind in CONFORMANCE_KINDS},
     "conformance-matrix": ("conformance.html.j2", _conformance_context),
 }
@@ -171,19 +280,13 @@ def render(results: dict[str, Any]) -> str:
     )
 
 
-def _write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
     """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index."""
     html = render(results)  # render first: a failure leaves no half-written run behind
     run_dir = reports_dir / run_id_of(results)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RESULTS_FILE, results)
-    _write_text(run_dir / REPORT_FILE, html)
+    write_text(run_dir / REPORT_FILE, html)
     write_index(reports_dir)
     return run_dir / REPORT_FILE
 
@@ -206,6 +309,7 @@ def write_index(reports_dir: Path) -> Path:
                 "href": f"{results_path.parent.name}/{REPORT_FILE}",
                 "kind": results.get("kind"),
                 "run_id": run_id_of(results),
+                "profile": (results.get("profile") or {}).get("path"),
                 "started": started_of(results),
                 "target": (results.get("target") or {}).get("description"),
                 "summary": summary,
@@ -216,5 +320,5 @@ def write_index(reports_dir: Path) -> Path:
         version=__version__, generated=now_iso(), runs=runs
     )
     reports_dir.mkdir(parents=True, exist_ok=True)
-    _write_text(reports_dir / REPORT_FILE, html)
+    write_text(reports_dir / REPORT_FILE, html)
     return reports_dir / REPORT_FILE
