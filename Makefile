@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest serve clean
+.PHONY: demo test lint typecheck pytest bench bench-baseline serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,22 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# Micro-benchmarks of the per-heartbeat hot paths, as ratios to a calibration workload timed in
+# the same run. `bench` fails when a ratio rose more than BENCH_MARGIN percent above
+# benchmarks/micro/baseline.json; `bench-baseline` rewrites that file from a fresh run.
+BENCH_JSON := .benchmarks/micro-run.json
+BENCH_MARGIN ?= 25
+BENCH_RUN = mkdir -p $(dir $(BENCH_JSON)) && $(BIN)/pytest benchmarks/micro -q \
+	--benchmark-json=$(BENCH_JSON) --benchmark-columns=min,median,rounds --benchmark-sort=name
+
+bench: $(STAMP)
+	$(BENCH_RUN)
+	$(BIN)/python benchmarks/micro/compare.py --run $(BENCH_JSON) --margin $(BENCH_MARGIN)
+
+bench-baseline: $(STAMP)
+	$(BENCH_RUN)
+	$(BIN)/python benchmarks/micro/compare.py --run $(BENCH_JSON) --write-baseline
 
 serve: $(STAMP)
 	$(BIN)/swfbench serve

@@ -48,6 +48,21 @@ def classify(status: int, body: bytes) -> tuple[str, str]:
     return code, message
 
 
+def build_request(
+    signer: Signer, token: str, details: str | None, now: float | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """Body and signed headers of one RecordActivityTaskHeartbeat call (AWS JSON 1.0, `POST /`).
+
+    `details` is optional in SWF's model, so None sends no `details` key at all; `now` defaults
+    to the signer's clock.
+    """
+    params = {"taskToken": token}
+    if details is not None:
+        params["details"] = details
+    body = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
+    return body, signer.headers(OPERATION, body, now)
+
+
 class FastSender:
     """Heartbeats through the connection pool of a geventhttpclient user agent (FastHttpUser's
     `client.client`), signed by `Signer`: one POST on a kept-alive connection, nothing else."""
@@ -63,11 +78,7 @@ class FastSender:
         self._observer = observer
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
-        params = {"taskToken": token}
-        if details is not None:
-            params["details"] = details
-        body = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
-        headers = self._signer.headers(OPERATION, body)
+        body, headers = build_request(self._signer, token, details)
         started = time.perf_counter()
         try:
             with self._http.request("POST", "/", body=body, headers=headers) as response:
