@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The main job on the embedded target: one activity heartbeated by hand, the conformance suite,
-# and a short load run; each leaves its results (and the suite its HTML report) under reports/.
+# and a short load run judged against the CI gates; the suite and the load run each leave their
+# results and HTML report under reports/<run-id>/, and reports/index.html lists the runs.
 demo: $(STAMP)
 	$(BIN)/swfbench demo
 	$(BIN)/swfbench conform
-	$(BIN)/swfbench load --profile scenarios/load/steady.yaml --run-time 20s
+	$(BIN)/swfbench load --profile scenarios/load/steady.yaml --run-time 20s --gates gates/ci.yaml
 
 test: $(STAMP) lint typecheck pytest
 
