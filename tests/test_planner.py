@@ -9,7 +9,15 @@ import pytest
 
 from swfbench.cli import main
 from swfbench.errors import UsageError
-from swfbench.planner import Bucket, Fleet, Quotas, plan, simulate
+from swfbench.planner import (
+    Bucket,
+    Fleet,
+    Quotas,
+    first_throttled,
+    plan,
+    simulate,
+    stepped_arrivals,
+)
 
 SWF = Quotas.swf_defaults()
 
@@ -157,3 +165,13 @@ def test_plan_command_bad_input_exits_2_with_one_line(
     assert main(["plan", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("swfbench: error:") and err.count("\n") == 1
+
+
+def test_a_stepped_fleet_drains_the_bucket_at_the_arithmetic_instant() -> None:
+    """Steps of 10 and 50 heartbeats/s for 10 s each against a 60-token bucket refilled at
+    30/s: the second step drains it at 20 tokens/s, so throttling starts 3 s into it."""
+    arrivals = stepped_arrivals([5, 25], step_s=10, interval_s=0.5, spawn_rate=1000, seed=3)
+    assert len(arrivals) == pytest.approx(10 * 10 + 50 * 10, abs=25)
+    onset = first_throttled(arrivals, Bucket(size=60, refill_per_s=30))
+    assert onset is not None and 12.5 <= onset <= 13.5
+    assert first_throttled(arrivals, Bucket(size=60, refill_per_s=51)) is None

@@ -12,6 +12,7 @@ from typing import Any
 
 from swfbench import (
     __version__,
+    capacity_command,
     demo,
     gate_command,
     heartbeat_command,
@@ -142,6 +143,7 @@ def build_parser() -> ArgumentParser:
     _register_activity(subparsers)
     _register_serve(subparsers)
     plan_command.register(subparsers)
+    capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
     return parser
@@ -152,7 +154,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-USAGE_EXIT_CODES = {"plan": 2, "report": 2, "gate": 2}
+USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
 """Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
 
 

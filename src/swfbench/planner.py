@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -312,3 +313,40 @@ def plan(fleet: Fleet, quotas: Quotas, *, horizon_s: float | None = None, seed: 
         ],
         safe_interval_by_fleet=[(n, n / quotas.account.refill_per_s) for n in sizes],
     )
+
+
+def stepped_arrivals(
+    workers_by_step: Sequence[int], step_s: float, interval_s: float, spawn_rate: float, seed: int
+) -> list[float]:
+    """Heartbeat times of a fleet grown in steps, as `swfbench capacity` grows it: Locust adds a
+    step's new workers at `spawn_rate` per second, each starts its task and sends its first
+    heartbeat a uniform phase into its interval, then one every interval to the end."""
+    rng = random.Random(seed)
+    horizon = len(workers_by_step) * step_s
+    arrivals: list[float] = []
+    present = 0
+    for step, workers in enumerate(workers_by_step):
+        for index in range(present, workers):
+            t = step * step_s + (index - present) / spawn_rate + rng.uniform(0.0, interval_s)
+            while t < horizon:
+                arrivals.append(t)
+                t += interval_s
+        present = max(present, workers)
+    arrivals.sort()
+    return arrivals
+
+
+def first_throttled(arrivals: Sequence[float], bucket: Bucket) -> float | None:
+    """When the first of these heartbeats finds the (full at 0 s) account bucket empty.
+
+    One activity per workflow execution heartbeating at most every few milliseconds never
+    empties its execution's bucket (1000 tokens, 1000/s), so only the account bucket counts.
+    """
+    tokens, last = float(bucket.size), 0.0
+    for t in arrivals:
+        tokens = min(bucket.size, tokens + (t - last) * bucket.refill_per_s)
+        last = t
+        if tokens < 1.0:
+            return t
+        tokens -= 1.0
+    return None

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -232,26 +233,42 @@ def run(args: argparse.Namespace) -> int:
     gates, baseline = check_gates(args)
     if args.worker:
         return _run_child(locust_command(args, profile, None, args.region or "", Path(".")))
-    run_id = args.run_id or new_run_id(profile.name)
+    results, run_dir = run_fleet(args, profile)
+    held = judge_run(results, gates, baseline, run_dir) if gates else True
+    report = write_report(results, Path(args.reports_dir))
+    print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
+    return ExitCode.OK if held else ExitCode.GATE_FAILED
+
+
+def run_fleet(
+    args: argparse.Namespace,
+    profile: Profile,
+    *,
+    run_id: str | None = None,
+    locust_args: Sequence[str] = (),
+) -> tuple[dict[str, Any], Path]:
+    """Run the profile with Locust against the target; return the results, audit included,
+    and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-* options)."""
+    run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
     with open_target(target_spec(args)) as target:
         client = SWFClient(target)
         bootstrap(client, profile.domain)
         run_dir.mkdir(parents=True, exist_ok=True)
         print(
-            f"swfbench load: profile {profile.name} against {target.description}; "
+            f"swfbench {args.command}: profile {profile.name} against {target.description}; "
             f"reports in {run_dir}",
             flush=True,
         )
         started = time.time()
-        code = _run_child(locust_command(args, profile, _host(target), target.region, run_dir))
+        command = locust_command(args, profile, _host(target), target.region, run_dir)
+        code = _run_child([*command, *locust_args])
         audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
         target_record = target.to_dict()
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
-        print(f"swfbench: error: Locust exited with code {code} and wrote no results", flush=True)
-        return ExitCode.OTHER
-    results = json.loads(results_path.read_text("utf-8"))
+        raise LocustFailed(f"Locust exited with code {code} and wrote no results")
+    results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
     results["audit"] = audit
     results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
     # Executions the domain audit found open and could not close (real SWF: only reported).
@@ -259,13 +276,17 @@ def run(args: argparse.Namespace) -> int:
     results["locust_exit_code"] = code
     results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
     print(
-        f"swfbench load: audit: {audit['open_after_run']} executions open after the run, "
-        f"{audit['closed']} closed",
+        f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after the "
+        f"run, {audit['closed']} closed",
         flush=True,
     )
     if results.get("stopped_early"):
-        print(f"swfbench load: stopped early: {results['stopped_early']['gate']}", flush=True)
-    held = judge_run(results, gates, baseline, run_dir) if gates else True
-    report = write_report(results, Path(args.reports_dir))
-    print(f"swfbench load: results in {results_path}, report in {report}", flush=True)
-    return ExitCode.OK if held else ExitCode.GATE_FAILED
+        print(
+            f"swfbench {args.command}: stopped early: {results['stopped_early']['reason']}",
+            flush=True,
+        )
+    return results, run_dir
+
+
+class LocustFailed(SwfbenchError):
+    exit_code = ExitCode.OTHER

@@ -81,8 +81,12 @@ class FleetRuntime:
     """Tasks started and not yet ended, by workflow id: what the audit closes at the end."""
     worker_snapshots: dict[str, FleetMetrics] = field(default_factory=dict)
     """On a Locust master: the latest metrics snapshot of each worker process."""
+    stop_requested: bool = False
+    """Set to end the run at the load shape's next tick, as a finished run ends."""
     stopped_early: dict[str, Any] | None = None
     """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
+    capacity: dict[str, Any] | None = None
+    """A capacity search's plan and its judged steps (see `capacity`)."""
     _client: SWFClient | None = None
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None

@@ -20,6 +20,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from swfbench.activity import bootstrap
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
+from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import load_profile
@@ -60,6 +61,9 @@ def add_arguments(parser: Any) -> None:
         "--swf-gates", default="", help="gates YAML to watch during the run (with --swf-stop-after)"
     )
     group.add_argument("--swf-baseline", default="", help="baseline results for relative gates")
+    group.add_argument(
+        "--swf-capacity", default="", help="a capacity search's step plan (JSON, from swfbench)"
+    )
     group.add_argument(
         "--swf-stop-after",
         type=float,
@@ -135,7 +139,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The shape ticks before test_start: a master or a local run needs its profile now.
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
-    state: dict[str, Any] = {"progress": None, "watch": None}
+    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None}
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -162,10 +166,15 @@ def _on_init(environment: Any, **_: Any) -> None:
                 _die(str(exc), exc.exit_code)
                 return
             state["watch"] = gevent.spawn(_watch, runtime, watch)
+        if options.swf_capacity:
+            plan = StepPlan.read(Path(options.swf_capacity))
+            # Distributed: worker reports arrive every few seconds; wait for a step's last one.
+            settle = 4.0 if isinstance(environment.runner, MasterRunner) else 1.0
+            state["capacity"] = gevent.spawn(_capacity_search, runtime, plan, settle)
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        for name in ("progress", "watch"):
+        for name in ("progress", "watch", "capacity"):
             if state[name] is not None:
                 state[name].kill(block=False)
                 state[name] = None
@@ -238,7 +247,35 @@ def _watch(runtime: FleetRuntime, watch: GateWatch) -> None:
         breach = watch.check(gate_metrics(fleet, elapsed), elapsed)
         if breach is not None:
             runtime.stopped_early = breach.to_dict()
+            runtime.stop_requested = True
             print(f"swfbench: stopping early: {breach.describe()}", flush=True)
+
+
+def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> None:
+    """Judge each step once its last measured second is in; stop at the first broken step."""
+    record: dict[str, Any] = {"steps": []}
+    runtime.capacity = record
+    for step in range(len(plan.rates)):
+        end = plan.bounds(step)[1]
+        delay = runtime.started_wall + end + settle_s - time.time()
+        if delay > 0:
+            gevent.sleep(delay)
+        timeline = runtime.merged_metrics().timeline
+        window = plan.window(step)
+        figures = window_figures(timeline, runtime.started_wall, *window, OPERATION)
+        judged = judge_step(plan, step, figures)
+        record["steps"].append(judged)
+        verdict = "holds" if judged["holds"] else "BREAKS " + "; ".join(judged["broken"])
+        print(
+            f"swfbench capacity: step {step + 1}/{len(plan.rates)}: offered "
+            f"{judged['offered_per_s']:g}/s, {judged['heartbeats_per_s']:g} hb/s, "
+            f"p50 {judged['p50']} ms, p99 {judged['p99']} ms, errors {judged['errors']:.2%}, "
+            f"lag p99 {judged['lag']} ms: {verdict}",
+            flush=True,
+        )
+        if not judged["holds"]:
+            break
+    runtime.stop_requested = True
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:

@@ -7,6 +7,7 @@ or repeated report can never count twice. Merging adds histogram counts and coun
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -35,6 +36,8 @@ class FleetMetrics:
         self.calls: Counter[tuple[str, str]] = Counter()
         """(operation, "OK" or the AWS error code) → calls."""
         self.timeline = Timeline()
+        self.first_error_wall: dict[str, float] = {}
+        """When each error code was first answered (wall clock): e.g. the onset of throttling."""
 
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] += by
@@ -50,6 +53,8 @@ class FleetMetrics:
         code = error_code or "OK"
         self.calls[(operation, code)] += 1
         self.timeline.record_call(operation, code)
+        if error_code is not None and error_code not in self.first_error_wall:
+            self.first_error_wall[error_code] = time.time()
 
     def merge(self, other: FleetMetrics) -> None:
         self.merge_totals(other)
@@ -60,6 +65,8 @@ class FleetMetrics:
             self.histograms[name].merge(histogram)
         self.counters.update(other.counters)
         self.calls.update(other.calls)
+        for code, wall in other.first_error_wall.items():
+            self.first_error_wall[code] = min(wall, self.first_error_wall.get(code, wall))
 
     def to_wire(self, timeline_slots: list[int] | None = None) -> dict[str, Any]:
         """Everything, or with `timeline_slots` only those seconds of the timeline."""
@@ -68,6 +75,7 @@ class FleetMetrics:
             "counters": dict(self.counters),
             "calls": [[op, code, n] for (op, code), n in self.calls.items()],
             "timeline": self.timeline.to_wire(timeline_slots),
+            "first_error_wall": self.first_error_wall,
         }
 
     @classmethod
@@ -78,6 +86,7 @@ class FleetMetrics:
         metrics.counters.update({str(k): int(v) for k, v in data["counters"].items()})
         metrics.calls.update({(str(op), str(code)): int(n) for op, code, n in data["calls"]})
         metrics.timeline = Timeline.from_wire(data.get("timeline", []))
+        metrics.first_error_wall = {str(k): float(v) for k, v in data["first_error_wall"].items()}
         return metrics
 
     @property

@@ -59,7 +59,12 @@ def build_results(
         "locust": locust_section(stats),
         **fleet,
         "timeline": metrics.timeline.points(runtime.started_wall, ended, OPERATION),
+        "first_error_s": {
+            code: round(wall - runtime.started_wall, 3)
+            for code, wall in sorted(metrics.first_error_wall.items())
+        },
         "stopped_early": runtime.stopped_early,
+        **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),
         "metrics": gate_metrics(fleet, duration),
     }
 

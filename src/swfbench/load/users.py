@@ -81,7 +81,7 @@ class ProfileShape(LoadTestShape):
         assert self.runner is not None
         runtime = runtime_of(self.runner.environment)
         elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
-        if elapsed >= runtime.run_time_s or runtime.stopped_early is not None:
+        if elapsed >= runtime.run_time_s or runtime.stop_requested:
             return None
         profile = runtime.profile
         if profile.shape is None:

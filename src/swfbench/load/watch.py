@@ -29,6 +29,7 @@ class Breach:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "reason": self.describe(),
             "gate": self.verdict.name,
             "metric": self.verdict.gate.metric,
             "limit": self.verdict.gate.describe(),

@@ -214,6 +214,57 @@ def _load_context(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _capacity_context(results: dict[str, Any]) -> dict[str, Any]:
+    """The knee, the steps table and the curve of offered rate against latency and errors."""
+    capacity = results["capacity"]
+    steps = capacity["steps"]
+    knee, broke = capacity["knee"], capacity["broken_at"]
+    if knee is None:
+        verdict = f"No knee: the first step already broke {capacity['slo']}."
+    elif broke is not None:
+        verdict = (
+            f"Knee at {knee['offered_per_s']:g} heartbeats/s: the next step, "
+            f"{broke['offered_per_s']:g}/s, broke {'; '.join(broke['broken'])}."
+        )
+    else:
+        verdict = (
+            f"Every step held {capacity['slo']}: the knee is above {knee['offered_per_s']:g}/s."
+        )
+
+    def curve(key: str, scale: float = 1.0) -> list[tuple[float, float]]:
+        return [(s["offered_per_s"], s[key] * scale) for s in steps]
+
+    charts = [
+        line_chart(
+            "Heartbeat latency against offered rate",
+            {"p50": curve("p50"), "p99": curve("p99")},
+            x_label="heartbeats/s offered",
+            y_label="ms",
+        ),
+        line_chart(
+            "Failed heartbeats against offered rate",
+            {"errors": curve("errors", 100.0)},
+            x_label="heartbeats/s offered",
+            y_label="% of heartbeats",
+        ),
+        line_chart(
+            "Heartbeats sent against offered",
+            {"sent": curve("heartbeats_per_s"), "answered OK": curve("ok_per_s")},
+            x_label="heartbeats/s offered",
+            y_label="heartbeats/s",
+        ),
+    ]
+    return {
+        "run": results,
+        "capacity": capacity,
+        "verdict": verdict,
+        "verdict_ok": knee is not None,
+        "curve_charts": charts,
+        "throttling": capacity.get("throttling"),
+        **_load_charts(results),
+    }
+
+
 CONFORMANCE_KINDS = ("conformance", "swfbench-conformance-results")
 
 
@@ -262,6 +313,7 @@ def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
 _RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "plan": ("plan.html.j2", _plan_context),
     "load": ("load.html.j2", _load_context),
+    "capacity": ("capacity.html.j2", _capacity_context),
     **{kind: ("conformance.html.j2", _conformance_context) for kind in CONFORMANCE_KINDS},
     "conformance-matrix": ("conformance.html.j2", _conformance_context),
 }

@@ -1,0 +1,370 @@
+"""`swfbench capacity`: raise the heartbeat rate in steps until an SLO breaks; report the knee.
+
+Each step is a fleet of workers (rate × interval), each with its own open activity task,
+heartbeating every interval (a Locust steps shape over the `swfbench load` machinery). The knee
+is the highest offered rate whose measured step held the SLO. When the target throttles (real
+SWF, or the embedded engine with --quotas aws), the run also shows where throttling began, next
+to where `swfbench plan`'s token-bucket model predicts it for the same steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swfbench.errors import ExitCode, UsageError
+from swfbench.load.capacity import THROTTLED, StepPlan
+from swfbench.load.command import run_fleet
+from swfbench.load.profile import parse_profile
+from swfbench.options import add_target_options
+from swfbench.planner import Bucket, Quotas, first_throttled, stepped_arrivals
+from swfbench.report import write_report
+from swfbench.results import new_run_id
+from swfbench.slo import parse_slo
+
+DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
+MAX_STEPS = 100
+AGREEMENT = 0.10
+"""Measured and predicted onset of throttling agree when within 10 % of each other."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "capacity",
+        help="find the highest heartbeat rate a target sustains within an SLO (the knee)",
+        description="Raise the heartbeat rate step by step (each step: rate x interval "
+        "workers, each heartbeating its own activity task every interval) until a step breaks "
+        "the SLO, then report the knee, the highest rate that held, and the curve of rate "
+        "against p50, p99 and error ratio. Each step is measured over its second half, after "
+        "its new workers have started. With throttling on (real SWF or --quotas aws), the "
+        "report sets the measured onset of throttling beside the planner's prediction. "
+        "Writes results.json and index.html under REPORTS/RUN-ID/. Exit codes: 0 a knee was "
+        "found, 1 the first step already broke the SLO, 2 bad SLO or flag, 249/250/253 target "
+        "problems, 255 Locust failed.",
+    )
+    parser.add_argument(
+        "--slo",
+        default=DEFAULT_SLO,
+        help=f"objectives every step must hold (default: {DEFAULT_SLO!r}); figures p50, p90, "
+        "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
+    )
+    parser.add_argument(
+        "--start-rate", type=float, default=50.0, metavar="R", help="first step, hb/s"
+    )
+    parser.add_argument(
+        "--step-rate", type=float, default=None, metavar="R", help="added per step (default: R)"
+    )
+    parser.add_argument(
+        "--max-rate", type=float, default=2000.0, metavar="R", help="last step at most (2000)"
+    )
+    parser.add_argument(
+        "--step-time", type=_seconds, default=20.0, metavar="S", help="seconds per step (20)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        metavar="S",
+        help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
+    )
+    parser.add_argument("--spawn-rate", type=float, default=None, help="workers started per second")
+    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
+    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    parser.add_argument("--reports-dir", default="reports", help="default: reports")
+    parser.add_argument("--run-id", default=None, help="default: time, capacity and a suffix")
+    parser.add_argument("--progress", type=float, default=10.0, help="seconds between lines")
+    parser.add_argument("--locust-args", default="", help="extra Locust arguments")
+    add_target_options(parser)
+    # What `swfbench load` has and a capacity search does not use.
+    parser.set_defaults(
+        run=run, worker=False, master=False, run_time=None, gates=None, stop_after=None,
+        baseline=None, expect_workers=1, master_port=5557,
+    )  # fmt: skip
+
+
+def _seconds(value: str) -> float:
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
+    for suffix, scale in units.items():
+        if value.endswith(suffix) and value[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(value[: -len(suffix)]) * scale
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration like 20, 20s or 1m"
+        ) from None
+
+
+def step_plan(args: argparse.Namespace) -> StepPlan:
+    """The steps the flags ask for; a usage error for a search that cannot run."""
+    slo = parse_slo(args.slo)
+    step = args.step_rate if args.step_rate is not None else args.start_rate
+    for flag, value in (
+        ("--start-rate", args.start_rate),
+        ("--step-rate", step),
+        ("--max-rate", args.max_rate),
+        ("--interval", args.interval),
+    ):
+        if not value > 0:
+            raise UsageError(f"{flag} must be above 0, got {value:g}")
+    if args.max_rate < args.start_rate:
+        raise UsageError(f"--max-rate {args.max_rate:g} is below --start-rate {args.start_rate:g}")
+    if args.step_time < 4:
+        raise UsageError(
+            "--step-time must be at least 4 s: each step is measured over its second half"
+        )
+    count = math.floor((args.max_rate - args.start_rate) / step + 1e-9) + 1
+    if count > MAX_STEPS:
+        raise UsageError(
+            f"{count} steps from {args.start_rate:g} to {args.max_rate:g} by {step:g}: at most "
+            f"{MAX_STEPS}; raise --step-rate or lower --max-rate"
+        )
+    rates = tuple(args.start_rate + k * step for k in range(count))
+    workers = [max(1, round(rate * args.interval)) for rate in rates]
+    largest_rise = max(b - a for a, b in itertools.pairwise([0, *workers]))
+    # New workers should all be up within the first quarter of a step, before it is measured.
+    spawn = args.spawn_rate or max(10.0, math.ceil(largest_rise / (args.step_time / 4)))
+    if not spawn > 0:
+        raise UsageError(f"--spawn-rate must be above 0, got {spawn:g}")
+    return StepPlan(
+        rates=rates,
+        step_s=args.step_time,
+        interval_s=args.interval,
+        spawn_rate=spawn,
+        slo=slo.describe(),
+    )
+
+
+def quotas_of(args: argparse.Namespace) -> Quotas | None:
+    """The embedded engine's quotas, as the planner models them; None without --quotas."""
+    if args.quotas == "none":
+        return None
+    defaults = Quotas.swf_defaults()
+
+    def given(value: float | None, default: float) -> float:
+        return default if value is None else value
+
+    quotas = Quotas(
+        account=Bucket(
+            size=given(args.account_bucket, defaults.account.size),
+            refill_per_s=given(args.account_refill, defaults.account.refill_per_s),
+        ),
+        execution=Bucket(
+            size=given(args.execution_bucket, defaults.execution.size),
+            refill_per_s=given(args.execution_refill, defaults.execution.refill_per_s),
+        ),
+    )
+    quotas.check()
+    return quotas
+
+
+def profile_document(plan: StepPlan, send_mode: str | None) -> dict[str, Any]:
+    """The fleet profile of the search: tasks that stay open and heartbeat for the whole run."""
+    run_time = plan.run_time_s + 10  # the search stops the run itself after its last step
+    return {
+        "name": "capacity",
+        "description": f"capacity search, {len(plan.rates)} steps of {plan.step_s:g} s",
+        "domain": "swfbench-capacity",
+        "run_time_s": run_time,
+        "send_mode": send_mode or "fast",
+        "fleet": {
+            "shape": {
+                "kind": "steps",
+                "spawn_rate": plan.spawn_rate,
+                "steps": [
+                    {"workers": plan.workers(k), "duration_s": plan.step_s}
+                    for k in range(len(plan.rates))
+                ],
+            }
+        },
+        "heartbeat": {
+            "interval": {"distribution": "constant", "mean_s": plan.interval_s},
+            "details": {"kind": "progress"},
+        },
+        "activity": {
+            "duration": {"distribution": "constant", "mean_s": run_time + 60},
+            "timeouts": {
+                "heartbeat": max(10, math.ceil(5 * plan.interval_s)),
+                "start_to_close": "NONE",
+                "schedule_to_start": 60,
+            },
+        },
+        "outcomes": {"complete": 1},
+    }
+
+
+def predicted_onset(plan: StepPlan, quotas: Quotas, seed: int = 1) -> dict[str, Any]:
+    arrivals = stepped_arrivals(
+        [plan.workers(k) for k in range(len(plan.rates))],
+        plan.step_s,
+        plan.interval_s,
+        plan.spawn_rate,
+        seed,
+    )
+    at = first_throttled(arrivals, quotas.account)
+    if at is None:
+        return {"time_s": None, "step": None, "offered_per_s": None}
+    step = min(int(at // plan.step_s), len(plan.rates) - 1)
+    return {"time_s": round(at, 3), "step": step, "offered_per_s": plan.offered(step)}
+
+
+def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> dict[str, Any]:
+    """The knee, the curve, and throttling's onset measured against the planner's."""
+    record = results.get("capacity") or {"steps": []}
+    steps = record["steps"]
+    held = [s for s in steps if s["holds"]]
+    broke = next((s for s in steps if not s["holds"]), None)
+    knee = held[-1] if held and (broke is None or held[-1]["step"] < broke["step"]) else None
+    capacity: dict[str, Any] = {
+        "slo": plan.slo,
+        "plan": {
+            "rates": list(plan.rates),
+            "step_s": plan.step_s,
+            "interval_s": plan.interval_s,
+            "spawn_rate": plan.spawn_rate,
+            "measured_share": plan.measure_share,
+        },
+        "steps": steps,
+        "knee": knee,
+        "broken_at": broke,
+        "exhausted": broke is None and len(steps) == len(plan.rates),
+    }
+    measured_at = results["first_error_s"].get(THROTTLED)
+    if quotas is not None or measured_at is not None:
+        throttling: dict[str, Any] = {
+            "quotas": {
+                "account_bucket": quotas.account.size,
+                "account_refill_per_s": quotas.account.refill_per_s,
+            }
+            if quotas
+            else None,
+            "predicted": predicted_onset(plan, quotas) if quotas else None,
+            "measured": None,
+        }
+        if measured_at is not None:
+            step = min(int(measured_at // plan.step_s), len(plan.rates) - 1)
+            judged = next((s for s in steps if s["step"] == step), None)
+            throttling["measured"] = {
+                "time_s": measured_at,
+                "step": step,
+                "offered_per_s": plan.offered(step),
+                "heartbeats_per_s": judged["heartbeats_per_s"] if judged else None,
+            }
+        throttling.update(_agreement(throttling["predicted"], throttling["measured"]))
+        capacity["throttling"] = throttling
+    return capacity
+
+
+def _agreement(predicted: dict[str, Any] | None, measured: dict[str, Any] | None) -> dict[str, Any]:
+    """How far the measured onset is from the prediction: by the rate the fleet actually sent
+    in the onset step against the rate the model offered, and by time."""
+    if not predicted or predicted["time_s"] is None or not measured:
+        agrees = predicted is not None and predicted["time_s"] is None and not measured
+        return {"rate_error": None, "time_error": None, "agrees": agrees}
+    sent = measured["heartbeats_per_s"] or measured["offered_per_s"]
+    rate_error = abs(sent - predicted["offered_per_s"]) / predicted["offered_per_s"]
+    time_error = abs(measured["time_s"] - predicted["time_s"]) / predicted["time_s"]
+    return {
+        "rate_error": round(rate_error, 4),
+        "time_error": round(time_error, 4),
+        "agrees": rate_error <= AGREEMENT and time_error <= AGREEMENT,
+    }
+
+
+def capacity_metrics(capacity: dict[str, Any]) -> dict[str, Any]:
+    knee = capacity["knee"]
+    metrics: dict[str, Any] = {
+        "capacity": {
+            "knee_per_s": knee["offered_per_s"] if knee else 0.0,
+            "knee_heartbeats_per_s": knee["heartbeats_per_s"] if knee else 0.0,
+            "steps": len(capacity["steps"]),
+        }
+    }
+    throttling = capacity.get("throttling")
+    if throttling and throttling.get("rate_error") is not None:
+        metrics["capacity"]["throttling_rate_error"] = throttling["rate_error"]
+    return metrics
+
+
+def summary(capacity: dict[str, Any]) -> str:
+    knee, broke = capacity["knee"], capacity["broken_at"]
+    lines = []
+    if knee is None:
+        lines.append(
+            f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
+        )
+    else:
+        lines.append(
+            f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
+            f"measured, p50 {knee['p50']} ms, p99 {knee['p99']} ms, errors {knee['errors']:.2%}) "
+            f"within {capacity['slo']}"
+        )
+        if broke is not None:
+            lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
+        elif capacity["exhausted"]:
+            lines.append("every step held: the knee is above --max-rate")
+    throttling = capacity.get("throttling")
+    if throttling:
+        predicted, measured = throttling["predicted"], throttling["measured"]
+        if predicted is not None:
+            when = (
+                "never"
+                if predicted["time_s"] is None
+                else (
+                    f"at {predicted['time_s']:g} s, step {predicted['step'] + 1} "
+                    f"({predicted['offered_per_s']:g}/s)"
+                )
+            )
+            lines.append(f"throttling predicted by the planner: {when}")
+        lines.append(
+            "throttling measured: never"
+            if measured is None
+            else f"throttling measured: at {measured['time_s']:g} s, step {measured['step'] + 1} "
+            f"({measured['heartbeats_per_s']:g} hb/s sent)"
+        )
+        if throttling["rate_error"] is not None:
+            lines.append(
+                f"measured against predicted: rate {throttling['rate_error']:.1%} apart, time "
+                f"{throttling['time_error']:.1%} apart ({'agree' if throttling['agrees'] else 'DISAGREE'} "
+                f"within {AGREEMENT:.0%})"
+            )
+    return "\n".join(f"swfbench capacity: {line}" for line in lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = step_plan(args)
+    quotas = quotas_of(args)
+    run_id = args.run_id or new_run_id("capacity")
+    run_dir = Path(args.reports_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    profile_path = run_dir / "profile.yaml"
+    document = profile_document(plan, args.send_mode)
+    profile_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    profile = parse_profile(document, str(profile_path))
+    plan_path = run_dir / "steps.json"
+    plan.write(plan_path)
+    print(
+        f"swfbench capacity: {len(plan.rates)} steps of {plan.step_s:g} s from "
+        f"{plan.rates[0]:g} to {plan.rates[-1]:g} heartbeats/s, until {plan.slo} breaks",
+        flush=True,
+    )
+    results, run_dir = run_fleet(
+        args, profile, run_id=run_id, locust_args=["--swf-capacity", str(plan_path)]
+    )
+    capacity = analyse(results, plan, quotas)
+    results["kind"] = "capacity"
+    results["capacity"] = capacity
+    results["metrics"].update(capacity_metrics(capacity))
+    print(summary(capacity), flush=True)
+    report = write_report(results, Path(args.reports_dir))
+    print(
+        f"swfbench capacity: results in {run_dir / 'results.json'}, report in {report}", flush=True
+    )
+    if capacity["knee"] is None:
+        return ExitCode.GATE_FAILED
+    return ExitCode.OK

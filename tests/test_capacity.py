@@ -1,0 +1,112 @@
+"""`swfbench capacity` on the embedded engine: the knee, the SLO, and the measured onset of
+throttling against the planner's prediction (real Locust, real engine with quotas on)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swfbench.errors import UsageError
+from swfbench.slo import Objective, parse_slo
+
+SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
+
+
+def capacity(args: list[str], reports: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SWFBENCH, "capacity", *args, "--reports-dir", str(reports), "--run-id", "cap",
+         "--progress", "0"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+def test_slo_expressions() -> None:
+    slo = parse_slo("p99 < 100 ms, errors < 1%")
+    assert slo.objectives == (Objective("p99", 100.0, False), Objective("errors", 0.01, False))
+    assert slo.describe() == "p99 < 100 ms, errors < 1%"
+    assert parse_slo("p99.9 <= 0.25s and lag < 500us").objectives == (
+        Objective("p99.9", 250.0, True),
+        Objective("lag", 0.5, False),
+    )
+    figures = {"p99": 100.0, "errors": 0.0}
+    assert [o.figure for o in slo.broken(figures)] == ["p99"]  # `<` excludes the limit
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p99 < 100", "give p99's limit a unit"),
+        ("p98 < 100 ms", "unknown figure 'p98'"),
+        ("p99 > 100 ms", "cannot read 'p99 > 100 ms'"),
+        ("errors < 150%", "above 100%"),
+        ("p99 < 1 ms, p99 < 2 ms", "states p99 twice"),
+        ("", "is empty"),
+    ],
+)
+def test_bad_slo_expressions(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_slo(text)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--slo", "p99 < fast"], "cannot read"),
+        (["--start-rate", "0"], "--start-rate must be above 0"),
+        (["--start-rate", "100", "--max-rate", "50"], "below --start-rate"),
+        (["--step-time", "2"], "at least 4 s"),
+        (["--start-rate", "1", "--step-rate", "1", "--max-rate", "500"], "at most 100"),
+        (["--quotas", "aws", "--account-refill", "0"], "no heartbeat could ever succeed"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path: Path, flags: list[str], message: str) -> None:
+    done = capacity(flags, tmp_path / "reports")
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line and "Traceback" not in done.stderr
+    assert not (tmp_path / "reports").exists()
+
+
+def test_measured_throttling_onset_agrees_with_the_planner(tmp_path: Path) -> None:
+    """Quotas scaled down (bucket 80, refill 30/s) so the search crosses them in seconds: steps
+    of 10, 20, ... heartbeats/s for 4 s each; the 40/s step takes 40 tokens, the 50/s step the other 40 in about 2 s: mid-step."""
+    reports = tmp_path / "reports"
+    done = capacity(
+        ["--quotas", "aws", "--account-bucket", "80", "--account-refill", "30",
+         "--start-rate", "10", "--step-rate", "10", "--max-rate", "80", "--step-time", "4",
+         "--interval", "0.5", "--slo", "p99 < 250 ms, errors < 1%"],
+        reports,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    results = json.loads((reports / "cap" / "results.json").read_text())
+    assert results["kind"] == "capacity"
+    result = results["capacity"]
+    throttling = result["throttling"]
+    predicted, measured = throttling["predicted"], throttling["measured"]
+    assert predicted["step"] == measured["step"] == 4  # the fifth step, 50/s
+    assert throttling["rate_error"] <= 0.10 and throttling["time_error"] <= 0.10
+    assert throttling["agrees"]
+    # Throttled heartbeats break `errors < 1%`: the knee is the step before.
+    assert result["knee"]["offered_per_s"] == 40
+    assert result["broken_at"]["broken"] == ["errors < 1%"]
+    assert [s["holds"] for s in result["steps"]] == [True, True, True, True, False]
+    assert results["metrics"]["capacity"]["knee_per_s"] == 40
+    html = (reports / "cap" / "index.html").read_text()
+    assert "Knee at 40 heartbeats/s" in html and "onset agree" in html
+    assert "knee: 40 heartbeats/s offered" in done.stdout
+
+
+def test_a_first_step_that_breaks_the_slo_has_no_knee(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = capacity(
+        ["--start-rate", "10", "--max-rate", "20", "--step-time", "4", "--slo", "p50 < 1 us"],
+        reports,
+    )
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    result = json.loads((reports / "cap" / "results.json").read_text())["capacity"]
+    assert result["knee"] is None and len(result["steps"]) == 1
+    assert "no knee: the first step (10/s) already broke p50 < 0.001 ms" in done.stdout
