@@ -98,6 +98,7 @@ def test_measured_throttling_onset_agrees_with_the_planner(tmp_path: Path) -> No
     html = (reports / "cap" / "index.html").read_text()
     assert "Knee at 40 heartbeats/s" in html and "onset agree" in html
     assert "knee: 40 heartbeats/s offered" in done.stdout
+    assert "above the account refill of 30/s" in done.stdout and "sustained" in html
 
 
 def test_a_first_step_that_breaks_the_slo_has_no_knee(tmp_path: Path) -> None:

@@ -257,6 +257,18 @@ def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> d
             }
         throttling.update(_agreement(throttling["predicted"], throttling["measured"]))
         capacity["throttling"] = throttling
+    if (
+        quotas is not None
+        and knee is not None
+        and knee["offered_per_s"] > quotas.account.refill_per_s
+    ):
+        # A step shorter than the bucket takes to drain rides on the burst: say what lasts.
+        capacity["note"] = (
+            f"the knee, {knee['offered_per_s']:g}/s, is above the account refill of "
+            f"{quotas.account.refill_per_s:g}/s: it held for {plan.step_s:g} s on the bucket's "
+            f"{quotas.account.size:g} tokens, but sustained, no more than "
+            f"{quotas.account.refill_per_s:g} heartbeats/s get through"
+        )
     return capacity
 
 
@@ -308,6 +320,8 @@ def summary(capacity: dict[str, Any]) -> str:
             lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
         elif capacity["exhausted"]:
             lines.append("every step held: the knee is above --max-rate")
+    if capacity.get("note"):
+        lines.append(capacity["note"])
     throttling = capacity.get("throttling")
     if throttling:
         predicted, measured = throttling["predicted"], throttling["measured"]
