@@ -152,3 +152,31 @@ def test_gates_apply_to_a_real_plan(tmp_path: Path, capsys: pytest.CaptureFixtur
     gates = write(tmp_path / "gates.yaml", "kind: plan\ngates:\n  plan.tasks_timed_out: {max: 0}\n")
     code, out, _ = gate(["--results", str(plan), "--gates", str(gates)], capsys)
     assert code == 1 and "plan.tasks_timed_out" in out
+
+
+def test_gates_on_real_conformance_results_land_in_its_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain moto fails the cancellation scenario as a known deviation: gates/conformance.yaml
+    holds (known deviations are excluded), a gate on known deviations does not, and --report
+    puts both verdicts into the run's results and its HTML page."""
+    scenario = Path(__file__).resolve().parents[1] / "scenarios/conformance/cancellation"
+    reports = tmp_path / "reports"
+    main(["conform", str(scenario / "cancel_requested_on_heartbeat.yaml"), "--engine", "moto",
+          "--reports-dir", str(reports)])  # fmt: skip
+    capsys.readouterr()
+    (results,) = reports.glob("*/results.json")
+    shipped = Path(__file__).resolve().parents[1] / "gates/conformance.yaml"
+    code, out, _ = gate(["--results", str(results), "--gates", str(shipped)], capsys)
+    assert code == 0, out
+    strict = write(
+        tmp_path / "strict.yaml",
+        "gates:\n  conformance.fail: {max: 0}\n  conformance.known_deviation: {max: 0}\n",
+    )
+    code, out, _ = gate(["--results", str(results), "--gates", str(strict), "--report"], capsys)
+    assert code == 1 and "1 of 2 gates hold" in out
+    saved = json.loads(results.read_text())
+    assert [g["passed"] for g in saved["gates"]] == [True, False]
+    assert saved["metrics"]["conformance"]["known_deviation"] == 1
+    page = (results.parent / "index.html").read_text()
+    assert page.count('data-gate="') == 2 and 'data-gate="conformance.known_deviation"' in page

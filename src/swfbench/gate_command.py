@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from swfbench.gates import evaluate, junit_xml, load_gates, render_table
+from swfbench.gates import evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.report import write_report
+from swfbench.report.render import run_id_of
 from swfbench.results import load_results
 
 
@@ -26,6 +28,18 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--junit", type=Path, metavar="PATH", help="also write one JUnit test case per gate"
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="record the verdicts in RESULTS (as `gates`) and render its HTML report again, "
+        "with a gates table, beside it (or under --reports-dir)",
+    )
+    parser.add_argument(
+        "--reports-dir",
+        type=Path,
+        help="with --report: where the run's directory is (default: the one RESULTS is in, "
+        "when it is named for the run; else ./reports)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -38,6 +52,18 @@ def run(args: argparse.Namespace) -> int:
     if args.junit is not None:
         args.junit.parent.mkdir(parents=True, exist_ok=True)
         args.junit.write_text(junit_xml(verdicts) + "\n", encoding="utf-8")
+    if args.report:
+        results["gates"] = verdicts_to_dict(verdicts)
+        page = write_report(results, _reports_dir(args.results, results, args.reports_dir))
+        print(f"report: {page}")
     failed = [v for v in verdicts if not v.passed]
     print(f"{len(verdicts) - len(failed)} of {len(verdicts)} gates hold")
     return 1 if failed else 0
+
+
+def _reports_dir(path: Path, results: dict[str, Any], given: Path | None) -> Path:
+    """Results saved by a run sit in `<reports>/<run-id>/results.json`: render them in place."""
+    if given is not None:
+        return given
+    run_dir = path.resolve().parent
+    return run_dir.parent if run_dir.name == run_id_of(results) else Path("reports")

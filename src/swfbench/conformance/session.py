@@ -272,6 +272,7 @@ class ConformanceSession:
                 "endpoint_url": target.endpoint_url if target else spec.endpoint_url,
                 "region": target.region if target else spec.region,
                 "engine": target.engine if target else None,
+                "emulator_version": target.to_dict()["emulator_version"] if target else None,
                 "error": str(self.error) if self.error else None,
                 "clock": "virtual" if self.virtual_clock else "real",
                 "capabilities": sorted(self.capabilities),
@@ -282,6 +283,8 @@ class ConformanceSession:
             },
             "timing_slack_s": self.slack,
             "summary": counts,
+            # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded).
+            "metrics": {"conformance": {**counts, "scenarios": sum(counts.values())}},
             "scenarios": scenarios,
         }
 

@@ -207,7 +207,6 @@ def _load_context(results: dict[str, Any]) -> dict[str, Any]:
         "run": results,
         "rate": metrics["heartbeat"]["rate_per_s"],
         "error_ratio": metrics["errors"]["total"]["ratio"],
-        "gates": gates,
         "verdict": verdict,
         "verdict_ok": not failed and not results.get("stopped_early"),
         **_load_charts(results),
@@ -327,8 +326,9 @@ def render(results: dict[str, Any]) -> str:
             f"results of kind {kind!r} have no report: expected one of {', '.join(_RENDERERS)}"
         )
     template, context = _RENDERERS[kind]
+    values = {"gates": results.get("gates") or [], **context(results)}
     return _environment.get_template(template).render(
-        version=__version__, generated=now_iso(), meta=_meta(results), **context(results)
+        version=__version__, generated=now_iso(), meta=_meta(results), **values
     )
 
 
