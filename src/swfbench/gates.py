@@ -163,13 +163,13 @@ def known_error_code(code: str) -> bool:
 def value_of(gate: Gate, values: Mapping[str, float], results_kind: Any, source: str) -> float:
     """The gate's metric in the results; a usage error when they lack it.
 
-    A load run lists only the error codes that occurred, so a gate on another (known) code
+    A load (or capacity) run lists only the error codes that occurred, so a gate on another code
     sees zero: `errors.ThrottlingException.ratio: {max: 0.01}` holds for a run never throttled.
     """
     if gate.metric in values:
         return values[gate.metric]
     match = ERROR_METRIC.match(gate.metric)
-    if results_kind == "load" and match and match.group(1) != "total":
+    if results_kind in ("load", "capacity") and match and match.group(1) != "total":
         if known_error_code(match.group(1)):
             return 0.0
         raise UsageError(
