@@ -156,6 +156,7 @@ def test_load_report_renders_again_from_saved_results(
     assert html.count('data-gate="') == 6
     results = json.loads(saved.read_text())
     assert results["profile"]["path"] in html and results["git_revision"] in html
+    assert "outcomes:" in results["profile"]["text"] and "run_time_s: 6" in html
 
 
 def test_an_hour_long_load_report_stays_small(load_run: Any) -> None:

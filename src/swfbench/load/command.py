@@ -270,6 +270,8 @@ def run_fleet(
         raise LocustFailed(f"Locust exited with code {code} and wrote no results")
     results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
     results["audit"] = audit
+    # The profile as it was run, so that the report shows what produced its figures.
+    results["profile"]["text"] = Path(profile.path).read_text("utf-8")
     results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
     # Executions the domain audit found open and could not close (real SWF: only reported).
     results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
