@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -143,3 +145,15 @@ def test_bucket_flags_need_aws_quotas() -> None:
         timeout=30,
     )
     assert result.returncode == 2
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2) to read the backlog")
+def test_listens_with_a_backlog_a_fleet_can_connect_into(engine: Engine) -> None:
+    """socketserver's default backlog of 5 drops the SYNs of a herd connecting at once (each
+    retransmitted a second later, measured as 1 s calls): the engine listens with 1024."""
+    listing = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{engine.port}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    # State, Recv-Q, Send-Q (for a listening socket: its backlog), local address, peer.
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    assert int(listing[2]) == min(1024, somaxconn)
