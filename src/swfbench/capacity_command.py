@@ -21,7 +21,7 @@ from swfbench.errors import ExitCode, UsageError
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import add_target_options
+from swfbench.options import add_target_options, duration
 from swfbench.planner import Bucket, Quotas, first_throttled, stepped_arrivals
 from swfbench.report import write_report
 from swfbench.results import new_run_id
@@ -63,11 +63,11 @@ def register(subparsers: Any) -> None:
         "--max-rate", type=float, default=2000.0, metavar="R", help="last step at most (2000)"
     )
     parser.add_argument(
-        "--step-time", type=_seconds, default=20.0, metavar="S", help="seconds per step (20)"
+        "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
     )
     parser.add_argument(
         "--interval",
-        type=_seconds,
+        type=duration,
         default=1.0,
         metavar="S",
         help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
@@ -85,19 +85,6 @@ def register(subparsers: Any) -> None:
         run=run, worker=False, master=False, run_time=None, gates=None, stop_after=None,
         baseline=None, expect_workers=1, master_port=5557,
     )  # fmt: skip
-
-
-def _seconds(value: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    for suffix, scale in units.items():
-        if value.endswith(suffix) and value[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(value[: -len(suffix)]) * scale
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a duration like 20, 20s or 1m"
-        ) from None
 
 
 def step_plan(args: argparse.Namespace) -> StepPlan:

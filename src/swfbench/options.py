@@ -19,6 +19,27 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(value: str) -> float:
+    """A positive duration flag: seconds, or with a unit (500ms, 30s, 2m, 1h)."""
+    number, scale = value, 1.0
+    for unit in sorted(DURATION_UNITS, key=len, reverse=True):
+        if value.endswith(unit):
+            number, scale = value[: -len(unit)], DURATION_UNITS[unit]
+            break
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a duration like 30, 30s, 500ms or 2m"
+        ) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be positive")
+    return seconds
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "target",

@@ -27,7 +27,7 @@ from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
 from swfbench.load.profile import Profile, load_profile
 from swfbench.load.results import metrics_skeleton
-from swfbench.options import add_target_options, target_spec
+from swfbench.options import add_target_options, duration, target_spec
 from swfbench.report import write_report
 from swfbench.results import load_results, new_run_id, write_text
 from swfbench.target import Target, open_target
@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
-        "--run-time", type=_seconds, default=None, metavar="S", help="seconds (or 30s, 2m)"
+        "--run-time", type=duration, default=None, metavar="S", help="seconds (or 30s, 2m)"
     )
     parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
     parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--stop-after",
-        type=_seconds,
+        type=duration,
         default=None,
         metavar="S",
         help="with --gates: stop early once a max or max_increase gate has failed on the run's "
@@ -92,21 +92,6 @@ def register(subparsers: Any) -> None:
     )
     add_target_options(parser)
     parser.set_defaults(run=run)
-
-
-def _seconds(value: str) -> float:
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    scale = units.get(value[-1:], 1.0)
-    number = value[:-1] if value[-1:] in units else value
-    try:
-        seconds = float(number) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a duration like 30, 30s or 2m"
-        ) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: the run time must be positive")
-    return seconds
 
 
 def locustfile_path() -> str:
