@@ -41,8 +41,8 @@ def register(subparsers: Any) -> None:
         "workers, each heartbeating its own activity task every interval) until a step breaks "
         "the SLO, then report the knee, the highest rate that held, and the curve of rate "
         "against p50, p99 and error ratio. Each step is measured over its second half, after "
-        "its new workers have started. With throttling on (real SWF or --quotas aws), the "
-        "report sets the measured onset of throttling beside the planner's prediction. "
+        "its new workers have started. Where heartbeats are throttled, the report shows "
+        "when throttling began; with --quotas aws, beside the planner's prediction. "
         "Writes results.json and index.html under REPORTS/RUN-ID/. Exit codes: 0 a knee was "
         "found, 1 the first step already broke the SLO, 2 bad SLO or flag, 249/250/253 target "
         "problems, 255 Locust failed.",
@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--slo",
         default=DEFAULT_SLO,
-        help=f"objectives every step must hold (default: {DEFAULT_SLO!r}); figures p50, p90, "
+        help=f"objectives every step must hold (default: {DEFAULT_SLO.replace('%', '%%')!r}); "
+        "figures p50, p90, "
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
