@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from swfbench.embedded import free_port
 from swfbench.errors import UsageError
 from swfbench.slo import Objective, parse_slo
 
@@ -111,3 +112,11 @@ def test_a_first_step_that_breaks_the_slo_has_no_knee(tmp_path: Path) -> None:
     result = json.loads((reports / "cap" / "results.json").read_text())["capacity"]
     assert result["knee"] is None and len(result["steps"]) == 1
     assert "no knee: the first step (10/s) already broke p50 < 0.001 ms" in done.stdout
+
+
+def test_an_unreachable_target_leaves_no_run_behind(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    done = capacity(["--endpoint-url", f"http://127.0.0.1:{free_port()}"], reports)
+    assert done.returncode == 250, done.stderr
+    assert "cannot reach endpoint" in done.stderr and "Traceback" not in done.stderr
+    assert not list(reports.glob("*/*"))

@@ -10,6 +10,7 @@ to where `swfbench plan`'s token-bucket model predicts it for the same steps.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from swfbench.errors import ExitCode, UsageError
+from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import run_fleet
 from swfbench.load.profile import parse_profile
@@ -355,9 +356,18 @@ def run(args: argparse.Namespace) -> int:
         f"{plan.rates[0]:g} to {plan.rates[-1]:g} heartbeats/s, until {plan.slo} breaks",
         flush=True,
     )
-    results, run_dir = run_fleet(
-        args, profile, run_id=run_id, locust_args=["--swf-capacity", str(plan_path)]
-    )
+    try:
+        results, run_dir = run_fleet(
+            args, profile, run_id=run_id, locust_args=["--swf-capacity", str(plan_path)]
+        )
+    except (SwfbenchError, KeyboardInterrupt):
+        if not (run_dir / "results.json").exists():
+            # Nothing ran: leave no run directory holding only the search's inputs.
+            for path in (profile_path, plan_path):
+                path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise
     capacity = analyse(results, plan, quotas)
     results["kind"] = "capacity"
     results["capacity"] = capacity
