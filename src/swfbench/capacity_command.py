@@ -22,8 +22,8 @@ from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import add_target_options, duration
-from swfbench.planner import Bucket, Quotas, first_throttled, stepped_arrivals
+from swfbench.options import QUOTA_FLAGS, add_target_options, duration
+from swfbench.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report import write_report
 from swfbench.results import new_run_id
 from swfbench.slo import parse_slo
@@ -133,21 +133,7 @@ def quotas_of(args: argparse.Namespace) -> Quotas | None:
     """The embedded engine's quotas, as the planner models them; None without --quotas."""
     if args.quotas == "none":
         return None
-    defaults = Quotas.swf_defaults()
-
-    def given(value: float | None, default: float) -> float:
-        return default if value is None else value
-
-    quotas = Quotas(
-        account=Bucket(
-            size=given(args.account_bucket, defaults.account.size),
-            refill_per_s=given(args.account_refill, defaults.account.refill_per_s),
-        ),
-        execution=Bucket(
-            size=given(args.execution_bucket, defaults.execution.size),
-            refill_per_s=given(args.execution_refill, defaults.execution.refill_per_s),
-        ),
-    )
+    quotas = Quotas.swf_defaults().overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
     quotas.check()
     return quotas
 

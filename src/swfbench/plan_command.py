@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
+from swfbench.options import QUOTA_FLAGS
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import envelope, now_iso, write_json
@@ -120,19 +121,7 @@ def _quotas(args: argparse.Namespace) -> Quotas:
                 f"refill_per_s numbers ({type(exc).__name__}: {exc})"
             ) from None
 
-    def pick(value: float | None, default: float) -> float:
-        return default if value is None else value
-
-    return Quotas(
-        account=Bucket(
-            size=pick(args.account_bucket, base.account.size),
-            refill_per_s=pick(args.account_refill, base.account.refill_per_s),
-        ),
-        execution=Bucket(
-            size=pick(args.execution_bucket, base.execution.size),
-            refill_per_s=pick(args.execution_refill, base.execution.refill_per_s),
-        ),
-    )
+    return base.overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
 
 
 def _seconds(value: float | None) -> str:

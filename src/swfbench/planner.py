@@ -53,6 +53,30 @@ class Quotas:
             ),
         )
 
+    def overridden(
+        self,
+        *,
+        account_bucket: float | None = None,
+        account_refill: float | None = None,
+        execution_bucket: float | None = None,
+        execution_refill: float | None = None,
+    ) -> Quotas:
+        """These quotas with the values given (e.g. a raised account refill) put in."""
+
+        def pick(value: float | None, default: float) -> float:
+            return default if value is None else value
+
+        return Quotas(
+            account=Bucket(
+                size=pick(account_bucket, self.account.size),
+                refill_per_s=pick(account_refill, self.account.refill_per_s),
+            ),
+            execution=Bucket(
+                size=pick(execution_bucket, self.execution.size),
+                refill_per_s=pick(execution_refill, self.execution.refill_per_s),
+            ),
+        )
+
     def check(self) -> None:
         for name, bucket in (("account", self.account), ("execution", self.execution)):
             if bucket.size < 1:
