@@ -20,7 +20,7 @@ import yaml
 
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.load.capacity import THROTTLED, StepPlan
-from swfbench.load.command import run_fleet
+from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
 from swfbench.options import QUOTA_FLAGS, add_target_options, duration
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
@@ -75,18 +75,9 @@ def register(subparsers: Any) -> None:
         help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
     )
     parser.add_argument("--spawn-rate", type=float, default=None, help="workers started per second")
-    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
-    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
-    parser.add_argument("--reports-dir", default="reports", help="default: reports")
-    parser.add_argument("--run-id", default=None, help="default: time, capacity and a suffix")
-    parser.add_argument("--progress", type=float, default=10.0, help="seconds between lines")
-    parser.add_argument("--locust-args", default="", help="extra Locust arguments")
+    add_run_options(parser, distributed=False, progress=10.0)
     add_target_options(parser)
-    # What `swfbench load` has and a capacity search does not use.
-    parser.set_defaults(
-        run=run, worker=False, master=False, run_time=None, gates=None, stop_after=None,
-        baseline=None, expect_workers=1, master_port=5557,
-    )  # fmt: skip
+    parser.set_defaults(run=run)
 
 
 def step_plan(args: argparse.Namespace) -> StepPlan:

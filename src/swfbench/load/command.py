@@ -56,17 +56,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--run-time", type=duration, default=None, metavar="S", help="seconds (or 30s, 2m)"
     )
-    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
-    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
-    parser.add_argument(
-        "--master", action="store_true", help="be a Locust master for workers on other machines"
-    )
-    parser.add_argument("--expect-workers", type=int, default=1, help="with --master")
-    parser.add_argument(
-        "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
-    )
-    parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
-    parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
     parser.add_argument(
         "--gates", type=Path, metavar="GATES.yaml", help="judge the run against these gates"
     )
@@ -84,14 +73,36 @@ def register(subparsers: Any) -> None:
         help="with --gates: stop early once a max or max_increase gate has failed on the run's "
         "figures so far for S seconds in a row (e.g. 30s); min gates are judged at the end",
     )
+    add_run_options(parser, distributed=True, progress=5.0)
+    add_target_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
+    """How a fleet runs with Locust, for `load` and `capacity`: send path, processes, where
+    results go; with `distributed`, Locust's own master and worker roles."""
+    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
+    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    if distributed:
+        parser.add_argument(
+            "--master", action="store_true", help="be a Locust master for workers elsewhere"
+        )
+        parser.add_argument("--expect-workers", type=int, default=1, help="with --master")
+        parser.add_argument(
+            "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
+        )
+        parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
+        parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
+    else:
+        parser.set_defaults(master=False, worker=False)
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
-    parser.add_argument("--run-id", default=None, help="default: time, profile and a suffix")
-    parser.add_argument("--progress", type=float, default=5.0, help="seconds between lines")
+    parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
+    parser.add_argument(
+        "--progress", type=float, default=progress, help=f"seconds between lines ({progress:g})"
+    )
     parser.add_argument(
         "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
     )
-    add_target_options(parser)
-    parser.set_defaults(run=run)
 
 
 def locustfile_path() -> str:
@@ -127,12 +138,6 @@ def locust_command(
         "--swf-run-id", run_dir.name,
         "--swf-progress", str(args.progress),
     ]  # fmt: skip
-    if args.run_time:
-        command += ["--swf-run-time", str(args.run_time)]
-    if args.gates and args.stop_after:
-        command += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
-        if args.baseline:
-            command += ["--swf-baseline", str(args.baseline)]
     if args.processes:
         command += ["--processes", str(args.processes)]
     if args.master:
@@ -218,7 +223,14 @@ def run(args: argparse.Namespace) -> int:
     gates, baseline = check_gates(args)
     if args.worker:
         return _run_child(locust_command(args, profile, None, args.region or "", Path(".")))
-    results, run_dir = run_fleet(args, profile)
+    extra: list[str] = []
+    if args.run_time:
+        extra += ["--swf-run-time", str(args.run_time)]
+    if args.gates and args.stop_after:
+        extra += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
+        if args.baseline:
+            extra += ["--swf-baseline", str(args.baseline)]
+    results, run_dir = run_fleet(args, profile, locust_args=extra)
     held = judge_run(results, gates, baseline, run_dir) if gates else True
     report = write_report(results, Path(args.reports_dir))
     print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
