@@ -20,15 +20,13 @@ import http.client
 import itertools
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from swfbench.embedded import EmbeddedServer
 
 AUTH = (
     "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20250101/us-east-1/swf/aws4_request, "
@@ -68,43 +66,19 @@ class RawSWF:
         return result
 
 
-@dataclass
+@dataclass(frozen=True)
 class Server:
     name: str
-    process: subprocess.Popen[bytes]
-    port: int
+    embedded: EmbeddedServer
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    @property
+    def port(self) -> int:
+        return self.embedded.port
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(name: str, command: Sequence[str], port: int) -> Server:
-    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/")
-            conn.getresponse().read()
-            return Server(name, process, port)
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}") from None
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{name} did not answer within 30 s")
+    @property
+    def pid(self) -> int:
+        assert self.embedded.process is not None
+        return self.embedded.process.pid
 
 
 def register(port: int) -> None:
@@ -217,12 +191,12 @@ def heartbeats_per_second(
     server: Server, tokens: list[str], *, seconds: float, threads: int, rounds: int
 ) -> Rate:
     """Heartbeat rate over `rounds` measurements (other load on the host adds noise)."""
-    cpu_before = cpu_seconds(server.process.pid)
+    cpu_before = cpu_seconds(server.pid)
     results = [
         _heartbeat_round(server.port, tokens, seconds=seconds, threads=threads)
         for _ in range(rounds)
     ]
-    cpu_after = cpu_seconds(server.process.pid)
+    cpu_after = cpu_seconds(server.pid)
     rates = sorted(rate for rate, _ in results)
     calls = sum(count for _, count in results)
     cpu_us = None
@@ -316,7 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-moto", action="store_true", help="measure the engine only")
     args = parser.parse_args(argv)
     moto_tasks = min(args.moto_tasks, 1000)
-    python = sys.executable
     env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     print(
         f"engine_scale: {env_note}; heartbeat rates are the median of {args.rounds} "
@@ -325,19 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: list[Result] = []
-    runs: list[tuple[str, list[str], int]] = [
-        ("swfbench engine", [python, "-m", "swfbench.engine", "--host", "127.0.0.1"], args.tasks)
-    ]
+    runs: list[tuple[str, str, int]] = [("swfbench engine", "swfbench", args.tasks)]
     if not args.skip_moto:
-        runs.append(("plain moto", [python, "-m", "moto.server", "-H", "127.0.0.1"], moto_tasks))
-    for name, command, tasks in runs:
-        port = free_port()
-        flag = "--port" if "swfbench.engine" in command else "-p"
-        server = start_server(name, [*command, flag, str(port)], port)
-        try:
-            results.append(measure(server, tasks, args))
-        finally:
-            server.stop()
+        runs.append(("plain moto", "moto", moto_tasks))
+    for name, engine, tasks in runs:
+        # The same embedded server swfbench itself runs, started and stopped the same way.
+        with EmbeddedServer(engine=engine) as server:
+            results.append(measure(Server(name, server), tasks, args))
 
     print()
     header = (
