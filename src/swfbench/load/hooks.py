@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.os
 from locust.runners import MasterRunner, WorkerRunner
 
+from swfbench import lifeline
 from swfbench.activity import bootstrap
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
@@ -63,6 +65,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-baseline", default="", help="baseline results for relative gates")
     group.add_argument(
         "--swf-capacity", default="", help="a capacity search's step plan (JSON, from swfbench)"
+    )
+    group.add_argument(
+        "--swf-control-fd",
+        type=int,
+        default=-1,
+        help="read end of a pipe from swfbench: 'stop SIGNAL' ends the run gracefully, 'now "
+        "SIGNAL' at once, end of file means swfbench is gone (swfbench load passes it)",
     )
     group.add_argument(
         "--swf-stop-after",
@@ -128,6 +137,10 @@ def progress_line(environment: Any, runtime: FleetRuntime) -> str:
 
 def install(events: Any) -> None:
     """Register swfbench's listeners on a Locust events object."""
+    if os.environ.get(lifeline.ENV):
+        # Started by swfbench, which dies with its children: so do the worker processes this
+        # one forks (--processes), since a fork does not inherit the parent-death signal.
+        lifeline.for_forks(int(os.environ[lifeline.ENV]))
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(_on_init)
 
@@ -140,6 +153,10 @@ def _on_init(environment: Any, **_: Any) -> None:
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
     state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None}
+    control_fd = environment.parsed_options.swf_control_fd
+    runtime = getattr(environment, ATTRIBUTE, None)
+    if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_listen, runtime, control_fd)
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -276,6 +293,26 @@ def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> 
         if not judged["holds"]:
             break
     runtime.stop_requested = True
+
+
+def _listen(runtime: FleetRuntime, fd: int) -> None:
+    """swfbench's word on stopping, one line each: "stop SIGINT" ends the run at the shape's
+    next tick as a finished run ends, marked interrupted; "now SIGINT" also skips closing the
+    open tasks; end of file means swfbench is gone (its parent-death signal follows)."""
+    gevent.os.make_nonblocking(fd)
+    pending = b""
+    while True:
+        try:
+            chunk = gevent.os.nb_read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            runtime.interrupt("swfbench exited", hurry=True)
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            word, _, by = line.decode(errors="replace").partition(" ")
+            runtime.interrupt(by or "signal", hurry=word == "now")
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
