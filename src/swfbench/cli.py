@@ -21,7 +21,7 @@ from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstr
 from swfbench.client import SWFClient
 from swfbench.conformance import command as conform_command
 from swfbench.embedded import EmbeddedServer
-from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.errors import EndpointURLError, ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
 from swfbench.options import (
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return code
         except UsageError as exc:
             print(f"swfbench: error: {exc}", file=sys.stderr)
-            return _usage_exit_code(argv)
+            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
         except SwfbenchError as exc:
             print(f"swfbench: error: {exc}", file=sys.stderr)
             return exc.exit_code

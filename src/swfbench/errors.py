@@ -16,6 +16,7 @@ class ExitCode:
     INTERRUPTED = 130
     EMBEDDED_TARGET = 249  # the embedded target could not start (port in use, moto missing)
     UNREACHABLE = 250  # the endpoint did not answer
+    NOT_SWF = 251  # the endpoint answered, but not as SWF does
     USAGE = 252  # bad flag, bad parameter, malformed input file
     CONFIGURATION = 253  # missing credentials or region for real SWF
     SERVICE = 254  # the target answered with an error
@@ -32,6 +33,11 @@ class UsageError(SwfbenchError):
     """A flag, parameter or input file is wrong; nothing was sent."""
 
     exit_code = ExitCode.USAGE
+
+
+class EndpointURLError(UsageError):
+    """A malformed endpoint URL. Exit 252 in every command, even those whose other usage
+    errors exit 2, as the AWS CLI's own --endpoint-url check does."""
 
 
 class ConfigurationError(SwfbenchError):
@@ -65,3 +71,24 @@ class SWFError(SwfbenchError):
         super().__init__(
             f"An error occurred ({code}) when calling the {operation} operation: {message}"
         )
+
+
+class NotSWF(SWFError):
+    """The endpoint answered an SWF call with an HTTP error and no AWS error code (a 404 or 501
+    page): whatever listens there, it does not speak SWF."""
+
+    exit_code = ExitCode.NOT_SWF
+
+    def __init__(self, operation: str, code: str, message: str, http_status: int, where: str):
+        super().__init__(operation, code, message, http_status)
+        self.args = (
+            f"{where} answered {operation} with HTTP {http_status} and no AWS error: it does "
+            "not speak SWF; check the endpoint URL",
+        )
+
+
+def speaks_swf(code: str, http_status: int) -> bool:
+    """False for an answer no SWF service gives: an HTTP client error or 501 without an AWS
+    error code (SWF names every error it returns). 5xx pages may be a passing fault: kept."""
+    bare = code == f"HTTP{http_status}"
+    return not (bare and (400 <= http_status < 500 or http_status == 501))
