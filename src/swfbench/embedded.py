@@ -90,7 +90,11 @@ class EmbeddedServer:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> EmbeddedServer:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # Ctrl-C while it starts: no __exit__ will stop it
+            self.stop()
+            raise
         return self
 
     def __exit__(

@@ -139,9 +139,9 @@ BURST = "quotas/heartbeat_throttled_past_account_bucket"
 KEEPS_TIMEOUT = "quotas/throttled_heartbeat_keeps_timeout"
 
 
-def _quota_run(tmp_path: Path, *flags: str) -> tuple[str, dict[str, Any]]:
+def _quota_run(tmp_path: Path, *flags: str, code: int = 0) -> tuple[str, dict[str, Any]]:
     done = _conform(*flags, "--reports-dir", str(tmp_path), str(QUOTAS))
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
     schema = json.loads(
@@ -158,7 +158,8 @@ def _burst_step(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) -> None:
-    stdout, results = _quota_run(tmp_path)  # the extended engine, without --quotas
+    # The extended engine, without --quotas. A run that checked nothing is no pass: exit 1.
+    stdout, results = _quota_run(tmp_path, code=1)
     assert results["target"]["capabilities"] == []
     assert {s["id"]: s["outcome"] for s in results["scenarios"]} == {
         BURST: "skipped",
@@ -168,6 +169,7 @@ def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) 
     reason = "needs a target with quotas (swfbench conform --quotas aws)"
     assert f"{'skipped':<15} {BURST} ({reason})\n" in stdout
     assert ": 2 skipped\n" in stdout
+    assert results["status"]["checked"] == 0 and not results["status"]["whole"]
 
 
 def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(

@@ -38,7 +38,7 @@ from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
-HURRY_GRACE_S = 10.0
+HURRY_GRACE_S = 5.0
 """After a second signal, how long Locust has to write its results before it is killed."""
 
 

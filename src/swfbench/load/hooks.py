@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +154,6 @@ def _on_init(environment: Any, **_: Any) -> None:
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
     state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None}
-    control_fd = environment.parsed_options.swf_control_fd
-    runtime = getattr(environment, ATTRIBUTE, None)
-    if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
-        gevent.spawn(_listen, runtime, control_fd)
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -216,19 +213,22 @@ def _on_init(environment: Any, **_: Any) -> None:
                 snapshot.timeline.keep_older(previous.timeline)
             runtime.worker_snapshots[client_id] = snapshot
 
+    def save_results(runtime: FleetRuntime) -> None:
+        path = environment.parsed_options.swf_results
+        if path:
+            metrics = runtime.merged_metrics()
+            processes = max(1, len(runtime.worker_snapshots))
+            results = build_results(runtime, metrics, environment.runner.stats, processes)
+            write_json(Path(path), results)
+
     def on_quitting(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is None or isinstance(environment.runner, WorkerRunner):
             return
-        metrics = runtime.merged_metrics()
-        processes = max(1, len(runtime.worker_snapshots))
-        print(f"swfbench: {summary_line(metrics)}", flush=True)
-        path = environment.parsed_options.swf_results
-        if path:
-            write_json(
-                Path(path), build_results(runtime, metrics, environment.runner.stats, processes)
-            )
-            print(f"swfbench: results in {path}", flush=True)
+        print(f"swfbench: {summary_line(runtime.merged_metrics())}", flush=True)
+        save_results(runtime)
+        if environment.parsed_options.swf_results:
+            print(f"swfbench: results in {environment.parsed_options.swf_results}", flush=True)
 
     def on_spawning_complete(user_count: int) -> None:
         # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
@@ -242,6 +242,10 @@ def _on_init(environment: Any, **_: Any) -> None:
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
     events.quitting.add_listener(on_quitting)
+    runtime = getattr(environment, ATTRIBUTE, None)
+    control_fd = environment.parsed_options.swf_control_fd
+    if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_listen, runtime, control_fd, save_results)
 
 
 def _gate_watch(options: Any) -> GateWatch:
@@ -295,10 +299,12 @@ def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> 
     runtime.stop_requested = True
 
 
-def _listen(runtime: FleetRuntime, fd: int) -> None:
+def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], None]) -> None:
     """swfbench's word on stopping, one line each: "stop SIGINT" ends the run at the shape's
     next tick as a finished run ends, marked interrupted; "now SIGINT" also skips closing the
-    open tasks; end of file means swfbench is gone (its parent-death signal follows)."""
+    open tasks, and saves the results as they are at once (a user or an audit call blocked on
+    a target that hangs may keep Locust from its end; swfbench kills it a few seconds later);
+    end of file means swfbench is gone (its parent-death signal follows)."""
     gevent.os.make_nonblocking(fd)
     pending = b""
     while True:
@@ -312,7 +318,10 @@ def _listen(runtime: FleetRuntime, fd: int) -> None:
         *lines, pending = (pending + chunk).split(b"\n")
         for line in lines:
             word, _, by = line.decode(errors="replace").partition(" ")
+            hurried = runtime.hurry
             runtime.interrupt(by or "signal", hurry=word == "now")
+            if runtime.hurry and not hurried:
+                save(runtime)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
