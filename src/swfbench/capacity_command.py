@@ -45,9 +45,7 @@ def register(subparsers: Any) -> None:
         "against p50, p99 and error ratio. Each step is measured over its second half, after "
         "its new workers have started. Where heartbeats are throttled, the report shows "
         "when throttling began; with --quotas aws, beside the planner's prediction. "
-        "Writes results.json and index.html under REPORTS/RUN-ID/. Exit codes: 0 a knee was "
-        "found, 1 the first step already broke the SLO, 2 bad SLO or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "Writes results.json and index.html under REPORTS/RUN-ID/.",
     )
     parser.add_argument(
         "--slo",

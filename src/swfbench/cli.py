@@ -21,7 +21,13 @@ from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstr
 from swfbench.client import SWFClient
 from swfbench.conformance import command as conform_command
 from swfbench.embedded import EmbeddedServer
-from swfbench.errors import EndpointURLError, ExitCode, SwfbenchError, UsageError
+from swfbench.errors import (
+    EndpointURLError,
+    ExitCode,
+    SwfbenchError,
+    UsageError,
+    exit_codes_help,
+)
 from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
 from swfbench.options import (
@@ -146,7 +152,17 @@ def build_parser() -> ArgumentParser:
     capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
+    _add_exit_codes(parser)
     return parser
+
+
+def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
+    """The one exit-code table at the end of every command's --help."""
+    parser.epilog = exit_codes_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_exit_codes(child)
 
 
 USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}

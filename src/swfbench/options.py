@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
@@ -12,8 +13,22 @@ from swfbench.target import TargetSpec, check_endpoint_url
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph texts as argparse does; keeps texts of several lines (the exit-code
+    table) as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a usage error as `UsageError` (exit 252) instead of exiting 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")

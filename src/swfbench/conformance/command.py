@@ -49,8 +49,9 @@ def register(subparsers: Any) -> None:
         "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
         "Scenarios that require quotas run only with --quotas aws (never against real "
         "SWF); the others are reported skipped. "
-        "Exit codes: 0 all passed, known deviations or skipped, 1 a failure or a fixed deviation, "
-        "252 usage error (including an invalid scenario file).",
+        "Interrupted, scenarios not finished are reported not run. Exit 0 when every scenario "
+        "that ran passed or failed as a known deviation, 1 on a failure, a fixed deviation or "
+        "a run that checked nothing; an invalid scenario file is a usage error.",
     )
     parser.add_argument(
         "paths",
@@ -215,7 +216,19 @@ class SignalWatch:
             state, received = self.progress.state, len(self.interrupts.received)
             if state is not None and received > self._told:
                 self._told = received
-                state.interrupt(self.interrupts.received[0], hurry=received >= 2)
+                hurry = received >= 2
+                state.interrupt(self.interrupts.received[0], hurry=hurry)
+                print(
+                    f"swfbench conform: {self.interrupts.received[-1]}: "
+                    + (
+                        "stopping at once"
+                        if hurry
+                        else "stopping: scenarios not finished are not run; a second Ctrl-C "
+                        "stops at once"
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:

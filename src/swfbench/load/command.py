@@ -52,10 +52,9 @@ def register(subparsers: Any) -> None:
         "seconds and writes results.json, an HTML report (index.html), Locust's CSV files and "
         "its own HTML page under REPORTS/RUN-ID/. With --gates, judges the run's figures "
         "against the gates at the end (table, verdicts in the report and in junit.xml) and, "
-        "with --stop-after, stops the run once an upper limit has failed that long. "
-        "Exit codes: 0 run finished and every gate holds (failed calls are measured, not "
-        "fatal), 1 a gate failed, 252 bad profile, gates or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "with --stop-after, stops the run once an upper limit has failed that long. Ctrl-C "
+        "stops the run gracefully (its users, audit and results; marked interrupted, exit "
+        "130), a second Ctrl-C at once. Failed calls are measured, not fatal.",
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
@@ -197,15 +196,28 @@ class LocustControl:
         with contextlib.suppress(OSError):  # Locust gone: nothing to tell
             os.write(self._write_fd, f"{word} {by}\n".encode())
 
-    def wait(self, interrupts: Interrupts) -> int:
+    def wait(self, interrupts: Interrupts, label: str) -> int:
         """Locust's exit code. In a hurry (a second signal), Locust gets `HURRY_GRACE_S` to write
         what it has, then its whole process group is killed."""
         deadline: float | None = None
+        seen = 0
         while True:
             try:
-                return self.process.wait(timeout=0.2)
+                return self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 pass
+            if len(interrupts.received) > seen:  # said here: a signal handler must not print
+                seen = len(interrupts.received)
+                print(
+                    f"{label}: {interrupts.received[-1]}: "
+                    + (
+                        "stopping at once, with what the run has"
+                        if interrupts.hurried
+                        else "stopping gracefully (users, audit, results); a second "
+                        "Ctrl-C stops at once"
+                    ),
+                    flush=True,
+                )
             if interrupts.hurried and deadline is None:
                 deadline = time.monotonic() + HURRY_GRACE_S
             if deadline is not None and time.monotonic() > deadline:
@@ -224,13 +236,15 @@ class LocustControl:
             os.close(self._write_fd)
 
 
-def run_locust(command: list[str], interrupts: Interrupts, *, listens: bool = True) -> int:
+def run_locust(
+    command: list[str], interrupts: Interrupts, label: str, *, listens: bool = True
+) -> int:
     """Run Locust to its end and return its exit code. From its start on, signals no longer
     raise: they are passed on to it (see `LocustControl`) and recorded in `interrupts`."""
     control = LocustControl(command, listens=listens)
     interrupts.hold(control.tell)
     try:
-        return control.wait(interrupts)
+        return control.wait(interrupts, label)
     finally:
         interrupts.release()
         control.kill()  # only if an unexpected error left it running
@@ -312,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
     interrupts: Interrupts = args.interrupts
     if args.worker:
         command = locust_command(args, profile, None, args.region or "", Path("."))
-        code = run_locust(command, interrupts, listens=False)
+        code = run_locust(command, interrupts, "swfbench load", listens=False)
         return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
     if args.run_time:
@@ -362,7 +376,7 @@ def run_fleet(
         )
         started = time.time()
         command = locust_command(args, profile, _host(target), target.region, run_dir)
-        code = run_locust([*command, *locust_args], interrupts)
+        code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
         try:
             with interrupts.abortable():
                 audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")

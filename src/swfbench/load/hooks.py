@@ -193,6 +193,12 @@ def _on_init(environment: Any, **_: Any) -> None:
                 state[name].kill(block=False)
                 state[name] = None
         if runtime is not None and not isinstance(environment.runner, MasterRunner):
+            if runtime.open_handles:
+                print(
+                    f"swfbench: the run stopped; closing its {len(runtime.open_handles)} "
+                    "open tasks",
+                    flush=True,
+                )
             runtime.audit(report=log.warning)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
