@@ -192,11 +192,14 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     }
     assert ": 2 pass\n" in stdout
 
-    _, real = _quota_run(tmp_path / "real", "--quotas", "aws")
+    # On the real clock the bucket refills while the burst runs: the burst must outrun the
+    # refill. SWF's 160/s is outrun by any idle machine but not always by one whose cores are
+    # busy (a burst of 190 calls/s was seen here): a refill of 20/s is outrun by a slow one too.
+    _, real = _quota_run(tmp_path / "real", "--quotas", "aws", "--account-refill", "20")
     assert real["target"]["capabilities"] == ["quotas"]
     assert {s["id"]: s["outcome"] for s in real["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "skipped",  # deterministic on a virtual clock only
     }
-    # On the real clock the bucket refills at 160/s while the burst runs: a few more get through.
+    # A few more than on the virtual clock get through: those the refill brought back.
     assert 600 <= _burst_step(real)["iteration"] < 4000
