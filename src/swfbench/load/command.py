@@ -26,6 +26,7 @@ from typing import Any
 from swfbench import lifeline
 from swfbench.activity import bootstrap
 from swfbench.client import SWFClient
+from swfbench.embedded import free_port
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
 from swfbench.interrupts import Interrupts
@@ -149,7 +150,11 @@ def locust_command(
         "--swf-progress", str(args.progress),
     ]  # fmt: skip
     if args.processes:
+        # The master and the workers it forks talk over TCP, on 5557 unless told: a free port,
+        # so that two runs on one machine do not collide.
+        port = str(free_port())
         command += ["--processes", str(args.processes)]
+        command += ["--master-bind-port", port, "--master-port", port]
     if args.master:
         command += ["--master", "--expect-workers", str(args.expect_workers)]
         command += ["--master-bind-port", str(args.master_port)]
