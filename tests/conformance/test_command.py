@@ -90,17 +90,21 @@ def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
 
 def _expected_outcomes(engine: str, results: dict[str, Any]) -> dict[str, str]:
     """Listed scenarios are known deviations, those needing what the target lacks are skipped
-    (whether listed or not), the others pass."""
+    (whether listed or not), the others pass, or are known deviations on the wire when their
+    answers broke the wire contract in ways the list names."""
     known = TARGETS / f"{engine}.yaml"
     listed = {e["id"] for e in yaml.safe_load(known.read_text())["known_deviations"] or []}
     assert results["known_deviations"]["path"].endswith(f"conformance/targets/{engine}.yaml")
     capabilities = set(results["target"]["capabilities"])
     requires = {s["id"]: set(load_scenario(Path(s["path"])).requires) for s in results["scenarios"]}
+    on_wire = {s["id"] for s in results["scenarios"] if s["wire"]}
+    for scenario in results["scenarios"]:
+        assert all(finding["known"] for finding in scenario["wire"]), scenario["id"]
 
     def expected(scenario_id: str) -> str:
         if not requires[scenario_id] <= capabilities:
             return "skipped"
-        return "known_deviation" if scenario_id in listed else "pass"
+        return "known_deviation" if scenario_id in listed | on_wire else "pass"
 
     return {s["id"]: expected(s["id"]) for s in results["scenarios"]}
 
@@ -113,6 +117,11 @@ def test_whole_suite_on_embedded_moto_matches_its_known_deviations(tmp_path: Pat
     assert outcomes == _expected_outcomes("moto", results)
     assert results["target"]["engine"] == "moto"
     assert results["target"]["clock"] == "real"
+    # Every answer of plain moto says text/html: every scenario that ran breaks the wire.
+    wire = results["metrics"]["conformance"]
+    assert wire["wire"] == wire["wire_known"] > 0 == wire["wire_unknown"]
+    ran = [s for s in results["scenarios"] if s["outcome"] != "skipped"]
+    assert all(any(f["rule"] == "content-type" for f in s["wire"]) for s in ran)
     for scenario in results["scenarios"]:
         assert scenario["evidence"], scenario["id"]
         assert all(step["ended_s"] >= step["started_s"] for step in scenario["steps"])
@@ -125,6 +134,8 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
     assert (real["target"]["clock"], virtual["target"]["clock"]) == ("real", "virtual")
     by_clock = [{s["id"]: s["outcome"] for s in r["scenarios"]} for r in (real, virtual)]
     assert by_clock[0] == by_clock[1] == _expected_outcomes("swfbench", real)
+    # Not one answer of the engine departs from SWF's wire contract.
+    assert real["metrics"]["conformance"]["wire"] == virtual["metrics"]["conformance"]["wire"] == 0
     # On the virtual clock, scenarios that wait on timeouts spend engine time, not wall time.
     for scenario in virtual["scenarios"]:
         if scenario["id"].startswith("timeouts/"):

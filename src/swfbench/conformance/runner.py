@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swfbench.activity import DEFAULT_DOMAIN, ActivityHandle, start_activity
-from swfbench.client import CallObserver, CallRecord, SWFClient
+from swfbench.client import CallObserver, CallRecord, Exchange, ExchangeObserver, SWFClient
 from swfbench.conformance import expect as checks
+from swfbench.conformance import wire
 from swfbench.conformance.raw import raw_heartbeat
 from swfbench.conformance.scenario import Scenario, Step
 from swfbench.conformance.templating import TemplateError, render, render_pattern
@@ -29,7 +30,7 @@ from swfbench.target import Target
 LATE_RENDERED = frozenset({"contains", "not_contains"})
 
 HEARTBEAT = "RecordActivityTaskHeartbeat"
-ClientFactory = Callable[[Target, CallObserver], SWFClient]
+ClientFactory = Callable[[Target, CallObserver, ExchangeObserver], SWFClient]
 POLL_EVERY_S = 0.25
 EXECUTION_TIMEOUT_S = 600
 """Every scenario's executions close themselves after this long, even if abandoned."""
@@ -83,6 +84,8 @@ class ScenarioResult:
     failure: Failure | None = None
     skipped: str | None = None
     """Why the scenario did not run: the target lacks what it `requires`."""
+    wire: list[dict[str, Any]] = field(default_factory=list)
+    """Where the target's answers broke SWF's wire contract (`wire.Finding.to_dict`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,7 +158,8 @@ class ScenarioRun:
         self.clock = clock
         self.sleep = sleep
         self.calls: list[CallRecord] = []
-        self.client = (new_client or SWFClient)(target, self.calls.append)
+        self.exchanges: list[Exchange] = []
+        self.client = (new_client or SWFClient)(target, self.calls.append, self.exchanges.append)
         self.tasks: dict[str, ActivityHandle] = {}
         self.task_started: dict[str, float] = {}
         self.context: dict[str, Any] = {}
@@ -174,6 +178,7 @@ class ScenarioRun:
             failure = self._failure(exc)
         finally:
             self._close_all()
+        findings = wire.check_all(self.exchanges)
         return ScenarioResult(
             id=self.scenario.id,
             path=str(self.scenario.path),
@@ -186,6 +191,7 @@ class ScenarioRun:
             passed=failure is None,
             steps=self.steps,
             failure=failure,
+            wire=[f.to_dict() for f in findings],
         )
 
     def _run_step(self, step: Step) -> None:
@@ -364,7 +370,10 @@ class ScenarioRun:
 
     def _do_raw_heartbeat(self, params: dict[str, Any], at: Attempt) -> None:
         body = self._heartbeat_body(params, at)
-        self._check_call(at, lambda: raw_heartbeat(self.target, body, self.calls.append))
+        self._check_call(
+            at,
+            lambda: raw_heartbeat(self.target, body, self.calls.append, self.exchanges.append),
+        )
 
     def _do_sleep(self, params: dict[str, Any], at: Attempt) -> None:
         self.sleep(float(params["seconds"]))

@@ -26,7 +26,7 @@ from typing import Any
 from swfbench import __version__
 from swfbench.activity import DEFAULT_DOMAIN, bootstrap
 from swfbench.capabilities import missing, target_capabilities
-from swfbench.client import CallObserver, SWFClient
+from swfbench.client import CallObserver, ExchangeObserver, SWFClient
 from swfbench.conformance.deviations import (
     OUTCOMES,
     KnownDeviations,
@@ -183,10 +183,12 @@ class ConformanceSession:
             raise RunInterrupted("the run was interrupted")
         return self._run(scenario)
 
-    def _new_client(self, target: Target, observer: CallObserver) -> SWFClient:
+    def _new_client(
+        self, target: Target, observer: CallObserver, exchanges: ExchangeObserver
+    ) -> SWFClient:
         # botocore's client creation is not safe to run in many threads at once.
         with self._lock:
-            return SWFClient(target, observer)
+            return SWFClient(target, observer, exchanges)
 
     def _sleep(self, seconds: float) -> None:
         # Waits end early when the run is interrupted, so the pool can shut down.
@@ -229,7 +231,9 @@ class ConformanceSession:
         return self._futures[scenario_id].result()
 
     def outcome(self, result: ScenarioResult) -> Outcome:
-        return self.deviations.outcome(result.id, result.passed, skipped=result.skipped is not None)
+        return self.deviations.outcome(
+            result.id, result.passed, skipped=result.skipped is not None, wire=result.wire
+        )
 
     def close(self) -> None:
         self._stopping.set()
@@ -245,17 +249,23 @@ class ConformanceSession:
     def to_dict(self) -> dict[str, Any]:
         scenarios = []
         counts = dict.fromkeys(OUTCOMES, 0)
+        wire = {"wire": 0, "wire_known": 0, "wire_unknown": 0}
         for scenario_id in self._order:
             result = self.results.get(scenario_id)
             if result is None:
                 continue  # interrupted before it finished
             outcome = self.outcome(result)
             counts[outcome] += 1
+            document = result.to_dict()
+            for finding in document["wire"]:
+                finding["known"] = self.deviations.wire_reason(finding)
+                wire["wire"] += 1
+                wire["wire_known" if finding["known"] else "wire_unknown"] += 1
             scenarios.append(
                 {
                     "outcome": outcome,
                     "deviation_reason": self.deviations.reasons.get(scenario_id),
-                    **result.to_dict(),
+                    **document,
                 }
             )
         target = self.target
@@ -283,8 +293,9 @@ class ConformanceSession:
             },
             "timing_slack_s": self.slack,
             "summary": counts,
-            # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded).
-            "metrics": {"conformance": {**counts, "scenarios": sum(counts.values())}},
+            # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded);
+            # conformance.wire counts wire findings (each distinct one once per scenario).
+            "metrics": {"conformance": {**counts, "scenarios": sum(counts.values()), **wire}},
             "scenarios": scenarios,
         }
 
