@@ -148,6 +148,7 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
 QUOTAS = SCENARIOS / "quotas"
 BURST = "quotas/heartbeat_throttled_past_account_bucket"
 KEEPS_TIMEOUT = "quotas/throttled_heartbeat_keeps_timeout"
+EXECUTION = "quotas/heartbeat_throttled_past_execution_bucket"
 
 
 def _quota_run(tmp_path: Path, *flags: str) -> tuple[str, dict[str, Any]]:
@@ -174,11 +175,12 @@ def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) 
     assert {s["id"]: s["outcome"] for s in results["scenarios"]} == {
         BURST: "skipped",
         KEEPS_TIMEOUT: "skipped",
+        EXECUTION: "skipped",
     }
-    assert results["summary"]["skipped"] == 2 and results["summary"]["pass"] == 0
+    assert results["summary"]["skipped"] == 3 and results["summary"]["pass"] == 0
     reason = "needs a target with quotas (swfbench conform --quotas aws)"
     assert f"{'skipped':<15} {BURST} ({reason})\n" in stdout
-    assert ": 2 skipped\n" in stdout
+    assert ": 3 skipped\n" in stdout
 
 
 def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
@@ -189,6 +191,7 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     assert {s["id"]: s["outcome"] for s in virtual["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "pass",
+        EXECUTION: "pass",
     }
     # No refill on a virtual clock: 700 + 700 heartbeats, then exactly the 2001st is throttled.
     step = _burst_step(virtual)
@@ -199,13 +202,14 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
         "message": "Rate exceeded",
         "http_status": 400,
     }
-    assert ": 2 pass\n" in stdout
+    assert ": 3 pass\n" in stdout
 
     _, real = _quota_run(tmp_path / "real", "--quotas", "aws")
     assert real["target"]["capabilities"] == ["quotas"]
     assert {s["id"]: s["outcome"] for s in real["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "skipped",  # deterministic on a virtual clock only
+        EXECUTION: "skipped",  # likewise
     }
     # On the real clock the bucket refills at 160/s while the burst runs: a few more get through.
     assert 600 <= _burst_step(real)["iteration"] < 4000

@@ -34,6 +34,7 @@ ClientFactory = Callable[[Target, CallObserver, ExchangeObserver], SWFClient]
 POLL_EVERY_S = 0.25
 EXECUTION_TIMEOUT_S = 600
 """Every scenario's executions close themselves after this long, even if abandoned."""
+DECIDE_SIGNAL = "swfbench-decide"
 HISTORY_TAIL = 8
 """How many of each task's last history events a failure report shows."""
 
@@ -348,7 +349,7 @@ class ScenarioRun:
                 domain=self.domain,
                 timeouts=timeouts,
                 start=bool(params.get("start", True)),
-                execution_timeout_s=EXECUTION_TIMEOUT_S,
+                execution_timeout_s=int(params.get("execution_timeout", EXECUTION_TIMEOUT_S)),
             )
             self.tasks[name] = handle
             self.task_started[name] = self.clock()
@@ -403,12 +404,31 @@ class ScenarioRun:
     def _do_request_cancel_workflow(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel_workflow")
 
+    def _do_decide(self, params: dict[str, Any], at: Attempt) -> None:
+        handle = self.tasks[params["task"]]
+        decisions = list(params["decisions"])
+        at.result.request = _short({"task": params["task"], "decisions": decisions})
+
+        def call() -> None:
+            # A real decider acts on a new event: the signal schedules the decision task.
+            handle.signal(DECIDE_SIGNAL, "decide")
+            handle.decide(decisions)
+
+        self._check_call(at, call)
+
     def _check_history(
         self, events: list[dict[str, Any]], at: Attempt
     ) -> tuple[str | None, dict[str, dict[str, Any]]]:
         wrong, captured = checks.check_history(events, at.expected, self.context)
         at.result.actual = {"events": [checks.summarize(e) for e in events]}
-        return wrong or self._check_elapsed(at), captured
+        return wrong or self._check_interval(at, captured) or self._check_elapsed(at), captured
+
+    def _check_interval(self, at: Attempt, captured: dict[str, dict[str, Any]]) -> str | None:
+        if "interval" not in at.expected:
+            return None
+        return checks.check_interval(
+            at.expected["interval"], {**self.context, **captured}, self.slack
+        )
 
     def _do_history(self, params: dict[str, Any], at: Attempt) -> None:
         at.result.request = {"task": params["task"]}
@@ -429,8 +449,8 @@ class ScenarioRun:
             wrong, captured = checks.check_history(events, at.expected, self.context)
             at.result.actual = {"events": [checks.summarize(e) for e in events]}
             if wrong is None:
-                # The elapsed window is judged once, when the history first matches.
-                late_or_early = self._check_elapsed(at)
+                # Time windows are judged once, when the history first matches.
+                late_or_early = self._check_interval(at, captured) or self._check_elapsed(at)
                 if late_or_early:
                     raise StepFailed(late_or_early, dict(at.expected), at.result.actual)
                 self._remember(params, events, captured)

@@ -91,7 +91,9 @@ class EngineBackend(SWFBackend):
         if kind == "workflow":
             execution: EngineWorkflowExecution = entry.target
             if execution.open:
-                self._at(entry.at, lambda: execution.timeout(Timeout(execution, entry.at, kind)))
+                # The only workflow execution timeout type (model enum WorkflowExecutionTimeoutType).
+                expired = Timeout(execution, entry.at, "START_TO_CLOSE")
+                self._at(entry.at, lambda: execution.timeout(expired))
             return
         if kind == "decision":
             dt: EngineDecisionTask = entry.target
