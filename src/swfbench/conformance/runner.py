@@ -389,6 +389,10 @@ class ScenarioRun:
     def _do_request_cancel(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel", "activity_id")
 
+    def _do_poll(self, params: dict[str, Any], at: Attempt) -> None:
+        # A worker takes a task left scheduled (`start_activity` with `start: false`).
+        self._on_task(params, at, "poll")
+
     def _do_complete(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "complete", "result")
 

@@ -30,6 +30,7 @@ ACTIONS = (
     "raw_heartbeat",
     "sleep",
     "request_cancel",
+    "poll",
     "complete",
     "fail",
     "respond_canceled",
