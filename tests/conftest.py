@@ -25,6 +25,13 @@ def moto_server() -> Iterator[EmbeddedServer]:
 
 
 @pytest.fixture(scope="session")
+def engine_server() -> Iterator[EmbeddedServer]:
+    """The extended engine, whose answers keep SWF's wire contract (plain moto's say text/html)."""
+    with EmbeddedServer(engine="swfbench") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def moto_target(moto_server: EmbeddedServer) -> Target:
     return Target(
         kind="endpoint",

@@ -54,6 +54,19 @@ class CallRecord:
 CallObserver = Callable[[CallRecord], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP answer as the target sent it, before botocore reads it (for the wire check)."""
+
+    operation: str
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+ExchangeObserver = Callable[[Exchange], None]
+
+
 def _ignore(_: CallRecord) -> None:
     pass
 
@@ -89,10 +102,33 @@ def _error_code_and_message(error: dict[str, Any], status: int) -> tuple[str, st
     return code, message
 
 
+def _exchange_hook(exchanges: ExchangeObserver) -> Callable[..., None]:
+    # botocore's `before-parse` event carries the raw answer: status, headers and body bytes.
+    def hook(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict.get("body", b"")
+        headers = response_dict.get("headers", {})
+        exchanges(
+            Exchange(
+                operation_model.name,
+                int(response_dict.get("status_code", 0)),
+                headers.get("content-type"),
+                body if isinstance(body, bytes) else b"",
+            )
+        )
+
+    return hook
+
+
 class SWFClient:
     """A boto3 SWF client whose every call is timed and reported."""
 
-    def __init__(self, target: Target, observer: CallObserver | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        observer: CallObserver | None = None,
+        exchanges: ExchangeObserver | None = None,
+    ) -> None:
+        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
         self.target = target
         self.observer = observer or _ignore
         kwargs: dict[str, Any] = {"region_name": target.region, "config": _botocore_config()}
@@ -102,6 +138,8 @@ class SWFClient:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = target.credentials
         self._boto = boto3.session.Session().client("swf", **kwargs)
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
+        if exchanges is not None:
+            self._boto.meta.events.register("before-parse.swf", _exchange_hook(exchanges))
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call an SWF operation by its API name; raise `SWFError` if the target refuses."""

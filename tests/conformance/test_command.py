@@ -90,17 +90,21 @@ def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
 
 def _expected_outcomes(engine: str, results: dict[str, Any]) -> dict[str, str]:
     """Listed scenarios are known deviations, those needing what the target lacks are skipped
-    (whether listed or not), the others pass."""
+    (whether listed or not), the others pass, or are known deviations on the wire when their
+    answers broke the wire contract in ways the list names."""
     known = TARGETS / f"{engine}.yaml"
     listed = {e["id"] for e in yaml.safe_load(known.read_text())["known_deviations"] or []}
     assert results["known_deviations"]["path"].endswith(f"conformance/targets/{engine}.yaml")
     capabilities = set(results["target"]["capabilities"])
     requires = {s["id"]: set(load_scenario(Path(s["path"])).requires) for s in results["scenarios"]}
+    on_wire = {s["id"] for s in results["scenarios"] if s["wire"]}
+    for scenario in results["scenarios"]:
+        assert all(finding["known"] for finding in scenario["wire"]), scenario["id"]
 
     def expected(scenario_id: str) -> str:
         if not requires[scenario_id] <= capabilities:
             return "skipped"
-        return "known_deviation" if scenario_id in listed else "pass"
+        return "known_deviation" if scenario_id in listed | on_wire else "pass"
 
     return {s["id"]: expected(s["id"]) for s in results["scenarios"]}
 
@@ -113,6 +117,11 @@ def test_whole_suite_on_embedded_moto_matches_its_known_deviations(tmp_path: Pat
     assert outcomes == _expected_outcomes("moto", results)
     assert results["target"]["engine"] == "moto"
     assert results["target"]["clock"] == "real"
+    # Every answer of plain moto says text/html: every scenario that ran breaks the wire.
+    wire = results["metrics"]["conformance"]
+    assert wire["wire"] == wire["wire_known"] > 0 == wire["wire_unknown"]
+    ran = [s for s in results["scenarios"] if s["outcome"] != "skipped"]
+    assert all(any(f["rule"] == "content-type" for f in s["wire"]) for s in ran)
     for scenario in results["scenarios"]:
         assert scenario["evidence"], scenario["id"]
         assert all(step["ended_s"] >= step["started_s"] for step in scenario["steps"])
@@ -128,6 +137,8 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
     assert (real["target"]["clock"], virtual["target"]["clock"]) == ("real", "virtual")
     by_clock = [{s["id"]: s["outcome"] for s in r["scenarios"]} for r in (real, virtual)]
     assert by_clock[0] == by_clock[1] == _expected_outcomes("swfbench", real)
+    # Not one answer of the engine departs from SWF's wire contract.
+    assert real["metrics"]["conformance"]["wire"] == virtual["metrics"]["conformance"]["wire"] == 0
     # On the virtual clock, scenarios that wait on timeouts spend engine time, not wall time.
     for scenario in virtual["scenarios"]:
         if scenario["id"].startswith("timeouts/"):
@@ -140,6 +151,7 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
 QUOTAS = SCENARIOS / "quotas"
 BURST = "quotas/heartbeat_throttled_past_account_bucket"
 KEEPS_TIMEOUT = "quotas/throttled_heartbeat_keeps_timeout"
+EXECUTION = "quotas/heartbeat_throttled_past_execution_bucket"
 
 
 def _quota_run(tmp_path: Path, *flags: str, code: int = 0) -> tuple[str, dict[str, Any]]:
@@ -167,11 +179,12 @@ def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) 
     assert {s["id"]: s["outcome"] for s in results["scenarios"]} == {
         BURST: "skipped",
         KEEPS_TIMEOUT: "skipped",
+        EXECUTION: "skipped",
     }
-    assert results["summary"]["skipped"] == 2 and results["summary"]["pass"] == 0
+    assert results["summary"]["skipped"] == 3 and results["summary"]["pass"] == 0
     reason = "needs a target with quotas (swfbench conform --quotas aws)"
     assert f"{'skipped':<15} {BURST} ({reason})\n" in stdout
-    assert ": 2 skipped\n" in stdout
+    assert ": 3 skipped\n" in stdout
     assert results["status"]["checked"] == 0 and not results["status"]["whole"]
 
 
@@ -183,6 +196,7 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     assert {s["id"]: s["outcome"] for s in virtual["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "pass",
+        EXECUTION: "pass",
     }
     # No refill on a virtual clock: 700 + 700 heartbeats, then exactly the 2001st is throttled.
     step = _burst_step(virtual)
@@ -193,7 +207,7 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
         "message": "Rate exceeded",
         "http_status": 400,
     }
-    assert ": 2 pass\n" in stdout
+    assert ": 3 pass\n" in stdout
 
     # On the real clock the bucket refills while the burst runs: the burst must outrun the
     # refill. SWF's 160/s is outrun by any idle machine but not always by one whose cores are
@@ -203,6 +217,7 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     assert {s["id"]: s["outcome"] for s in real["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "skipped",  # deterministic on a virtual clock only
+        EXECUTION: "skipped",  # likewise
     }
     # A few more than on the virtual clock get through: those the refill brought back.
     assert 600 <= _burst_step(real)["iteration"] < 4000

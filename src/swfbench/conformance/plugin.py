@@ -29,9 +29,11 @@ SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
 
 class ScenarioFailed(Exception):
-    def __init__(self, result: ScenarioResult) -> None:
-        super().__init__(one_line(result))
+    def __init__(self, result: ScenarioResult, wire: list[dict[str, Any]]) -> None:
+        super().__init__(one_line(result, wire))
         self.result = result
+        self.wire = wire
+        """The wire findings no known deviation lists."""
 
 
 class ScenarioFixed(Exception):
@@ -170,7 +172,7 @@ class ScenarioItem(pytest.Item):
         if outcome == "not_run":
             pytest.skip(f"not run: {self.scenario.id} {result.not_run}")
         if outcome == "known_deviation":
-            reason = state.deviations.reasons[self.scenario.id]
+            reason = state.deviations.reasons.get(self.scenario.id) or "known wire deviations"
             pytest.xfail(f"known deviation: {reason} ({one_line(result)})")
         if outcome == "fixed":
             raise ScenarioFixed(
@@ -178,7 +180,8 @@ class ScenarioItem(pytest.Item):
                 f"deviation ({state.deviations.reasons[self.scenario.id]}): remove it from the list"
             )
         if outcome == "fail":
-            raise ScenarioFailed(result)
+            unknown = [f for f in result.wire if state.deviations.wire_reason(f) is None]
+            raise ScenarioFailed(result, unknown)
 
     def repr_failure(
         self,
@@ -186,7 +189,7 @@ class ScenarioItem(pytest.Item):
         style: Any = None,
     ) -> str | Any:
         if isinstance(excinfo.value, ScenarioFailed):
-            return describe_failure(excinfo.value.result)
+            return describe_failure(excinfo.value.result, excinfo.value.wire)
         if isinstance(excinfo.value, ScenarioFixed | SwfbenchError):
             return f"{self.scenario.path}: {excinfo.value}"
         # Not the scenario's doing: one line, not pytest's page of harness frames.

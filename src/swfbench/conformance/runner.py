@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swfbench.activity import DEFAULT_DOMAIN, ActivityHandle, start_activity
-from swfbench.client import CallObserver, CallRecord, SWFClient
+from swfbench.client import CallObserver, CallRecord, Exchange, ExchangeObserver, SWFClient
 from swfbench.conformance import expect as checks
+from swfbench.conformance import wire
 from swfbench.conformance.raw import raw_heartbeat
 from swfbench.conformance.scenario import Scenario, Step
 from swfbench.conformance.templating import TemplateError, render, render_pattern
@@ -29,10 +30,11 @@ from swfbench.target import Target
 LATE_RENDERED = frozenset({"contains", "not_contains"})
 
 HEARTBEAT = "RecordActivityTaskHeartbeat"
-ClientFactory = Callable[[Target, CallObserver], SWFClient]
+ClientFactory = Callable[[Target, CallObserver, ExchangeObserver], SWFClient]
 POLL_EVERY_S = 0.25
 EXECUTION_TIMEOUT_S = 600
 """Every scenario's executions close themselves after this long, even if abandoned."""
+DECIDE_SIGNAL = "swfbench-decide"
 HISTORY_TAIL = 8
 """How many of each task's last history events a failure report shows."""
 
@@ -85,6 +87,8 @@ class ScenarioResult:
     """Why the scenario did not run: the target lacks what it `requires`."""
     not_run: str | None = None
     """Why the scenario did not finish: the run was interrupted (it proves nothing either way)."""
+    wire: list[dict[str, Any]] = field(default_factory=list)
+    """Where the target's answers broke SWF's wire contract (`wire.Finding.to_dict`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,7 +169,8 @@ class ScenarioRun:
         self.check = check
         """Called before each step: raises `RunInterrupted` once the run is stopping."""
         self.calls: list[CallRecord] = []
-        self.client = (new_client or SWFClient)(target, self.calls.append)
+        self.exchanges: list[Exchange] = []
+        self.client = (new_client or SWFClient)(target, self.calls.append, self.exchanges.append)
         self.tasks: dict[str, ActivityHandle] = {}
         self.task_started: dict[str, float] = {}
         self.context: dict[str, Any] = {}
@@ -189,6 +194,7 @@ class ScenarioRun:
                 self.steps[-1].message = f"not finished: {exc}"
         finally:
             self._close_all()
+        findings = wire.check_all(self.exchanges)
         return ScenarioResult(
             id=self.scenario.id,
             path=str(self.scenario.path),
@@ -202,6 +208,7 @@ class ScenarioRun:
             steps=self.steps,
             failure=failure,
             not_run=not_run,
+            wire=[f.to_dict() for f in findings],
         )
 
     def _run_step(self, step: Step) -> None:
@@ -359,7 +366,7 @@ class ScenarioRun:
                 domain=self.domain,
                 timeouts=timeouts,
                 start=bool(params.get("start", True)),
-                execution_timeout_s=EXECUTION_TIMEOUT_S,
+                execution_timeout_s=int(params.get("execution_timeout", EXECUTION_TIMEOUT_S)),
             )
             self.tasks[name] = handle
             self.task_started[name] = self.clock()
@@ -381,7 +388,10 @@ class ScenarioRun:
 
     def _do_raw_heartbeat(self, params: dict[str, Any], at: Attempt) -> None:
         body = self._heartbeat_body(params, at)
-        self._check_call(at, lambda: raw_heartbeat(self.target, body, self.calls.append))
+        self._check_call(
+            at,
+            lambda: raw_heartbeat(self.target, body, self.calls.append, self.exchanges.append),
+        )
 
     def _do_sleep(self, params: dict[str, Any], at: Attempt) -> None:
         self.sleep(float(params["seconds"]))
@@ -395,6 +405,10 @@ class ScenarioRun:
 
     def _do_request_cancel(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel", "activity_id")
+
+    def _do_poll(self, params: dict[str, Any], at: Attempt) -> None:
+        # A worker takes a task left scheduled (`start_activity` with `start: false`).
+        self._on_task(params, at, "poll")
 
     def _do_complete(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "complete", "result")
@@ -411,12 +425,31 @@ class ScenarioRun:
     def _do_request_cancel_workflow(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel_workflow")
 
+    def _do_decide(self, params: dict[str, Any], at: Attempt) -> None:
+        handle = self.tasks[params["task"]]
+        decisions = list(params["decisions"])
+        at.result.request = _short({"task": params["task"], "decisions": decisions})
+
+        def call() -> None:
+            # A real decider acts on a new event: the signal schedules the decision task.
+            handle.signal(DECIDE_SIGNAL, "decide")
+            handle.decide(decisions)
+
+        self._check_call(at, call)
+
     def _check_history(
         self, events: list[dict[str, Any]], at: Attempt
     ) -> tuple[str | None, dict[str, dict[str, Any]]]:
         wrong, captured = checks.check_history(events, at.expected, self.context)
         at.result.actual = {"events": [checks.summarize(e) for e in events]}
-        return wrong or self._check_elapsed(at), captured
+        return wrong or self._check_interval(at, captured) or self._check_elapsed(at), captured
+
+    def _check_interval(self, at: Attempt, captured: dict[str, dict[str, Any]]) -> str | None:
+        if "interval" not in at.expected:
+            return None
+        return checks.check_interval(
+            at.expected["interval"], {**self.context, **captured}, self.slack
+        )
 
     def _do_history(self, params: dict[str, Any], at: Attempt) -> None:
         at.result.request = {"task": params["task"]}
@@ -437,8 +470,8 @@ class ScenarioRun:
             wrong, captured = checks.check_history(events, at.expected, self.context)
             at.result.actual = {"events": [checks.summarize(e) for e in events]}
             if wrong is None:
-                # The elapsed window is judged once, when the history first matches.
-                late_or_early = self._check_elapsed(at)
+                # Time windows are judged once, when the history first matches.
+                late_or_early = self._check_interval(at, captured) or self._check_elapsed(at)
                 if late_or_early:
                     raise StepFailed(late_or_early, dict(at.expected), at.result.actual)
                 self._remember(params, events, captured)

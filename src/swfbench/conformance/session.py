@@ -27,7 +27,7 @@ from typing import Any
 from swfbench import __version__
 from swfbench.activity import DEFAULT_DOMAIN, bootstrap
 from swfbench.capabilities import missing, target_capabilities
-from swfbench.client import CallObserver, SWFClient
+from swfbench.client import CallObserver, ExchangeObserver, SWFClient
 from swfbench.conformance.deviations import (
     OUTCOMES,
     KnownDeviations,
@@ -235,12 +235,14 @@ class ConformanceSession:
             return result
         return self._run(scenario)
 
-    def _new_client(self, target: Target, observer: CallObserver) -> SWFClient:
+    def _new_client(
+        self, target: Target, observer: CallObserver, exchanges: ExchangeObserver
+    ) -> SWFClient:
         # botocore's client creation is not safe to run in many threads at once; it takes a
         # while, so scenarios queued here when the run is interrupted go no further.
         with self._lock:
             self._check()
-            return SWFClient(target, observer)
+            return SWFClient(target, observer, exchanges)
 
     def _check(self) -> None:
         if self._stopping.is_set():
@@ -305,6 +307,7 @@ class ConformanceSession:
             result.passed,
             skipped=result.skipped is not None,
             not_run=result.not_run is not None,
+            wire=result.wire,
         )
 
     def close(self) -> None:
@@ -326,17 +329,23 @@ class ConformanceSession:
     def to_dict(self) -> dict[str, Any]:
         scenarios = []
         counts = dict.fromkeys(OUTCOMES, 0)
+        wire = {"wire": 0, "wire_known": 0, "wire_unknown": 0}
         for scenario_id in self._order:
             result = self.results.get(scenario_id)
             if result is None:  # stopped at once, before it finished
                 result = not_run_result(self._scenarios[scenario_id], self._reason())
             outcome = self.outcome(result)
             counts[outcome] += 1
+            document = result.to_dict()
+            for finding in document["wire"]:
+                finding["known"] = self.deviations.wire_reason(finding)
+                wire["wire"] += 1
+                wire["wire_known" if finding["known"] else "wire_unknown"] += 1
             scenarios.append(
                 {
                     "outcome": outcome,
                     "deviation_reason": self.deviations.reasons.get(scenario_id),
-                    **result.to_dict(),
+                    **document,
                 }
             )
         target = self.target
@@ -365,8 +374,9 @@ class ConformanceSession:
             "timing_slack_s": self.slack,
             "status": self.status(counts).to_dict(),
             "summary": counts,
-            # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded).
-            "metrics": {"conformance": {**counts, "scenarios": sum(counts.values())}},
+            # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded);
+            # conformance.wire counts wire findings (each distinct one once per scenario).
+            "metrics": {"conformance": {**counts, "scenarios": sum(counts.values()), **wire}},
             "scenarios": scenarios,
         }
 

@@ -285,6 +285,14 @@ def _column_label(run: dict[str, Any]) -> str:
     return str(target.get("description") or target.get("endpoint_url") or "target")
 
 
+def _wire_counts(run: dict[str, Any]) -> dict[str, int] | None:
+    """The run's wire findings (results written before the wire check have none)."""
+    metrics = (run.get("metrics") or {}).get("conformance") or {}
+    if "wire" not in metrics:
+        return None
+    return {key: int(metrics.get(key, 0)) for key in ("wire", "wire_known", "wire_unknown")}
+
+
 def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
     """A matrix: scenarios (rows, grouped by area) against targets (one column per run)."""
     runs = _conformance_runs(results)
@@ -307,6 +315,7 @@ def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
             "label": _column_label(run),
             "meta": _meta(run),
             "counts": {k: v for k, v in (run.get("summary") or {}).items() if v},
+            "wire": _wire_counts(run),
         }
         for run in runs
     ]
