@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-baseline serve clean localstack conform-localstack clean-localstack
+.PHONY: demo test lint typecheck pytest bench bench-baseline serve clean localstack conform-localstack clean-localstack matrix
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ localstack: $(STAMP)
 # results and the report go to reports/<run-id>/.
 conform-localstack: localstack
 	$(BIN)/swfbench conform --engine localstack
+
+# The emulator matrix: conformance and capacity of the engine, plain moto and LocalStack, one after
+# another on this machine; writes the tables into README.md (about 15 minutes).
+matrix: localstack
+	$(BIN)/python benchmarks/emulator_matrix.py --readme README.md
 
 clean-localstack: $(STAMP)
 	rm -rf "$$($(BIN)/python -c 'from swfbench.localstack import home; print(home())')"
