@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from importlib import metadata
 
 import pytest
 
@@ -30,6 +31,7 @@ def test_server_answers_then_is_gone_after_normal_exit() -> None:
         assert server.process is not None
         pid = server.process.pid
         assert answers(server.url + "/")
+        assert server.version == f"moto {metadata.version('moto')}, extended by swfbench 0.1.0"
     assert not alive(pid)
     assert not answers(server.url + "/")
 

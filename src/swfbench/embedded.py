@@ -32,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from swfbench import __version__
 from swfbench.errors import EmbeddedTargetError
 
 HOST = "127.0.0.1"
@@ -57,15 +58,18 @@ class Launch:
     """What the server is, for results files (e.g. `moto 5.2.5`)."""
 
 
-def _module_engine(module: str, *args: str) -> Callable[[int, tuple[str, ...]], Launch]:
-    """An engine run as `python -m module` in swfbench's own interpreter."""
+def _module_engine(
+    module: str, *args: str, extended: bool
+) -> Callable[[int, tuple[str, ...]], Launch]:
+    """An engine run as `python -m module` in swfbench's own interpreter: moto's SWF, plain or
+    extended by swfbench."""
 
     def launch(port: int, extra_args: tuple[str, ...]) -> Launch:
         filled = [arg.format(host=HOST, port=port) for arg in args]
+        version = f"moto {metadata.version('moto')}"
         return Launch(
             argv=[sys.executable, "-m", module, *filled, *extra_args],
-            # Both are moto's SWF, plain or extended: the version is moto's.
-            version=f"moto {metadata.version('moto')}",
+            version=f"{version}, extended by swfbench {__version__}" if extended else version,
         )
 
     return launch
@@ -91,9 +95,11 @@ def _localstack_engine(port: int, extra_args: tuple[str, ...]) -> Launch:
 
 ENGINES: dict[str, Callable[[int, tuple[str, ...]], Launch]] = {
     # moto's SWF extended to keep SWF's heartbeat promises at fleet scale (swfbench.engine).
-    "swfbench": _module_engine("swfbench.engine", "--host", "{host}", "--port", "{port}"),
+    "swfbench": _module_engine(
+        "swfbench.engine", "--host", "{host}", "--port", "{port}", extended=True
+    ),
     # Plain moto, as published: the reference emulator the conformance matrix compares against.
-    "moto": _module_engine("moto.server", "-H", "{host}", "-p", "{port}"),
+    "moto": _module_engine("moto.server", "-H", "{host}", "-p", "{port}", extended=False),
     # LocalStack (free edition): moto-ext underneath, the emulator most teams run.
     "localstack": _localstack_engine,
 }
