@@ -33,6 +33,7 @@ def _without_python_313(tmp_path: Path) -> dict[str, str]:
     }
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
     env[localstack.HOME_ENV] = str(tmp_path / "home")
+    env["HOME"] = str(tmp_path)  # no ~/.pyenv either
     return env
 
 

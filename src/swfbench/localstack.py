@@ -99,9 +99,14 @@ def _version_of(python: str) -> tuple[int, int] | None:
 
 
 def _pyenv_candidates() -> Iterator[str]:
-    """Python 3.13 interpreters that pyenv has installed, newest first."""
+    """Python 3.13 interpreters that pyenv has installed: through `pyenv` when it is on PATH,
+    else straight from its versions folder (CI shells may not have pyenv on PATH)."""
+    wanted = ".".join(map(str, PYTHON_VERSION))
     pyenv = shutil.which("pyenv")
     if pyenv is None:
+        root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+        for path in sorted(root.glob(f"versions/{wanted}.*/bin/python{wanted}"), reverse=True):
+            yield str(path)
         return
     try:
         done = subprocess.run(
@@ -109,9 +114,9 @@ def _pyenv_candidates() -> Iterator[str]:
         )
     except (OSError, subprocess.TimeoutExpired):
         return
-    wanted = ".".join(map(str, PYTHON_VERSION)) + "."
-    versions = [v.strip() for v in done.stdout.splitlines() if v.strip().startswith(wanted)]
-    for version in sorted(versions, key=lambda v: [int(p) for p in v.split(".") if p.isdigit()]):
+    versions = [v.strip() for v in done.stdout.splitlines() if v.strip().startswith(wanted + ".")]
+    numbers = sorted(versions, key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])
+    for version in reversed(numbers):
         found = subprocess.run(
             [pyenv, "which", "python3.13"],
             capture_output=True,
