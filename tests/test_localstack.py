@@ -83,7 +83,10 @@ def test_only_a_complete_environment_for_these_pins_is_used(
         localstack.environment(build=False)
     (path / localstack.STAMP).write_text(json.dumps(localstack_env.stamp))
     assert localstack.environment(build=False).path == path
-    # Other pins name another folder: changed constraints mean a new build.
+    # A comment changes nothing; other pins name another folder, so a new build.
+    text = localstack.constraints_text()
+    monkeypatch.setattr(localstack, "constraints_text", lambda: f"# note\n{text}\n")
+    assert localstack.environment(build=False).path == path
     monkeypatch.setattr(localstack, "constraints_text", lambda: "localstack-core==0.0.1\n")
     with pytest.raises(EmbeddedTargetError, match="not built"):
         localstack.environment(build=False)

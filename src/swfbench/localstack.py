@@ -164,8 +164,12 @@ class Environment:
 
 
 def _key(python: str, text: str) -> str:
+    """What names an environment: the pins (comments aside), the packages and the interpreter."""
+    pins = "\n".join(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
     digest = hashlib.sha256()
-    for part in (text, "\n".join(PACKAGES), ".".join(map(str, PYTHON_VERSION)), python):
+    for part in (pins, "\n".join(PACKAGES), ".".join(map(str, PYTHON_VERSION)), python):
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
