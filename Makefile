@@ -49,7 +49,7 @@ conform-localstack: localstack
 	$(BIN)/swfbench conform --engine localstack
 
 # The emulator matrix: conformance and capacity of the engine, plain moto and LocalStack, one after
-# another on this machine; writes the tables into README.md (about 15 minutes).
+# another on this machine; writes the tables into README.md (about 8 minutes here).
 matrix: localstack
 	$(BIN)/python benchmarks/emulator_matrix.py --readme README.md
 

@@ -91,24 +91,33 @@ def wire_count(value: Any) -> int | None:
 # Conformance -------------------------------------------------------------------------------------
 
 
-def conformance(engines: list[str], out: Path) -> tuple[dict[str, Any], bool]:
-    """Each engine's conformance run: results (or why it did not run), and whether all matched."""
+def _collect(folder: Path, log: Path, code: int | None) -> dict[str, Any]:
+    results = _only_run(folder)
+    if results is None:
+        why = _last_line(log) if log.exists() else "no results"
+        return {"error": why or f"exit {code}"}
+    return {"path": results, "results": json.loads(results.read_text())}
+
+
+def conformance(engines: list[str], out: Path, *, run: bool) -> tuple[dict[str, Any], bool]:
+    """Each engine's conformance run (or, without `run`, the one already in `out`): results or
+    why it did not run, and whether every run matched its known-deviation list."""
     runs: dict[str, Any] = {}
-    exact = True
     for engine in engines:
         folder = out / f"conformance-{engine}"
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "conform.log"
-        code = _run([*SWFBENCH, "conform", "--engine", engine, "--reports-dir", str(folder)], log)
-        results = _only_run(folder)
-        if results is None:
-            runs[engine] = {"error": _last_line(log) or f"exit {code}"}
-            exact = False
-            continue
-        runs[engine] = {"path": results, "results": json.loads(results.read_text())}
-        exact = exact and code == 0
-    found = [str(run["path"]) for run in runs.values() if "path" in run]
-    if len(found) > 1:
+        code = None
+        if run:
+            argv = [*SWFBENCH, "conform", "--engine", engine, "--reports-dir", str(folder)]
+            code = _run(argv, log)
+        runs[engine] = _collect(folder, log, code)
+    exact = all(
+        "results" in r and r["results"]["summary"]["fail"] == r["results"]["summary"]["fixed"] == 0
+        for r in runs.values()
+    )
+    found = [str(r["path"]) for r in runs.values() if "path" in r]
+    if run and len(found) > 1:
         _run([*SWFBENCH, "report", *found, "--reports-dir", str(out)], out / "report.log")
     return runs, exact
 
@@ -166,7 +175,7 @@ def conformance_tables(engines: list[str], runs: dict[str, Any]) -> tuple[str, s
 # Capacity ----------------------------------------------------------------------------------------
 
 
-def capacity(engines: list[str], out: Path, flags: dict[str, str]) -> dict[str, Any]:
+def capacity(engines: list[str], out: Path, flags: dict[str, str], *, run: bool) -> dict[str, Any]:
     runs: dict[str, Any] = {}
     argv = [
         "--start-rate", flags["start_rate"], "--step-rate", flags["step_rate"],
@@ -177,14 +186,13 @@ def capacity(engines: list[str], out: Path, flags: dict[str, str]) -> dict[str, 
         folder = out / f"capacity-{engine}"
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / "capacity.log"
-        code = _run(
-            [*SWFBENCH, "capacity", "--engine", engine, *argv, "--reports-dir", str(folder)], log
-        )
-        results = _only_run(folder)
-        if results is None:
-            runs[engine] = {"error": _last_line(log) or f"exit {code}"}
-        else:
-            runs[engine] = {"path": results, "results": json.loads(results.read_text())}
+        code = None
+        if run:
+            code = _run(
+                [*SWFBENCH, "capacity", "--engine", engine, *argv, "--reports-dir", str(folder)],
+                log,
+            )
+        runs[engine] = _collect(folder, log, code)
     return runs
 
 
@@ -204,6 +212,8 @@ def _broke(step: dict[str, Any]) -> str:
     if codes:
         top = ", ".join(f"{code} {n}" for code, n in sorted(codes.items(), key=lambda kv: -kv[1]))
         parts.append(f"errors: {top}")
+    # A late load generator means the generator saturated too: the knee is then the pair's.
+    parts.append(f"pacing lag p99 {step['lag']:,.0f} ms")
     return f"at {step['offered_per_s']:,.0f}/s: " + "; ".join(parts)
 
 
@@ -275,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         "--reports-dir", type=Path, default=None, help="default: reports/matrix-<time>"
     )
     parser.add_argument("--readme", type=Path, default=None, help="write the tables into this file")
+    parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="run nothing: make the tables again from the runs already in --reports-dir",
+    )
     for flag, default in CAPACITY_DEFAULTS.items():
         parser.add_argument(
             f"--{flag.replace('_', '-')}", default=default, help=f"capacity ({default})"
@@ -285,22 +300,32 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown engine {unknown[0]!r}: choose from {', '.join(NAMES)}")
     started = datetime.now(UTC)
+    if args.tables_only and args.reports_dir is None:
+        parser.error("--tables-only needs the --reports-dir of an earlier run")
     out = args.reports_dir or Path("reports") / f"matrix-{started:%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     sections: dict[str, str] = {}
-    intro = header(started)
+    run = not args.tables_only
+    if run:
+        (out / "header.txt").write_text(header(started) + "\n")
+    intro = (out / "header.txt").read_text().strip()
     print(intro, flush=True)
     exact = True
     if not args.skip_conformance:
         print("conformance:", flush=True)
-        runs, exact = conformance(engines, out)
+        runs, exact = conformance(engines, out, run=run)
         summary, scenarios = conformance_tables(engines, runs)
         sections["conformance"] = f"{intro}\n\n{summary}\n"
         sections["scenarios"] = scenarios
     if not args.skip_capacity:
         flags = {flag: getattr(args, flag) for flag in CAPACITY_DEFAULTS}
+        saved = out / "capacity-flags.json"
+        if run:
+            saved.write_text(json.dumps(flags, indent=2) + "\n")
+        elif saved.exists():
+            flags = json.loads(saved.read_text())
         print("capacity:", flush=True)
-        capacity_runs = capacity(engines, out, flags)
+        capacity_runs = capacity(engines, out, flags, run=run)
         sections["capacity"] = (
             f"{intro} Each: `swfbench capacity --engine E --start-rate {flags['start_rate']} "
             f"--step-rate {flags['step_rate']} --max-rate {flags['max_rate']} --step-time "
