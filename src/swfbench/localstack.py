@@ -345,11 +345,15 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedTargetError as exc:
         print(f"localstack: {exc}", file=sys.stderr)
         return exc.exit_code
-    size = sum(f.stat().st_size for f in env.path.rglob("*") if f.is_file() and not f.is_symlink())
+    size = ""
+    if args.action == "where":  # walking 400 MiB of files takes seconds on a busy machine
+        total = sum(
+            f.stat().st_size for f in env.path.rglob("*") if f.is_file() and not f.is_symlink()
+        )
+        size = f"{total / 2**20:,.0f} MiB; "
     print(
-        f"localstack: {env.version} in {env.path} ({size / 2**20:,.0f} MiB; built in "
-        f"{env.stamp['build_s']:g} s at {env.stamp['built_at']}; "
-        f"checked in {time.monotonic() - began:.1f} s)"
+        f"localstack: {env.version} in {env.path} ({size}built in {env.stamp['build_s']:g} s at "
+        f"{env.stamp['built_at']}; checked in {time.monotonic() - began:.1f} s)"
     )
     return 0
 
