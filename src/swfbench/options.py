@@ -105,7 +105,8 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         choices=sorted(ENGINES),
         default=DEFAULT_ENGINE,
         help=f"server run by the embedded target (default: {DEFAULT_ENGINE}, moto's SWF extended "
-        "to keep SWF's heartbeat promises; moto: plain moto)",
+        "to keep SWF's heartbeat promises; moto: plain moto; localstack: LocalStack with only "
+        "SWF, from its own Python 3.13 environment, built on first use)",
     )
     group.add_argument(
         "--quotas",

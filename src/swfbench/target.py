@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -93,6 +92,8 @@ class Target:
     """Static keys for emulators; None means the standard AWS credential chain."""
     engine: str | None = None
     """The embedded engine's name, for reports."""
+    emulator_version: str | None = None
+    """What the embedded server is (`moto 5.2.5`, `LocalStack 2026.3.0 (moto-ext 5.1.54)`)."""
 
     @property
     def description(self) -> str:
@@ -110,8 +111,7 @@ class Target:
             "endpoint_url": self.endpoint_url,
             "region": self.region,
             "engine": self.engine,
-            # An embedded engine is moto's SWF (plain or extended): its version is moto's.
-            "emulator_version": f"moto {metadata.version('moto')}" if self.engine else None,
+            "emulator_version": self.emulator_version,
         }
 
 
@@ -149,4 +149,5 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             region=region,
             credentials=EMULATOR_CREDENTIALS,
             engine=spec.engine,
+            emulator_version=server.version,
         )

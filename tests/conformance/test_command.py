@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
+from swfbench import localstack
 from swfbench.cli import main
 from swfbench.conformance.scenario import load_scenario
 
@@ -68,6 +70,14 @@ def test_every_scenario_is_valid_and_every_listed_deviation_exists() -> None:
     for target in (REPO / "conformance" / "targets").glob("*.yaml"):
         listed = yaml.safe_load(target.read_text())["known_deviations"] or []
         assert {entry["id"] for entry in listed} <= ids, target
+
+
+def test_every_list_the_docs_name_exists() -> None:
+    named = set()
+    for doc in (REPO / "README.md", REPO / "conformance" / "README.md"):
+        named |= set(re.findall(r"targets/([\w.-]+)\.yaml", doc.read_text()))
+    assert {"moto", "swfbench", "localstack"} <= named
+    assert {name for name in named if not (TARGETS / f"{name}.yaml").is_file()} == set()
 
 
 def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
@@ -125,6 +135,24 @@ def test_whole_suite_on_embedded_moto_matches_its_known_deviations(tmp_path: Pat
     for scenario in results["scenarios"]:
         assert scenario["evidence"], scenario["id"]
         assert all(step["ended_s"] >= step["started_s"] for step in scenario["steps"])
+
+
+@pytest.mark.slow
+def test_whole_suite_on_localstack_matches_its_known_deviations(
+    tmp_path: Path, localstack_env: localstack.Environment
+) -> None:
+    """CI's third emulator: no unexpected failure and no unnoticed fix against its list."""
+    results = _suite("localstack", tmp_path)
+    outcomes = {s["id"]: s["outcome"] for s in results["scenarios"]}
+    assert len(outcomes) == len(list(SCENARIOS.rglob("*.yaml")))
+    assert outcomes == _expected_outcomes("localstack", results)
+    assert results["target"]["engine"] == "localstack"
+    assert results["target"]["emulator_version"] == localstack_env.version
+    # LocalStack's errors are its own, not moto's bare HTTP 500.
+    cancel = next(
+        s for s in results["scenarios"] if s["id"] == "cancellation/workflow_cancel_alone"
+    )
+    assert cancel["failure"]["actual"]["error"]["http_status"] == 501
 
 
 @pytest.mark.slow
