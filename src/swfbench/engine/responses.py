@@ -12,6 +12,7 @@ from typing import Any
 
 from moto.swf.responses import SWFResponse
 
+from swfbench.engine.access import Caller, acting_as
 from swfbench.engine.backend import EngineBackend
 from swfbench.engine.exceptions import SerializationError, UnknownOperation
 from swfbench.engine.validation import check_lengths
@@ -78,8 +79,9 @@ class EngineResponse(SWFResponse):
         # moto re-parses the body on every access; the engine parses it once per call.
         return self._request_params
 
-    def call(self, operation: str, body: bytes) -> str:
-        """Run `operation` with the JSON `body`; raises moto's SWFClientError faults."""
+    def call(self, operation: str, body: bytes, caller: Caller | None = None) -> str:
+        """Run `operation` with the JSON `body`; raises moto's SWFClientError faults. With a
+        `caller` (an engine started with --auth), the call is first authorized as that caller."""
         method = OPERATIONS.get(operation)
         if method is None:
             raise UnknownOperation(operation)
@@ -90,7 +92,7 @@ class EngineResponse(SWFResponse):
         if not isinstance(params, dict):
             raise SerializationError()
         check_lengths(operation, params)
-        with self._backend.lock:
+        with self._backend.lock, acting_as(caller, self._backend, operation, params):
             self._request_params = params
             result: str = getattr(self, method)()
             return result

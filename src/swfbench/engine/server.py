@@ -5,14 +5,15 @@ the 1.8 ms it spends per heartbeat. This server knows one service and one wire f
 
 SWF calls
     ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON body.
-    Signatures are not checked. Every JSON answer carries
+    Signatures are not checked, unless the engine runs with ``--auth FILE``: then every call is
+    authenticated and authorized (`swfbench.engine.access`). Every JSON answer carries
     ``Content-Type: application/x-amz-json-1.0``; faults answer HTTP 400 with
     ``{"__type": ..., "message": ...}`` as SWF does.
 
 Admin endpoints (JSON in, JSON out)
     ``GET /swfbench/engine``
         ``{"engine": "swfbench", "moto": "<version>", "quotas": {...} | null,
-        "clock": "real" | "virtual"}``
+        "clock": "real" | "virtual", "auth": {"account_id": ..., "identities": [...]} | null}``
     ``GET /swfbench/clock``
         ``{"now": <epoch seconds>, "mode": "real" | "virtual"}``; works with either clock, so a
         runner can tell whether it may advance time.
@@ -36,6 +37,7 @@ from typing import Any
 import moto
 from moto.core.exceptions import JsonRESTError
 
+from swfbench.engine.access import AccessControl
 from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
 from swfbench.engine.clock import Clock
 from swfbench.engine.quotas import QuotaSettings
@@ -56,8 +58,15 @@ class EngineHTTPServer(ThreadingHTTPServer):
     # and each dropped SYN costs the client a 1 s retransmit, measured as a 1 s call.
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], backend: EngineBackend) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: EngineBackend,
+        access: AccessControl | None = None,
+    ) -> None:
         self.backend = backend
+        self.access = access
+        """Set with --auth: every SWF call is authenticated and authorized."""
         self.stopping = threading.Event()
         super().__init__(address, EngineRequestHandler)
 
@@ -68,6 +77,12 @@ class EngineHTTPServer(ThreadingHTTPServer):
             "moto": moto.__version__,
             "quotas": settings.to_dict() if settings is not None else None,
             "clock": self.backend.clock.mode,
+            "auth": None
+            if self.access is None
+            else {
+                "account_id": self.access.account_id,
+                "identities": list(self.access.auth.identities),
+            },
         }
 
     def start_sweeper(self) -> threading.Thread:
@@ -167,7 +182,12 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             return
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
         try:
-            answer = self.responder.call(operation, body)
+            caller = None
+            if self.server.access is not None:
+                caller = self.server.access.authenticate(
+                    self.command, self.path, self.headers, body
+                )
+            answer = self.responder.call(operation, body, caller)
         except JsonRESTError as fault:
             self._error(fault.code, fault.error_type, fault.message)
             return
@@ -213,7 +233,9 @@ def create_server(
     clock: Clock,
     quotas: QuotaSettings | None = None,
     poll_wait: float = DEFAULT_POLL_WAIT,
+    access: AccessControl | None = None,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
-    backend = EngineBackend(clock=clock, quotas=quotas, poll_wait=poll_wait)
-    return EngineHTTPServer((host, port), backend)
+    kwargs = {"region_name": access.region, "account_id": access.account_id} if access else {}
+    backend = EngineBackend(clock=clock, quotas=quotas, poll_wait=poll_wait, **kwargs)
+    return EngineHTTPServer((host, port), backend, access)

@@ -108,7 +108,7 @@ class FleetRuntime:
 
     def _credentials(self) -> Credentials:
         if self.target.credentials is not None:
-            return (*self.target.credentials, None)
+            return (*self.target.credentials, self.target.session_token)
         found = boto3.Session(region_name=self.target.region).get_credentials()
         if found is None:
             raise ConfigurationError("no AWS credentials found for real SWF")
