@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
         "target, an SWF-compatible endpoint or real SWF, and compare each outcome with the "
         "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
         "Scenarios that require quotas run only with --quotas aws (never against real "
-        "SWF); the others are reported skipped. "
+        "SWF); the access scenarios need identities (--auth FILE, or --aws "
+        "--restricted-profile NAME); the others are reported skipped. "
         "Exit codes: 0 all passed, known deviations or skipped, 1 a failure or a fixed deviation, "
         "252 usage error (including an invalid scenario file).",
     )
@@ -82,6 +83,12 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_WORKERS,
         metavar="N",
         help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--restricted-profile",
+        metavar="NAME",
+        help="with --aws: an AWS profile of a second, restricted identity (IAM policy "
+        "conformance/access/restricted-policy.json) for the access scenarios",
     )
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -173,6 +180,14 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         argv.append(f"--swf-known-deviations={args.known_deviations}")
     if args.timing_slack is not None:
         argv.append(f"--swf-timing-slack={args.timing_slack}")
+    if spec.auth is not None:
+        argv.append(f"--swf-auth={spec.auth.path.resolve()}")
+    if spec.identity is not None:
+        argv.append(f"--swf-identity={spec.identity}")
+    if args.restricted_profile:
+        if not spec.aws:
+            raise UsageError("--restricted-profile needs --aws: it names an AWS profile")
+        argv.append(f"--swf-restricted-profile={args.restricted_profile}")
     return argv
 
 

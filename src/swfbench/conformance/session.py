@@ -6,7 +6,8 @@ The suite takes about as long as its slowest scenario. One target serves them al
 scenario uses workflow executions of its own (`start_activity` gives unique task lists).
 
 The target's capabilities (`swfbench.capabilities`) are found once, when the run starts; a
-scenario that `requires` one the target lacks is skipped. Scenarios that require `quotas` burst
+scenario that `requires` one the target lacks is skipped, and so is one that signs as an
+identity the run was not given (`--auth FILE`; with `--aws`, `--restricted-profile NAME`). Scenarios that require `quotas` burst
 heartbeats until the account's bucket is empty, which would throttle every other scenario's
 heartbeats: they run alone, one after another, once all the others have ended.
 """
@@ -18,14 +19,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.exceptions
+
 from swfbench import __version__
 from swfbench.activity import DEFAULT_DOMAIN, bootstrap
-from swfbench.capabilities import missing, target_capabilities
+from swfbench.capabilities import missing, missing_identities, target_capabilities
 from swfbench.client import CallObserver, SWFClient
 from swfbench.conformance.deviations import (
     OUTCOMES,
@@ -36,7 +40,7 @@ from swfbench.conformance.deviations import (
 )
 from swfbench.conformance.runner import ScenarioResult, run_scenario, skipped_result
 from swfbench.conformance.scenario import Scenario
-from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.errors import ConfigurationError, ExitCode, SwfbenchError, UsageError
 from swfbench.results import write_json
 from swfbench.target import Target, TargetSpec, open_target
 from swfbench.virtual_clock import VirtualClock, virtual_clock_of
@@ -72,6 +76,15 @@ class ConformanceOptions:
     domain: str = DEFAULT_DOMAIN
     roots: tuple[Path, ...] = field(default_factory=tuple)
     """Folders searched for `conformance/targets/` (pytest's rootdir, the working directory)."""
+    restricted_profile: str | None = None
+    """With real SWF: an AWS profile whose credentials are the identity `restricted`."""
+
+    def __post_init__(self) -> None:
+        if self.restricted_profile and not self.spec.aws:
+            raise UsageError(
+                "--restricted-profile names an AWS profile for real SWF (--aws); an emulator's "
+                "identities come from --auth FILE"
+            )
 
 
 class ConformanceSession:
@@ -99,6 +112,8 @@ class ConformanceSession:
         """Set when the target keeps virtual time: waits then become clock advances."""
         self.capabilities: frozenset[str] = frozenset()
         """What the target offers that scenarios may `require`; found when the run starts."""
+        self.identities: dict[str, Target] = {}
+        """The target as each identity scenarios may sign as (`identity:` in a step)."""
 
     def _deviations(self) -> KnownDeviations:
         path = self.options.known_deviations
@@ -128,6 +143,7 @@ class ConformanceSession:
         try:
             self.deviations = self._deviations()
             self.target = self._stack.enter_context(open_target(self.options.spec))
+            self.identities = self._identities(self.target)
             bootstrap(SWFClient(self.target), self.options.domain)
         except SwfbenchError as exc:
             self.error = exc
@@ -142,7 +158,9 @@ class ConformanceSession:
             if scenario.id in self._futures:
                 continue
             self._order.append(scenario.id)
-            reason = missing(scenario.requires, self.capabilities, target_kind=self.target.kind)
+            reason = missing(
+                scenario.requires, self.capabilities, target_kind=self.target.kind
+            ) or missing_identities(scenario.identities, self.identities)
             if reason is not None:
                 self._futures[scenario.id] = self._skip(scenario, reason)
             elif ALONE & set(scenario.requires):
@@ -167,6 +185,34 @@ class ConformanceSession:
                 self._futures[scenario.id] = self._alone_pool.submit(
                     self._run_alone, scenario, others
                 )
+
+    def _identities(self, target: Target) -> dict[str, Target]:
+        auth = self.options.spec.auth
+        if auth is not None:
+            return {name: target.as_identity(i) for name, i in auth.identities.items()}
+        profile = self.options.restricted_profile
+        if profile is None:
+            return {}
+        try:
+            session = boto3.Session(profile_name=profile, region_name=target.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigurationError(
+                f"--restricted-profile: no AWS profile named {profile!r} (see aws configure "
+                "list-profiles)"
+            ) from None
+        found = session.get_credentials()
+        if found is None:
+            raise ConfigurationError(
+                f"--restricted-profile: profile {profile!r} has no credentials"
+            )
+        frozen = found.get_frozen_credentials()
+        restricted = replace(
+            target,
+            credentials=(frozen.access_key, frozen.secret_key),
+            session_token=frozen.token,
+            identity="restricted",
+        )
+        return {"restricted": restricted}
 
     def _skip(self, scenario: Scenario, reason: str) -> Future[ScenarioResult]:
         result = skipped_result(scenario, reason)
@@ -212,6 +258,7 @@ class ConformanceSession:
             clock=clock,
             sleep=sleep,
             new_client=self._new_client,
+            identities=self.identities,
         )
         self._finished(result)
         return result
@@ -276,6 +323,7 @@ class ConformanceSession:
                 "error": str(self.error) if self.error else None,
                 "clock": "virtual" if self.virtual_clock else "real",
                 "capabilities": sorted(self.capabilities),
+                "identities": sorted(self.identities),
             },
             "known_deviations": {
                 "path": str(self.deviations.path) if self.deviations.path else None,
