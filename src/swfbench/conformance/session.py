@@ -324,6 +324,7 @@ class ConformanceSession:
                 "clock": "virtual" if self.virtual_clock else "real",
                 "capabilities": sorted(self.capabilities),
                 "identities": sorted(self.identities),
+                "identity": target.identity if target else None,
             },
             "known_deviations": {
                 "path": str(self.deviations.path) if self.deviations.path else None,
