@@ -6,13 +6,18 @@ generator's own signer, and by hand with deliberate faults.
 
 from __future__ import annotations
 
+import calendar
 import html
 import http.client
 import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from email.message import Message
+from http.client import parse_headers
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,9 @@ from botocore.exceptions import ClientError
 
 from swfbench.conformance.raw import Signing, signed_headers
 from swfbench.engine.access import DECISION_KEYS, NOT_PERMITTED_EVENTS, OPERATION_KEYS
+from swfbench.engine.auth import InvalidSignature, SignatureVerifier
 from swfbench.engine.responses import OPERATIONS
+from swfbench.identities import load_auth_file
 from swfbench.load.sigv4 import Signer
 from swfbench.target import Target
 
@@ -452,3 +459,27 @@ def test_signatures_are_dated_by_the_wall_clock_on_a_virtual_engine(secured: Eng
     secured.advance(3600)  # engine time an hour ahead; clients still sign with the real time
     _, token = started(secured)
     assert raw_heartbeat(secured, token) == (200, {"cancelRequested": False})
+
+
+def test_signing_keys_are_kept_per_day(auth_file: Path) -> None:
+    # Just after midnight UTC, requests signed before and after it are both within the skew;
+    # each day has its own derived key.
+    midnight = calendar.timegm((2026, 1, 2, 0, 0, 0, 0, 0, 0))
+    verifier = SignatureVerifier(
+        load_auth_file(auth_file), region="us-east-1", wall_clock=lambda: midnight + 120
+    )
+    body = b'{"taskToken": "t"}'
+    url = "http://127.0.0.1:8000/"
+    target = Target(kind="endpoint", endpoint_url=url, region="us-east-1", credentials=ADMIN[:2])
+
+    def message(signed_at: float, **signing: Any) -> Message:
+        offset = signed_at - time.time()
+        headers = signed_headers(target, url, body, Signing(clock_offset_s=offset, **signing))
+        headers["Host"] = "127.0.0.1:8000"
+        text = "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        return parse_headers(BytesIO(text.encode()))
+
+    for signed_at in (midnight - 300, midnight + 60, midnight - 60):
+        assert verifier.authenticate("POST", "/", message(signed_at), body).name == "admin"
+    with pytest.raises(InvalidSignature):
+        verifier.authenticate("POST", "/", message(midnight + 60, secret_access_key="x"), body)
