@@ -248,11 +248,13 @@ def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     }
     assert ": 2 pass\n" in stdout
 
-    _, real = _quota_run(tmp_path / "real", "--quotas", "aws")
+    # On the real clock the burst must outrun the refill; on a loaded host one client may not
+    # send 160 heartbeats a second, so the refill is lowered (the bucket stays SWF's 2000).
+    _, real = _quota_run(tmp_path / "real", "--quotas", "aws", "--account-refill", "20")
     assert real["target"]["capabilities"] == ["quotas"]
     assert {s["id"]: s["outcome"] for s in real["scenarios"]} == {
         BURST: "pass",
         KEEPS_TIMEOUT: "skipped",  # deterministic on a virtual clock only
     }
-    # On the real clock the bucket refills at 160/s while the burst runs: a few more get through.
+    # On the real clock the bucket refills while the burst runs: a few more get through.
     assert 600 <= _burst_step(real)["iteration"] < 4000
