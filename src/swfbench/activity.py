@@ -49,8 +49,14 @@ class ActivityTimeouts:
         }
 
 
-def bootstrap(client: SWFClient, domain: str = DEFAULT_DOMAIN) -> None:
-    """Register the domain and both types; "already exists" counts as success.
+def bootstrap(
+    client: SWFClient,
+    domain: str = DEFAULT_DOMAIN,
+    *,
+    activity_type: dict[str, str] | None = None,
+) -> None:
+    """Register the domain, the workflow type and the activity type (swfbench's own unless
+    given); "already exists" counts as success.
 
     SWF domains cannot be deleted, so against real SWF one domain is reused run after run.
     """
@@ -71,7 +77,11 @@ def bootstrap(client: SWFClient, domain: str = DEFAULT_DOMAIN) -> None:
             },
             "TypeAlreadyExistsFault",
         ),
-        ("RegisterActivityType", {"domain": domain, **ACTIVITY_TYPE}, "TypeAlreadyExistsFault"),
+        (
+            "RegisterActivityType",
+            {"domain": domain, **(activity_type or ACTIVITY_TYPE)},
+            "TypeAlreadyExistsFault",
+        ),
     ]
     for operation, params, already_exists in calls:
         try:
@@ -237,6 +247,7 @@ def start_activity(
     execution_timeout_s: int = 3600,
     activity_input: str | None = None,
     start: bool = True,
+    activity_type: dict[str, str] | None = None,
 ) -> ActivityHandle:
     """Run the real SWF flow up to a started activity task (or only scheduled, `start=False`).
 
@@ -265,7 +276,7 @@ def start_activity(
     )
     activity_id = _unique("activity")
     attributes: dict[str, Any] = {
-        "activityType": ACTIVITY_TYPE,
+        "activityType": activity_type or ACTIVITY_TYPE,
         "activityId": activity_id,
         "taskList": {"name": activity_task_list},
         **timeouts.decision_attributes(),

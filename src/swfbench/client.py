@@ -136,6 +136,7 @@ class SWFClient:
             kwargs["endpoint_url"] = target.endpoint_url
         if target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = target.credentials
+            kwargs["aws_session_token"] = target.session_token
         self._boto = boto3.session.Session().client("swf", **kwargs)
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
         if exchanges is not None:

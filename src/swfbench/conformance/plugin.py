@@ -23,6 +23,7 @@ from swfbench.conformance.scenario import (
 from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, ConformanceSession
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
+from swfbench.identities import load_auth_file
 from swfbench.target import TargetSpec
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
@@ -80,6 +81,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
     )
+    group.addoption(
+        "--swf-auth",
+        metavar="FILE",
+        help="identities (auth file): the embedded engine enforces them, scenarios sign as "
+        "them (e.g. conformance/access/auth.yaml)",
+    )
+    group.addoption(
+        "--swf-identity",
+        metavar="NAME",
+        help="with --swf-auth: the identity of the run's own calls (default: the file's default)",
+    )
+    group.addoption(
+        "--swf-restricted-profile",
+        metavar="NAME",
+        help="with --swf-aws: an AWS profile whose credentials are the identity `restricted`",
+    )
     group.addoption("--swf-results", metavar="PATH", help="write the JSON results here")
     group.addoption(
         "--swf-workers",
@@ -96,6 +113,7 @@ def _options(config: pytest.Config) -> ConformanceOptions:
 
     known = get("swf_known_deviations")
     results = get("swf_results")
+    auth = get("swf_auth")
     return ConformanceOptions(
         spec=TargetSpec(
             endpoint_url=get("swf_endpoint_url"),
@@ -103,7 +121,10 @@ def _options(config: pytest.Config) -> ConformanceOptions:
             region=get("swf_region"),
             engine=get("swf_engine"),
             engine_args=tuple(get("swf_engine_arg")),
+            auth=load_auth_file(auth) if auth else None,
+            identity=get("swf_identity"),
         ),
+        restricted_profile=get("swf_restricted_profile"),
         known_deviations=Path(known) if known else None,
         timing_slack=get("swf_timing_slack"),
         results=Path(results) if results else None,
