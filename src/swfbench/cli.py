@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from swfbench import (
     gate_command,
     heartbeat_command,
     plan_command,
+    redact,
     report_command,
 )
 from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
@@ -154,17 +156,36 @@ def build_parser() -> ArgumentParser:
     capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
-    _add_exit_codes(parser)
+    _add_common(parser)
     return parser
 
 
-def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
-    """The one exit-code table at the end of every command's --help."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """What every command has: --log-level, and the one exit-code table at the end of its
+    --help."""
     parser.epilog = exit_codes_help()
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help="print Python's log records of this level and above on stderr (botocore's, "
+        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level",
+    )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                _add_exit_codes(child)
+                _add_common(child)
+
+
+def _configure_logging(level: str | None) -> None:
+    if level is not None:
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="swfbench: %(levelname)s %(name)s: %(message)s"
+        )
 
 
 USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
@@ -178,11 +199,14 @@ def _usage_exit_code(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    redact.install()
     # Ctrl-C, SIGTERM and SIGHUP unwind as KeyboardInterrupt, so every `finally` (the embedded
     # server's stop) runs, until a command's run is under way and holds them (see interrupts).
     with Interrupts() as interrupts:
         try:
             args = build_parser().parse_args(argv)
+            args.log_level = getattr(args, "log_level", None)
+            _configure_logging(args.log_level)
             args.interrupts = interrupts
             code: int = args.run(args)
             return code

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -31,6 +30,7 @@ from swfbench.errors import (
     UsageError,
     speaks_swf,
 )
+from swfbench.sessions import aws_session, emulator_session
 from swfbench.target import Target
 
 CONNECTION_ERROR = "ConnectionError"
@@ -131,13 +131,17 @@ class SWFClient:
         """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
         self.target = target
         self.observer = observer or _ignore
-        kwargs: dict[str, Any] = {"region_name": target.region, "config": _botocore_config()}
-        if target.endpoint_url is not None:
-            kwargs["endpoint_url"] = target.endpoint_url
+        kwargs: dict[str, Any] = {
+            "region_name": target.region,
+            "endpoint_url": target.endpoint_url,
+            "config": _botocore_config(),
+        }
         if target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = target.credentials
             kwargs["aws_session_token"] = target.session_token
-        self._boto = boto3.session.Session().client("swf", **kwargs)
+        # The target's kind picks the session: an emulator's reads no AWS setup at all.
+        session = emulator_session() if target.emulator else aws_session(target.region)
+        self._boto = session.client("swf", **kwargs)
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
         if exchanges is not None:
             self._boto.meta.events.register("before-parse.swf", _exchange_hook(exchanges))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,25 @@ class ArgumentParser(argparse.ArgumentParser):
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def finite_float(value: str) -> float:
+    """A number flag: any finite number (inf and nan would only fail later, mid-run)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    return number
+
+
+def non_negative_float(value: str) -> float:
+    """A finite number flag of at least 0."""
+    number = finite_float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must not be negative")
+    return number
+
+
 def duration(value: str) -> float:
     """A positive duration flag: seconds, or with a unit (500ms, 30s, 2m, 1h)."""
     number, scale = value, 1.0
@@ -54,7 +75,35 @@ def duration(value: str) -> float:
         ) from None
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"{value!r}: a duration must be positive")
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
     return seconds
+
+
+def port(value: str) -> int:
+    """A TCP port flag: 1 to 65535, or 0 for any free port."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value}: a port is 1 to 65535 (0: any free port)")
+    return number
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """A flag type: a whole number of at least `least`."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    return parse
 
 
 class _FromEnvironment(str):
@@ -126,7 +175,7 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
     for flag in QUOTA_FLAGS:
         group.add_argument(
             f"--{flag.replace('_', '-')}",
-            type=float,
+            type=finite_float,
             metavar="N",
             help=argparse.SUPPRESS
             if flag != "account_refill"

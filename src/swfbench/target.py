@@ -1,8 +1,10 @@
 """Where SWF calls go: the embedded server, any SWF-compatible endpoint, or real SWF.
 
 Real SWF is reached only with an explicit `aws=True` (the `--aws` flag), so that no run spends
-money or touches an account by accident. Every other target gets dummy credentials, or those of
-an identity of its `--auth` file, so a user's real keys never travel to an emulator either.
+money or touches an account by accident. The kind is decided here, once, from that flag, never
+from a URL: every other target carries dummy credentials, or those of an identity of its
+`--auth` file, and every client of it reads nothing of the user's AWS setup (see `sessions`),
+so a user's real keys never travel to an emulator either.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import boto3
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
-from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
+from swfbench.errors import EndpointURLError, UsageError
 from swfbench.identities import AuthFile, Identity
+from swfbench.sessions import resolve_aws
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
@@ -120,11 +122,12 @@ class Target:
     """A reachable SWF: every command talks to one of these."""
 
     kind: TargetKind
-    endpoint_url: str | None
-    """None only for real SWF, where botocore resolves the regional endpoint."""
+    endpoint_url: str
+    """Where every call goes; for real SWF, the endpoint botocore's resolver picked."""
     region: str
     credentials: tuple[str, str] | None = field(default=None, repr=False)
-    """Static keys for emulators; None means the standard AWS credential chain."""
+    """Static keys: always for emulators; for real SWF None (the standard AWS credential
+    chain) or a profile's keys (conform's --restricted-profile)."""
     engine: str | None = None
     """The embedded engine's name, for reports."""
     emulator_version: str | None = None
@@ -133,6 +136,15 @@ class Target:
     """Sent with `credentials` when the identity has temporary credentials."""
     identity: str | None = None
     """The name of the `--auth` identity the calls sign as, for reports."""
+
+    def __post_init__(self) -> None:
+        if self.kind != "aws" and self.credentials is None:
+            # The structural promise: an emulator never gets the standard credential chain.
+            raise ValueError(f"a {self.kind} target needs its own credentials")
+
+    @property
+    def emulator(self) -> bool:
+        return self.kind != "aws"
 
     @property
     def description(self) -> str:
@@ -165,15 +177,8 @@ class Target:
 
 
 def _aws_target(region: str | None) -> Target:
-    session = boto3.Session(region_name=region)
-    if session.region_name is None:
-        raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
-    if session.get_credentials() is None:
-        raise ConfigurationError(
-            "no AWS credentials found for --aws: configure them as for the AWS CLI "
-            "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        )
-    return Target(kind="aws", endpoint_url=None, region=session.region_name)
+    setup = resolve_aws(region)
+    return Target(kind="aws", endpoint_url=setup.endpoint_url, region=setup.region)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from swfbench import redact
 from swfbench.conformance.report import describe_failure, one_line
 from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.scenario import (
@@ -134,6 +135,7 @@ def _options(config: pytest.Config) -> ConformanceOptions:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    redact.install()  # pytest shows captured log records: none carries a credential
     try:
         config.stash[SESSION_KEY] = ConformanceSession(_options(config))
     except SwfbenchError as exc:

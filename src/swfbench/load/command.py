@@ -33,10 +33,18 @@ from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, 
 from swfbench.interrupts import Interrupts
 from swfbench.load.profile import Profile, load_profile
 from swfbench.load.results import metrics_skeleton
-from swfbench.options import add_target_options, duration, target_spec
+from swfbench.options import (
+    add_target_options,
+    duration,
+    non_negative_float,
+    port,
+    target_spec,
+    whole_number,
+)
 from swfbench.report import write_report
 from swfbench.results import RunStatus, load_results, new_run_id, write_text
-from swfbench.target import Target, open_target
+from swfbench.sessions import resolve_aws, without_aws_environment
+from swfbench.target import EMULATOR_REGION, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
@@ -94,23 +102,42 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
     """How a fleet runs with Locust, for `load` and `capacity`: send path, processes, where
     results go; with `distributed`, Locust's own master and worker roles."""
     parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
-    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    parser.add_argument(
+        "--processes",
+        type=whole_number(1),
+        default=None,
+        help="Locust worker processes on this machine (their master listens on loopback only)",
+    )
     if distributed:
         parser.add_argument(
             "--master", action="store_true", help="be a Locust master for workers elsewhere"
         )
-        parser.add_argument("--expect-workers", type=int, default=1, help="with --master")
+        parser.add_argument(
+            "--expect-workers", type=whole_number(1), default=1, help="with --master"
+        )
         parser.add_argument(
             "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
         )
         parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
-        parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
+        parser.add_argument("--master-port", type=port, default=5557, help="with --master/--worker")
+        parser.add_argument(
+            "--master-bind-host",
+            default=LOOPBACK,
+            metavar="ADDRESS",
+            help="with --master: the address the master listens on for workers (default "
+            f"{LOOPBACK}: workers on this machine only). Locust's protocol has no "
+            "authentication: whoever reaches this address can join the run and read its "
+            "profile, or send a worker a host; name a private interface, never a public one",
+        )
     else:
         parser.set_defaults(master=False, worker=False)
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
     parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
     parser.add_argument(
-        "--progress", type=float, default=progress, help=f"seconds between lines ({progress:g})"
+        "--progress",
+        type=non_negative_float,
+        default=progress,
+        help=f"seconds between lines ({progress:g}; 0: none)",
     )
     parser.add_argument(
         "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
@@ -121,21 +148,29 @@ def locustfile_path() -> str:
     return str(resources.files("swfbench.load").joinpath("locustfile.py"))
 
 
-def _host(target: Target) -> str:
-    if target.endpoint_url is not None:
-        return target.endpoint_url
-    return f"https://swf.{target.region}.amazonaws.com"
+LOOPBACK = "127.0.0.1"
 
 
 def locust_command(
-    args: argparse.Namespace, profile: Profile, host: str | None, region: str, run_dir: Path
+    args: argparse.Namespace,
+    profile: Profile,
+    host: str | None,
+    region: str,
+    run_dir: Path,
+    *,
+    aws_endpoint: str | None = None,
 ) -> list[str]:
+    """Locust's command line. The target's kind goes on it explicitly (`--swf-target`): Locust
+    never guesses it from the host; for real SWF with the endpoint swfbench resolved."""
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
         "--swf-profile", str(Path(profile.path).resolve()),
         "--swf-region", region,
-        "--loglevel", "WARNING",
+        "--swf-target", "aws" if aws_endpoint else "emulator",
+        "--loglevel", args.log_level or "WARNING",
     ]  # fmt: skip
+    if aws_endpoint:
+        command += ["--swf-aws-endpoint", aws_endpoint]
     if args.send_mode:
         command += ["--swf-send-mode", args.send_mode]
     if args.auth is not None:
@@ -158,14 +193,29 @@ def locust_command(
     ]  # fmt: skip
     if args.processes:
         # The master and the workers it forks talk over TCP, on 5557 unless told: a free port,
-        # so that two runs on one machine do not collide.
-        port = str(free_port())
+        # so that two runs on one machine do not collide; on loopback, as they are all here.
+        free = str(free_port())
         command += ["--processes", str(args.processes)]
-        command += ["--master-bind-port", port, "--master-port", port]
+        command += ["--master-bind-host", LOOPBACK, "--master-bind-port", free]
+        command += ["--master-port", free]
     if args.master:
         command += ["--master", "--expect-workers", str(args.expect_workers)]
+        command += ["--master-bind-host", args.master_bind_host]
         command += ["--master-bind-port", str(args.master_port)]
-    return command + shlex.split(args.locust_args)
+    return command + extra_locust_args(args)
+
+
+def extra_locust_args(args: argparse.Namespace) -> list[str]:
+    """--locust-args, split; swfbench's own --swf-* options are not the user's to set (the
+    target's kind among them is decided here, once)."""
+    try:
+        extra = shlex.split(args.locust_args)
+    except ValueError as exc:
+        raise UsageError(f"--locust-args: {exc}") from None
+    own = [arg for arg in extra if arg.startswith("--swf-")]
+    if own:
+        raise UsageError(f"--locust-args: {own[0].split('=')[0]} is set by swfbench itself")
+    return extra
 
 
 def run_identity(args: argparse.Namespace, profile: Profile) -> str | None:
@@ -184,7 +234,7 @@ class LocustControl:
     told by swfbench how to stop: once, through a pipe that loses nothing said before Locust was
     ready to listen (see hooks._listen)."""
 
-    def __init__(self, command: list[str], *, listens: bool) -> None:
+    def __init__(self, command: list[str], *, listens: bool, aws: bool) -> None:
         read_fd, self._write_fd = os.pipe()
         self.listens = listens
         """A local run or master reads the pipe; a --worker is stopped with SIGTERM instead."""
@@ -196,7 +246,12 @@ class LocustControl:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 pass_fds=(read_fd,),
-                env={**os.environ, lifeline.ENV: str(int(signal.SIGKILL))},
+                # An emulator run's Locust gets no AWS_* variable at all: nothing there could
+                # find the user's keys, whatever a library reads.
+                env={
+                    **(os.environ if aws else without_aws_environment(dict(os.environ))),
+                    lifeline.ENV: str(int(signal.SIGKILL)),
+                },
                 preexec_fn=lifeline.for_child(signal.SIGKILL),
             )
         except BaseException:
@@ -259,11 +314,16 @@ class LocustControl:
 
 
 def run_locust(
-    command: list[str], interrupts: Interrupts, label: str, *, listens: bool = True
+    command: list[str],
+    interrupts: Interrupts,
+    label: str,
+    *,
+    aws: bool,
+    listens: bool = True,
 ) -> int:
     """Run Locust to its end and return its exit code. From its start on, signals no longer
     raise: they are passed on to it (see `LocustControl`) and recorded in `interrupts`."""
-    control = LocustControl(command, listens=listens)
+    control = LocustControl(command, listens=listens, aws=aws)
     interrupts.hold(control.tell)
     try:
         return control.wait(interrupts, label)
@@ -344,11 +404,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--worker excludes --master and --processes")
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
+    if args.master_bind_host != LOOPBACK and not args.master:
+        raise UsageError("--master-bind-host goes with --master (a local run listens on loopback)")
     gates, baseline = check_gates(args)
     interrupts: Interrupts = args.interrupts
     if args.worker:
-        command = locust_command(args, profile, None, args.region or "", Path("."))
-        code = run_locust(command, interrupts, "swfbench load", listens=False)
+        target_spec(args)  # the same checks of the target flags as a master's
+        region, endpoint = args.region or EMULATOR_REGION, None
+        if args.aws:
+            setup = resolve_aws(args.region)
+            region, endpoint = setup.region, setup.endpoint_url
+        command = locust_command(args, profile, None, region, Path("."), aws_endpoint=endpoint)
+        code = run_locust(command, interrupts, "swfbench load", aws=args.aws, listens=False)
         return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
     if args.run_time:
@@ -401,8 +468,16 @@ def run_fleet(
             flush=True,
         )
         started = time.time()
-        command = locust_command(args, profile, _host(target), target.region, run_dir)
-        code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
+        aws_endpoint = None if target.emulator else target.endpoint_url
+        command = locust_command(
+            args, profile, target.endpoint_url, target.region, run_dir, aws_endpoint=aws_endpoint
+        )
+        code = run_locust(
+            [*command, *locust_args],
+            interrupts,
+            f"swfbench {args.command}",
+            aws=not target.emulator,
+        )
         try:
             with interrupts.abortable():
                 audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")

@@ -10,17 +10,16 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import boto3
+from typing import Any, Literal
 
 from swfbench.activity import ActivityHandle
 from swfbench.client import CallObserver, CallRecord, SWFClient
-from swfbench.errors import ConfigurationError, SwfbenchError, UsageError
+from swfbench.errors import SwfbenchError, UsageError
 from swfbench.identities import AuthFile
 from swfbench.load.metrics import FleetMetrics, merged
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
+from swfbench.sessions import aws_credentials
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 
 ATTRIBUTE = "swfbench_fleet"
@@ -32,19 +31,36 @@ class SWFFault(Exception):
     failure table has one row per operation and code (never one per task token)."""
 
 
+TargetChoice = Literal["emulator", "aws"]
+"""What `--swf-target` says; swfbench passes it to every Locust process it starts."""
+
+
 def target_for_host(
-    host: str, region: str | None, auth: AuthFile | None = None, identity: str | None = None
+    host: str,
+    region: str | None,
+    auth: AuthFile | None = None,
+    identity: str | None = None,
+    *,
+    kind: TargetChoice = "emulator",
+    aws_endpoint: str | None = None,
 ) -> Target:
-    """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise;
-    with an auth file, calls sign as `identity` (None: the file's default)."""
+    """The target behind a Locust `--host`, of the kind the caller decided (never guessed from
+    the URL): an emulator signs with dummy keys, or as `identity` of an auth file (None: the
+    file's default); real SWF (`kind="aws"`) with the standard chain, at `aws_endpoint`, the
+    endpoint swfbench resolved, which a host sent by a Locust master must match."""
     host = host.rstrip("/")
-    if ".amazonaws.com" in host:
+    if kind == "aws":
         if auth is not None:
             raise UsageError("--swf-auth gives identities for an emulator, not for real SWF")
-        session = boto3.Session(region_name=region)
-        if session.region_name is None:
-            raise ConfigurationError("real SWF needs a region: pass --swf-region")
-        return Target(kind="aws", endpoint_url=host, region=session.region_name)
+        if not region:
+            raise UsageError("--swf-target aws needs --swf-region")
+        endpoint = (aws_endpoint or host).rstrip("/")
+        if host and host != endpoint:
+            raise UsageError(
+                f"the host {host} is not the real SWF endpoint this process resolved "
+                f"({endpoint}): real credentials go nowhere else"
+            )
+        return Target(kind="aws", endpoint_url=endpoint, region=region)
     target = Target(
         kind="endpoint",
         endpoint_url=host,
@@ -118,18 +134,15 @@ class FleetRuntime:
         return self._quiet_client
 
     def _credentials(self) -> Credentials:
+        """The target's own keys; only real SWF reads the standard chain (and again every
+        few minutes: temporary credentials rotate)."""
         if self.target.credentials is not None:
             return (*self.target.credentials, self.target.session_token)
-        found = boto3.Session(region_name=self.target.region).get_credentials()
-        if found is None:
-            raise ConfigurationError("no AWS credentials found for real SWF")
-        frozen = found.get_frozen_credentials()
-        return (frozen.access_key, frozen.secret_key, frozen.token)
+        return aws_credentials(self.target.region)
 
     @property
     def signer(self) -> Signer:
         if self._signer is None:
-            assert self.target.endpoint_url is not None
             self._signer = Signer(
                 endpoint_url=self.target.endpoint_url,
                 region=self.target.region,

@@ -19,7 +19,7 @@ import gevent
 import gevent.os
 from locust.runners import MasterRunner, WorkerRunner
 
-from swfbench import lifeline
+from swfbench import lifeline, redact
 from swfbench.activity import bootstrap
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
@@ -39,6 +39,9 @@ log = logging.getLogger("swfbench.load")
 
 
 def add_arguments(parser: Any) -> None:
+    # Locust's protocol has no authentication: a master listens on loopback unless told
+    # otherwise (--master-bind-host ADDRESS for workers on other machines).
+    parser.set_defaults(master_bind_host="127.0.0.1")
     group = parser.add_argument_group("swfbench", "Fleet of simulated SWF activity workers")
     group.add_argument(
         "--swf-profile",
@@ -51,6 +54,19 @@ def add_arguments(parser: Any) -> None:
         choices=["", "fast", "boto3"],
         default="",
         help="heartbeat send path (default: the profile's)",
+    )
+    group.add_argument(
+        "--swf-target",
+        choices=["emulator", "aws"],
+        default="emulator",
+        help="what --host is: an emulator (dummy credentials, the default) or real SWF (the "
+        "standard AWS credential chain; swfbench load --aws passes it)",
+    )
+    group.add_argument(
+        "--swf-aws-endpoint",
+        default="",
+        help="with --swf-target aws: the real SWF endpoint swfbench resolved; a host from the "
+        "master must match it",
     )
     group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
     group.add_argument(
@@ -104,13 +120,21 @@ def configure(environment: Any) -> FleetRuntime | None:
         return existing
     try:
         profile = load_profile(options.swf_profile)
-        if not environment.host:
+        aws_endpoint = options.swf_aws_endpoint if options.swf_target == "aws" else ""
+        if not environment.host and not aws_endpoint:
             if isinstance(environment.runner, WorkerRunner):
                 return existing  # the master sends its host with the first spawn message
             _die("give the SWF endpoint with --host (e.g. from `swfbench serve`)", ExitCode.USAGE)
         auth = load_auth_file(options.swf_auth) if options.swf_auth else None
         identity = (options.swf_identity or profile.identity) if auth is not None else None
-        target = target_for_host(environment.host, options.swf_region or None, auth, identity)
+        target = target_for_host(
+            environment.host or "",
+            options.swf_region or None,
+            auth,
+            identity,
+            kind=options.swf_target,
+            aws_endpoint=aws_endpoint or None,
+        )
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
         raise  # unreachable: _die exits
@@ -147,6 +171,7 @@ def progress_line(environment: Any, runtime: FleetRuntime) -> str:
 
 def install(events: Any) -> None:
     """Register swfbench's listeners on a Locust events object."""
+    redact.install()  # before Locust configures its logging: every record is scrubbed
     if os.environ.get(lifeline.ENV):
         # Started by swfbench, which dies with its children: so do the worker processes this
         # one forks (--processes), since a fork does not inherit the parent-death signal.

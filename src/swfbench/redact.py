@@ -1,0 +1,85 @@
+"""No log line carries a key id, a secret, a session token or a signature, at any level.
+
+At DEBUG, botocore logs every request it sends (headers included: `Authorization` with the key
+id and signature, `X-Amz-Security-Token`) and the canonical request it signs. A signed request
+can be replayed within SigV4's window, and a key id names an account, so every log record is
+scrubbed as it is made: `install` wraps the process's log record factory, which every logger and
+handler (Locust's, pytest's, botocore's) goes through, whatever configures them later.
+
+What is scrubbed: the values of the credential variables in this process's environment (the
+standard chain's first source), and by their shape anywhere: AWS access key ids, the
+`Credential=` and `Signature=` parts of an Authorization header, and the values of
+`X-Amz-Security-Token` and of keys named like a secret or token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from swfbench.sessions import CREDENTIAL_VARIABLES
+
+MASK = "****"
+SHAPES = (
+    # Access key ids: AKIA (long-term), ASIA (temporary) and the other IAM unique-id prefixes.
+    re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ANVA|AIPA|APKA|ABIA|ACCA)[A-Z0-9]{12,}\b"),
+    re.compile(r"(?<=Credential=)[^/,\s'\"]+"),
+    re.compile(r"(?<=Signature=)[0-9a-fA-F]+"),
+    re.compile(
+        r"(?i)(?<=x-amz-security-token)(['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,;}]+",
+    ),
+    re.compile(
+        r"(?i)((?:secret_access_key|secret_key|session_token|security_token|aws_secret|"
+        r"SecretAccessKey|SessionToken)['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,;}]+"
+    ),
+)
+MIN_LITERAL = 8
+"""Shorter values are not scrubbed literally (they would mask ordinary words)."""
+_MARK = "swfbench_redacts"
+
+
+def scrub(text: str, literals: Iterable[str] = ()) -> str:
+    """`text` with every credential it shows replaced by `MASK`."""
+    for value in literals:
+        if value in text:
+            text = text.replace(value, MASK)
+    for shape in SHAPES:
+        if shape.groups:
+            text = shape.sub(lambda m: m.group(1) + MASK, text)
+        else:
+            text = shape.sub(MASK, text)
+    return text
+
+
+def environment_secrets(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The credential values of the environment, longest first."""
+    environ = dict(os.environ) if environ is None else environ
+    found = {environ[name] for name in CREDENTIAL_VARIABLES if environ.get(name)}
+    return tuple(sorted((v for v in found if len(v) >= MIN_LITERAL), key=len, reverse=True))
+
+
+def install() -> None:
+    """Scrub every log record this process makes from now on (once per process)."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, _MARK, False):
+        return
+    literals = environment_secrets()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: logging reports it itself, later
+            return record
+        clean = scrub(message, literals)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info), literals)
+        return record
+
+    setattr(factory, _MARK, True)
+    logging.setLogRecordFactory(factory)
