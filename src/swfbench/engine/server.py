@@ -49,6 +49,7 @@ from swfbench.engine.clock import Clock
 from swfbench.engine.exceptions import UnknownOperation
 from swfbench.engine.quotas import QuotaSettings
 from swfbench.engine.regions import ACCOUNT_ID, Backends, region_of
+from swfbench.engine.request_log import RequestLog
 from swfbench.engine.responses import EngineResponse
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -76,6 +77,7 @@ class EngineHTTPServer(ThreadingHTTPServer):
         self.access = access
         """Set with --auth: every SWF call is authenticated and authorized."""
         self.stopping = threading.Event()
+        self.request_log = RequestLog.from_environment()
         super().__init__(address, EngineRequestHandler)
 
     def engine_info(self) -> dict[str, Any]:
@@ -185,6 +187,8 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self._body()
+        if self.server.request_log is not None:
+            self.server.request_log.record(self.requestline, self.headers, body)
         target = self.headers.get("X-Amz-Target")
         path = self.path.split("?", 1)[0]
         if target is None and path != "/":
