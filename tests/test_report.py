@@ -76,7 +76,7 @@ def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (None, "cannot read"),
-        ("{not json", "is not JSON: line 1"),
+        ("{not json", "line 1: not valid JSON"),
         ('{"some": "thing"}', "is not a swfbench results file"),
         ('{"kind": "plan"}', "is not a swfbench results file"),
     ],

@@ -23,14 +23,16 @@ from swfbench.interrupts import Interrupts
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import QUOTA_FLAGS, add_target_options, duration
+from swfbench.options import QUOTA_FLAGS, add_target_options, duration, finite_float
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report import write_report
-from swfbench.results import RunStatus, new_run_id
+from swfbench.results import RunStatus, claim_run_dir, new_run_id
 from swfbench.slo import parse_slo
 
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
 MAX_STEPS = 100
+MAX_WORKERS = 1_000_000
+"""Simulated workers in a step: more than Locust can hold on any machine."""
 AGREEMENT = 0.10
 """Measured and predicted onset of throttling agree when within 10 % of each other."""
 
@@ -55,13 +57,21 @@ def register(subparsers: Any) -> None:
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
-        "--start-rate", type=float, default=50.0, metavar="R", help="first step, hb/s"
+        "--start-rate", type=finite_float, default=50.0, metavar="R", help="first step, hb/s"
     )
     parser.add_argument(
-        "--step-rate", type=float, default=None, metavar="R", help="added per step (default: R)"
+        "--step-rate",
+        type=finite_float,
+        default=None,
+        metavar="R",
+        help="added per step (default: R)",
     )
     parser.add_argument(
-        "--max-rate", type=float, default=2000.0, metavar="R", help="last step at most (2000)"
+        "--max-rate",
+        type=finite_float,
+        default=2000.0,
+        metavar="R",
+        help="last step at most (2000)",
     )
     parser.add_argument(
         "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
@@ -73,7 +83,9 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
     )
-    parser.add_argument("--spawn-rate", type=float, default=None, help="workers started per second")
+    parser.add_argument(
+        "--spawn-rate", type=finite_float, default=None, help="workers started per second"
+    )
     add_run_options(parser, distributed=False, progress=10.0)
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -105,6 +117,11 @@ def step_plan(args: argparse.Namespace) -> StepPlan:
         )
     rates = tuple(args.start_rate + k * step for k in range(count))
     workers = [max(1, round(rate * args.interval)) for rate in rates]
+    if max(workers) > MAX_WORKERS:
+        raise UsageError(
+            f"the last step needs {max(workers):.3g} workers (rate x interval): at most "
+            f"{MAX_WORKERS:,}; lower --max-rate or --interval"
+        )
     largest_rise = max(b - a for a, b in itertools.pairwise([0, *workers]))
     # New workers should all be up within the first quarter of a step, before it is measured.
     spawn = args.spawn_rate or max(10.0, math.ceil(largest_rise / (args.step_time / 4)))
@@ -351,7 +368,7 @@ def run(args: argparse.Namespace) -> int:
     plan = step_plan(args)
     quotas = quotas_of(args)
     run_id = args.run_id or new_run_id("capacity")
-    run_dir = Path(args.reports_dir) / run_id
+    run_dir = claim_run_dir(Path(args.reports_dir), run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     profile_path = run_dir / "profile.yaml"
     document = profile_document(plan, args.send_mode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,10 +30,17 @@ from swfbench.errors import (
     SwfbenchError,
     UsageError,
     exit_codes_help,
+    one_line,
 )
 from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
-from swfbench.options import ArgumentParser, add_engine_options, add_target_options, target_spec
+from swfbench.options import (
+    ArgumentParser,
+    add_engine_options,
+    add_target_options,
+    port,
+    target_spec,
+)
 from swfbench.target import open_target
 
 
@@ -54,14 +62,17 @@ def _register_serve(subparsers: Any) -> None:
         "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+        "--port",
+        type=port,
+        default=None,
+        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    spec = target_spec(args, port=args.port)
+    spec = target_spec(args, port=args.port or None)
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
     ) as server:
@@ -193,8 +204,14 @@ USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
 
 
 def _usage_exit_code(argv: Sequence[str]) -> int:
-    command = next((arg for arg in argv if not arg.startswith("-")), "")
+    command = next((arg for arg in argv if arg in COMMANDS), "")
     return USAGE_EXIT_CODES.get(command, ExitCode.USAGE)
+
+
+COMMANDS = frozenset(
+    {"demo", "heartbeat", "conform", "load", "activity", "serve", "plan", "capacity", "report"}
+    | {"gate"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,14 +228,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             code: int = args.run(args)
             return code
         except UsageError as exc:
-            print(f"swfbench: error: {exc}", file=sys.stderr)
+            print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
         except SwfbenchError as exc:
-            print(f"swfbench: error: {exc}", file=sys.stderr)
+            print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             print("swfbench: interrupted", file=sys.stderr)
             return ExitCode.INTERRUPTED
+        except Exception as exc:
+            # A bug, not the user's doing: still one line and the documented code, never a
+            # page of traceback (SWFBENCH_TRACEBACK=1 shows it).
+            if os.environ.get("SWFBENCH_TRACEBACK"):
+                raise
+            print(
+                f"swfbench: internal error: {type(exc).__name__}: {one_line(exc)} (please "
+                "report it; SWFBENCH_TRACEBACK=1 shows where)",
+                file=sys.stderr,
+            )
+            return ExitCode.OTHER
 
 
 if __name__ == "__main__":

@@ -63,6 +63,16 @@ def exit_codes_help() -> str:
     return "exit codes (the same for every command):\n" + "\n".join(rows)
 
 
+MAX_LINE = 400
+"""Characters of an error line: a 5,000-digit flag value is quoted, not printed whole."""
+
+
+def one_line(error: object) -> str:
+    """An error as one line of at most `MAX_LINE` characters."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 14] + " ... (cut)"
+
+
 class SwfbenchError(Exception):
     """An error meant for a person: printed as one line, mapped to an exit code."""
 

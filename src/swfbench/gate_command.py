@@ -70,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
         args.junit.write_text(junit_xml(verdicts) + "\n", encoding="utf-8")
     if args.report:
         results["gates"] = verdicts_to_dict(verdicts)
-        page = write_report(results, _reports_dir(args.results, results, args.reports_dir))
+        page = write_report(
+            results,
+            _reports_dir(args.results, results, args.reports_dir),
+            source=str(args.results),
+        )
         print(f"report: {page}")
     failed = [v for v in verdicts if not v.passed]
     print(f"{len(verdicts) - len(failed)} of {len(verdicts)} gates hold")

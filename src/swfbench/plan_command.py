@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS
+from swfbench.inputs import load_yaml, shown
+from swfbench.options import QUOTA_FLAGS, finite_float
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
@@ -34,11 +34,15 @@ def register(subparsers: Any) -> None:
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument("--workers", type=int, required=True, help="activity workers heartbeating")
     fleet.add_argument(
-        "--interval", type=float, required=True, metavar="S", help="heartbeat interval, seconds"
+        "--interval",
+        type=finite_float,
+        required=True,
+        metavar="S",
+        help="heartbeat interval, seconds",
     )
     fleet.add_argument(
         "--jitter",
-        type=float,
+        type=finite_float,
         default=0.0,
         metavar="S",
         help="uniform ± jitter per interval (default 0)",
@@ -58,7 +62,7 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=float,
+        type=finite_float,
         default=None,
         metavar="S",
         help="default: twice the interval",
@@ -70,13 +74,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="YAML in the form of swfbench/data/swf_quotas.yaml",
     )
-    quotas.add_argument("--account-bucket", type=float, metavar="N")
-    quotas.add_argument("--account-refill", type=float, metavar="PER_S", help="e.g. a raised quota")
-    quotas.add_argument("--execution-bucket", type=float, metavar="N")
-    quotas.add_argument("--execution-refill", type=float, metavar="PER_S")
+    quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
+    quotas.add_argument(
+        "--account-refill", type=finite_float, metavar="PER_S", help="e.g. a raised quota"
+    )
+    quotas.add_argument("--execution-bucket", type=finite_float, metavar="N")
+    quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
     parser.add_argument(
         "--duration",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )
@@ -101,24 +107,29 @@ def register(subparsers: Any) -> None:
 def _quotas(args: argparse.Namespace) -> Quotas:
     base = Quotas.swf_defaults()
     if args.quotas is not None:
+        data = load_yaml(args.quotas, f"--quotas {args.quotas}")
+
+        def number(bucket: str, key: str) -> float:
+            value = float(data[bucket][key])
+            if not math.isfinite(value):
+                raise ValueError(f"{bucket}.{key} is not a finite number")
+            return value
+
         try:
-            data = yaml.safe_load(args.quotas.read_text())
             base = Quotas(
                 account=Bucket(
-                    size=float(data["account"]["bucket"]),
-                    refill_per_s=float(data["account"]["refill_per_s"]),
+                    size=number("account", "bucket"),
+                    refill_per_s=number("account", "refill_per_s"),
                 ),
                 execution=Bucket(
-                    size=float(data["execution"]["bucket"]),
-                    refill_per_s=float(data["execution"]["refill_per_s"]),
+                    size=number("execution", "bucket"),
+                    refill_per_s=number("execution", "refill_per_s"),
                 ),
             )
-        except OSError as exc:
-            raise UsageError(f"--quotas: cannot read {args.quotas}: {exc.strerror}") from None
-        except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
                 f"--quotas {args.quotas}: expected account and execution, each with bucket and "
-                f"refill_per_s numbers ({type(exc).__name__}: {exc})"
+                f"refill_per_s numbers ({type(exc).__name__}: {shown(str(exc))})"
             ) from None
 
     return base.overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})

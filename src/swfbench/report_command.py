@@ -8,6 +8,7 @@ from typing import Any
 
 from swfbench import __version__
 from swfbench.errors import UsageError
+from swfbench.inputs import shown
 from swfbench.report import write_report
 from swfbench.report.render import CONFORMANCE_KINDS
 from swfbench.results import load_results, new_run_id, now_iso
@@ -41,7 +42,7 @@ def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:
     for run, path in zip(runs, paths, strict=True):
         if run["kind"] not in CONFORMANCE_KINDS:
             raise UsageError(
-                f"{path} holds {run['kind']} results: only conformance results combine"
+                f"{path} holds {shown(run['kind'])} results: only conformance results combine"
             )
     return {
         "kind": "conformance-matrix",
@@ -56,6 +57,7 @@ def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     runs = [load_results(path) for path in args.results]
     document = runs[0] if len(runs) == 1 else combine(runs, args.results)
-    page = write_report(document, args.reports_dir)
+    source = str(args.results[0]) if len(runs) == 1 else ", ".join(map(str, args.results))
+    page = write_report(document, args.reports_dir, source=source)
     print(f"report: {page}")
     return 0

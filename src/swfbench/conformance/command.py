@@ -24,7 +24,7 @@ from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.options import add_target_options, target_spec
+from swfbench.options import add_target_options, non_negative_float, target_spec, whole_number
 from swfbench.report import write_report
 from swfbench.results import RunStatus, new_run_id
 
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timing-slack",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
@@ -82,7 +82,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_WORKERS,
         metavar="N",
         help=f"scenarios run at once (default: {DEFAULT_WORKERS})",

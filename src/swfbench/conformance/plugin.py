@@ -25,6 +25,7 @@ from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, Co
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
 from swfbench.identities import load_auth_file
+from swfbench.options import non_negative_float, whole_number
 from swfbench.target import TargetSpec
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
@@ -77,7 +78,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--swf-timing-slack",
-        type=float,
+        type=non_negative_float,
         metavar="S",
         help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
@@ -101,7 +102,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--swf-results", metavar="PATH", help="write the JSON results here")
     group.addoption(
         "--swf-workers",
-        type=int,
+        type=whole_number(1),
         default=DEFAULT_WORKERS,
         metavar="N",
         help=f"scenarios run at once (default: {DEFAULT_WORKERS})",

@@ -42,7 +42,14 @@ from swfbench.options import (
     whole_number,
 )
 from swfbench.report import write_report
-from swfbench.results import RunStatus, load_results, new_run_id, write_text
+from swfbench.results import (
+    RunStatus,
+    claim_run_dir,
+    load_results,
+    new_run_id,
+    run_id_flag,
+    write_text,
+)
 from swfbench.sessions import resolve_aws, without_aws_environment
 from swfbench.target import EMULATOR_REGION, open_target
 
@@ -132,7 +139,13 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
     else:
         parser.set_defaults(master=False, worker=False)
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
-    parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
+    parser.add_argument(
+        "--run-id",
+        type=run_id_flag,
+        default=None,
+        help="the run's folder under --reports-dir (default: time, kind and a suffix); one "
+        "that already holds a run is refused",
+    )
     parser.add_argument(
         "--progress",
         type=non_negative_float,
@@ -408,6 +421,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--master-bind-host goes with --master (a local run listens on loopback)")
     gates, baseline = check_gates(args)
     interrupts: Interrupts = args.interrupts
+    run_id = args.run_id or new_run_id(profile.name)
+    if not args.worker:
+        claim_run_dir(Path(args.reports_dir), run_id)
     if args.worker:
         target_spec(args)  # the same checks of the target flags as a master's
         region, endpoint = args.region or EMULATOR_REGION, None
@@ -424,7 +440,7 @@ def run(args: argparse.Namespace) -> int:
         extra += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
         if args.baseline:
             extra += ["--swf-baseline", str(args.baseline)]
-    results, run_dir = run_fleet(args, profile, locust_args=extra)
+    results, run_dir = run_fleet(args, profile, run_id=run_id, locust_args=extra)
     held = (
         judge_run(results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete)
         if gates

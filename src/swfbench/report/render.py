@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,16 @@ import jinja2
 
 from swfbench import __version__
 from swfbench.errors import UsageError
+from swfbench.inputs import load_json, shown
 from swfbench.report.charts import LineChart, line_chart, percentile_ticks, percentile_x
-from swfbench.results import RESULTS_FILE, RunStatus, now_iso, write_json, write_text
+from swfbench.results import (
+    RESULTS_FILE,
+    RunStatus,
+    check_run_id,
+    now_iso,
+    write_json,
+    write_text,
+)
 
 REPORT_FILE = "index.html"
 
@@ -360,10 +367,40 @@ def _run_status(results: dict[str, Any]) -> dict[str, Any] | None:
     return {"whole": status.whole, "state": status.state, "text": status.describe()}
 
 
-def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
-    """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index."""
-    html = render(results)  # render first: a failure leaves no half-written run behind
-    run_dir = reports_dir / run_id_of(results)
+MALFORMED = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    ZeroDivisionError,
+    jinja2.UndefinedError,
+)
+"""What rendering raises on results that lack a field or hold one of the wrong type."""
+
+
+def render_saved(results: dict[str, Any], source: str) -> str:
+    """`render` for results read from a file: a field it lacks, or of the wrong type, is one
+    usage error naming the file (the results were not written by this swfbench, or edited)."""
+    try:
+        return render(results)
+    except MALFORMED as exc:
+        if isinstance(exc, KeyError):
+            what = f"it has no {shown(exc.args[0] if exc.args else '?')}"
+        else:
+            what = " ".join(str(exc).split())[:200]
+        raise UsageError(
+            f"{source}: not complete {shown(results.get('kind'))} results, the report cannot "
+            f"be drawn: {what}"
+        ) from None
+
+
+def write_report(results: dict[str, Any], reports_dir: Path, *, source: str | None = None) -> Path:
+    """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index.
+    `source`: the file the results were read from (their mistakes are then usage errors)."""
+    # Render first: a failure leaves no half-written run behind.
+    html = render(results) if source is None else render_saved(results, source)
+    run_dir = reports_dir / check_run_id(run_id_of(results), "the results' run_id")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / RESULTS_FILE, results)
     write_text(run_dir / REPORT_FILE, html)
@@ -378,24 +415,24 @@ def write_index(reports_dir: Path) -> Path:
         if not (results_path.parent / REPORT_FILE).exists():
             continue
         try:
-            results = json.loads(results_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        summary = results.get("summary")
-        if isinstance(summary, dict):
-            summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.items() if n)
-        runs.append(
-            {
-                "href": f"{results_path.parent.name}/{REPORT_FILE}",
-                "kind": results.get("kind"),
-                "run_id": run_id_of(results),
-                "profile": (results.get("profile") or {}).get("path"),
-                "started": started_of(results),
-                "target": (results.get("target") or {}).get("description"),
-                "summary": summary,
-                "status": _run_status(results),
-            }
-        )
+            results = load_json(results_path, finite=False)
+            summary = results.get("summary")
+            if isinstance(summary, dict):
+                summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.items() if n)
+            runs.append(
+                {
+                    "href": f"{results_path.parent.name}/{REPORT_FILE}",
+                    "kind": results.get("kind"),
+                    "run_id": run_id_of(results),
+                    "profile": (results.get("profile") or {}).get("path"),
+                    "started": started_of(results),
+                    "target": (results.get("target") or {}).get("description"),
+                    "summary": summary,
+                    "status": _run_status(results),
+                }
+            )
+        except (UsageError, *MALFORMED):
+            continue  # not a run's results (or not any more): the index lists the others
     runs.sort(key=lambda run: run["started"], reverse=True)
     html = _environment.get_template("index.html.j2").render(
         version=__version__, generated=now_iso(), runs=runs, run_status=None
