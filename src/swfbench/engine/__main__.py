@@ -10,9 +10,24 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
 from swfbench.errors import ExitCode
+
+
+def _count(least: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=("real", "virtual"),
         default="real",
         help="virtual: time moves only through POST /swfbench/clock/advance",
+    )
+    parser.add_argument(
+        "--max-closed-executions",
+        type=_count(0),
+        default=DEFAULT_MAX_CLOSED_EXECUTIONS,
+        metavar="N",
+        help="closed executions kept at most, within their domain's retention; the oldest "
+        f"are forgotten first (default {DEFAULT_MAX_CLOSED_EXECUTIONS})",
     )
     return parser
 
@@ -67,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock()
     quotas = QuotaSettings(**overrides) if args.quotas == "aws" else None
     try:
-        server = create_server(args.host, args.port, clock=clock, quotas=quotas)
+        server = create_server(
+            args.host,
+            args.port,
+            clock=clock,
+            quotas=quotas,
+            max_closed_executions=args.max_closed_executions,
+        )
     except OSError as exc:
         print(
             f"swfbench engine: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",

@@ -38,6 +38,7 @@ from moto.core.exceptions import JsonRESTError
 
 from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
 from swfbench.engine.clock import Clock
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
 from swfbench.engine.quotas import QuotaSettings
 from swfbench.engine.responses import EngineResponse
 
@@ -68,6 +69,8 @@ class EngineHTTPServer(ThreadingHTTPServer):
             "moto": moto.__version__,
             "quotas": settings.to_dict() if settings is not None else None,
             "clock": self.backend.clock.mode,
+            "max_closed_executions": self.backend.max_closed_executions,
+            "state": self.backend.state(),
         }
 
     def start_sweeper(self) -> threading.Thread:
@@ -213,7 +216,13 @@ def create_server(
     clock: Clock,
     quotas: QuotaSettings | None = None,
     poll_wait: float = DEFAULT_POLL_WAIT,
+    max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
-    backend = EngineBackend(clock=clock, quotas=quotas, poll_wait=poll_wait)
+    backend = EngineBackend(
+        clock=clock,
+        quotas=quotas,
+        poll_wait=poll_wait,
+        max_closed_executions=max_closed_executions,
+    )
     return EngineHTTPServer((host, port), backend)
