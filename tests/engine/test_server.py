@@ -157,3 +157,15 @@ def test_listens_with_a_backlog_a_fleet_can_connect_into(engine: Engine) -> None
     # State, Recv-Q, Send-Q (for a listening socket: its backlog), local address, peer.
     somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
     assert int(listing[2]) == min(1024, somaxconn)
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "70000", "http"])
+def test_bad_port_is_a_usage_error_not_a_traceback(port: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "swfbench.engine", "--port", port],
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr
+    assert b"--port" in result.stderr

@@ -23,6 +23,11 @@ Admin endpoints (JSON in, JSON out)
 
 Any other request (``GET /`` included) gets a JSON answer too, so a launcher can poll for
 readiness with a plain GET.
+
+Connections (`swfbench.engine.connections`): a thread each, at most ``max_connections`` at
+once (one more is answered HTTP 503 ``swfbench#TooManyConnections`` and closed), closed after
+``idle_timeout`` seconds without a request; out of file descriptors, new connections are
+refused the same way instead of the accept loop spinning.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import moto
@@ -38,7 +43,8 @@ from moto.core.exceptions import JsonRESTError
 
 from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
 from swfbench.engine.clock import Clock
-from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
+from swfbench.engine.connections import BoundedConnections
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS, ConnectionLimits
 from swfbench.engine.quotas import QuotaSettings
 from swfbench.engine.responses import EngineResponse
 
@@ -48,18 +54,25 @@ SWEEP_INTERVAL = 0.25
 """Longest the sweeper sleeps; every call also fires what is due before it runs."""
 
 
-class EngineHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server around one `EngineBackend`."""
+class EngineHTTPServer(BoundedConnections, HTTPServer):
+    """A threaded HTTP server around one `EngineBackend`, its connections bounded."""
 
-    daemon_threads = True
-    block_on_close = False
     # socketserver listens with a backlog of 5: a fleet connecting at once would overflow it,
     # and each dropped SYN costs the client a 1 s retransmit, measured as a 1 s call.
     request_queue_size = 1024
+    # SO_REUSEADDR: a restart binds the port at once, even with connections of the previous
+    # process still in TIME_WAIT (a listening socket on the port still refuses the bind).
+    allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], backend: EngineBackend) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: EngineBackend,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
         self.backend = backend
         self.stopping = threading.Event()
+        self.init_connections(limits or ConnectionLimits())
         super().__init__(address, EngineRequestHandler)
 
     def engine_info(self) -> dict[str, Any]:
@@ -70,6 +83,7 @@ class EngineHTTPServer(ThreadingHTTPServer):
             "quotas": settings.to_dict() if settings is not None else None,
             "clock": self.backend.clock.mode,
             "max_closed_executions": self.backend.max_closed_executions,
+            "connections": self.connection_info(),
             "state": self.backend.state(),
         }
 
@@ -108,7 +122,10 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
+        # The socket timeout closes a connection idle for this long (handle_one_request ends
+        # it quietly) and bounds a client that stops reading or writing mid-request.
         super().setup()
+        self.connection.settimeout(self.server.limits.idle_timeout)
         self.responder = EngineResponse(self.server.backend)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -217,6 +234,7 @@ def create_server(
     quotas: QuotaSettings | None = None,
     poll_wait: float = DEFAULT_POLL_WAIT,
     max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
+    limits: ConnectionLimits | None = None,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
     backend = EngineBackend(
@@ -225,4 +243,4 @@ def create_server(
         poll_wait=poll_wait,
         max_closed_executions=max_closed_executions,
     )
-    return EngineHTTPServer((host, port), backend)
+    return EngineHTTPServer((host, port), backend, limits)
