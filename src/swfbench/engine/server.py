@@ -33,6 +33,7 @@ refused the same way instead of the accept loop spinning.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -210,13 +211,9 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         if path != "/swfbench/clock/advance":
             self._error(404, "swfbench#NotFound", f"no such endpoint: POST {path}")
             return
-        try:
-            seconds = float(json.loads(body or b"{}")["seconds"])
-        except (ValueError, KeyError, TypeError):
-            self._error(400, "swfbench#BadRequest", 'expected a JSON body {"seconds": N}')
-            return
-        if seconds < 0:
-            self._error(400, "swfbench#BadRequest", "seconds must not be negative")
+        seconds = advance_seconds(body, self.server.backend.clock.now())
+        if isinstance(seconds, str):
+            self._error(400, "swfbench#BadRequest", seconds)
             return
         try:
             now = self.server.backend.advance_clock(seconds)
@@ -224,6 +221,38 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             self._error(fault.code, fault.error_type, fault.message)
             return
         self._send(200, json.dumps({"now": now}))
+
+
+LATEST_TIME = 253402300799.0
+"""9999-12-31T23:59:59Z: the latest time SWF's timestamps (and clients' date types) can hold."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def advance_seconds(body: bytes, now: float) -> float | str:
+    """The `seconds` of a clock advance body, or what is wrong with it (one line)."""
+    usage = 'expected a JSON body {"seconds": N}, N a finite number of seconds, 0 or more'
+    try:
+        # json accepts NaN and Infinity by default; they are not JSON, and not a time.
+        params = json.loads(body or b"{}", parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return usage
+    if not isinstance(params, dict) or "seconds" not in params:
+        return usage
+    seconds = params["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return f"seconds must be a number, not {type(seconds).__name__}: {usage}"
+    try:
+        value = float(seconds)
+    except OverflowError:  # an integer too large for a float
+        value = math.inf
+    if not math.isfinite(value) or value < 0:
+        return f"seconds must be finite and not negative: {usage}"
+    if now + value > LATEST_TIME:
+        return f"seconds: {value:g} would move the clock past the year 9999"
+    return value
 
 
 def create_server(
