@@ -30,6 +30,7 @@ from swfbench.options import (
     add_engine_options,
     add_target_options,
     engine_args,
+    port,
     target_spec,
 )
 from swfbench.target import open_target
@@ -51,14 +52,19 @@ def _register_serve(subparsers: Any) -> None:
         "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL.",
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+        "--port",
+        type=port,
+        default=None,
+        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    with EmbeddedServer(engine=args.engine, port=args.port, extra_args=engine_args(args)) as server:
+    with EmbeddedServer(
+        engine=args.engine, port=args.port or None, extra_args=engine_args(args)
+    ) as server:
         print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
         try:
             code = server.wait()
