@@ -12,13 +12,17 @@ SWF calls
 Admin endpoints (JSON in, JSON out)
     ``GET /swfbench/engine``
         ``{"engine": "swfbench", "moto": "<version>", "quotas": {...} | null,
-        "clock": "real" | "virtual"}``
+        "clock": "real" | "virtual", "max_closed_executions": N, "connections": {
+        "max_connections", "idle_timeout_s", "open", "refused"}, "state": {"open_executions",
+        "closed_executions", "task_tokens", "deadlines"}}``
     ``GET /swfbench/clock``
         ``{"now": <epoch seconds>, "mode": "real" | "virtual"}``; works with either clock, so a
         runner can tell whether it may advance time.
     ``POST /swfbench/clock/advance`` with ``{"seconds": N}``
         Virtual clock only: moves engine time forward by N seconds, fires every timeout whose
         deadline passed (each event stamped at its deadline) and answers ``{"now": ...}``.
+        N must be a finite JSON number, 0 or more, keeping the clock before the year 10000;
+        anything else answers HTTP 400 ``swfbench#BadRequest``.
         With the real clock it answers HTTP 400 ``swfbench#ClockNotVirtual``.
 
 Any other request (``GET /`` included) gets a JSON answer too, so a launcher can poll for
