@@ -23,6 +23,7 @@ def results(tmp_path: Path) -> Path:
         "kind": "load",
         "run_id": "run-1",
         "swfbench_version": "0.1.0",
+        "status": {"state": "complete", "missing": [], "checked": 300},
         "metrics": {
             "heartbeat": {"latency": {"p95_ms": 20.0, "p99_ms": 40.0}, "rate_per_s": 150.0},
             "errors": {"ThrottlingException": {"ratio": 0.02}},
@@ -111,11 +112,12 @@ def test_junit_has_one_case_per_gate(
     code, out, _ = gate(
         ["--results", str(results), "--gates", str(gates), "--junit", str(junit)], capsys
     )
-    assert code == 1 and "1 of 2 gates hold" in out
+    assert code == 1 and "2 of 3 gates hold" in out
     suite = ElementTree.parse(junit).getroot()
-    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert suite.get("tests") == "3" and suite.get("failures") == "1"
     cases = suite.findall("testcase")
-    assert [c.find("failure") is not None for c in cases] == [False, True]
+    assert [c.find("failure") is not None for c in cases] == [False, False, True]
+    assert cases[0].get("name") == "run.status = complete"
 
 
 @pytest.mark.parametrize(
@@ -174,9 +176,54 @@ def test_gates_on_real_conformance_results_land_in_its_report(
         "gates:\n  conformance.fail: {max: 0}\n  conformance.known_deviation: {max: 0}\n",
     )
     code, out, _ = gate(["--results", str(results), "--gates", str(strict), "--report"], capsys)
-    assert code == 1 and "1 of 2 gates hold" in out
+    assert code == 1 and "2 of 3 gates hold" in out
     saved = json.loads(results.read_text())
-    assert [g["passed"] for g in saved["gates"]] == [True, False]
+    assert [g["passed"] for g in saved["gates"]] == [True, True, False]
+    assert saved["gates"][0]["metric"] == "run.status"
     assert saved["metrics"]["conformance"]["known_deviation"] == 1
     page = (results.parent / "index.html").read_text()
-    assert page.count('data-gate="') == 2 and 'data-gate="conformance.known_deviation"' in page
+    assert page.count('data-gate="') == 3 and 'data-gate="conformance.known_deviation"' in page
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [
+        (
+            {"state": "interrupted", "by": "SIGINT", "missing": [], "checked": 300},
+            "interrupted by SIGINT",
+        ),
+        ({"state": "aborted", "reason": "target lost", "checked": 3}, "aborted: target lost"),
+        (
+            {"state": "complete", "missing": ["audit failed: HTTP500"], "checked": 300},
+            "missing: audit failed",
+        ),
+        ({"state": "complete", "missing": [], "checked": 0}, "checked nothing"),
+        (None, "the results record no run status"),
+    ],
+)
+def test_a_run_that_is_not_whole_fails_every_gates_file(
+    tmp_path: Path,
+    status: dict[str, object] | None,
+    shown: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Figures that would pass every gate do not pass when the run behind them is not whole,
+    and --allow-incomplete judges them while still naming the status."""
+    document: dict[str, object] = {
+        "kind": "load",
+        "run_id": "run-2",
+        "swfbench_version": "0.1.0",
+        "metrics": {"heartbeat": {"latency": {"p99_ms": 1.0}}},
+    }
+    if status is not None:
+        document["status"] = status
+    results = write(tmp_path / "results.json", json.dumps(document))
+    gates = write(tmp_path / "gates.yaml", "gates:\n  heartbeat.latency.p99_ms: {max: 50}\n")
+    code, out, _ = gate(["--results", str(results), "--gates", str(gates)], capsys)
+    assert code == 1 and "1 of 2 gates hold" in out
+    status_row = next(line for line in out.splitlines() if line.startswith("run.status"))
+    assert shown in status_row and status_row.endswith("FAIL")
+    code, out, _ = gate(
+        ["--results", str(results), "--gates", str(gates), "--allow-incomplete"], capsys
+    )
+    assert code == 0 and "2 of 2 gates hold" in out and shown in out

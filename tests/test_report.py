@@ -153,7 +153,7 @@ def test_load_report_renders_again_from_saved_results(
     assert html.count("<svg") == 6
     assert "Cancel propagation: decision to cancelRequested" in html
     assert "No call failed during the run." in html
-    assert html.count('data-gate="') == 6
+    assert html.count('data-gate="') == 7
     results = json.loads(saved.read_text())
     assert results["profile"]["path"] in html and results["git_revision"] in html
     assert "outcomes:" in results["profile"]["text"] and "run_time_s: 6" in html

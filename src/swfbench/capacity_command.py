@@ -25,7 +25,7 @@ from swfbench.load.profile import parse_profile
 from swfbench.options import QUOTA_FLAGS, add_target_options, duration
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report import write_report
-from swfbench.results import new_run_id
+from swfbench.results import RunStatus, new_run_id
 from swfbench.slo import parse_slo
 
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
@@ -348,6 +348,9 @@ def run(args: argparse.Namespace) -> int:
     capacity = analyse(results, plan, quotas)
     results["kind"] = "capacity"
     results["capacity"] = capacity
+    # A search checks steps: one that judged none has no knee to report, whatever it sent.
+    results["status"]["checked"] = len(capacity["steps"])
+    results["status"]["whole"] = RunStatus.of(results).whole
     results["metrics"].update(capacity_metrics(capacity))
     print(summary(capacity), flush=True)
     report = write_report(results, Path(args.reports_dir))

@@ -18,12 +18,21 @@ def register(subparsers: Any) -> None:
         help="check a results file against thresholds (CI performance gates)",
         description="Check RESULTS against the limits in GATES (YAML: metric path to max, min, "
         "or max_increase/max_decrease against --baseline) and print metric, limit, value and "
-        "verdict. Exit 0 when every gate holds, 1 when one fails, 2 on a usage error.",
+        "verdict. Every run must first be whole: a results file whose run was interrupted, "
+        "aborted, lacks a part (its audit, a Locust worker) or checked nothing fails the "
+        "run.status gate, unless --allow-incomplete. "
+        "Exit 0 when every gate holds, 1 when one fails, 2 on a usage error.",
     )
     parser.add_argument("--results", type=Path, required=True, metavar="RESULTS.json")
     parser.add_argument("--gates", type=Path, required=True, metavar="GATES.yaml")
     parser.add_argument(
         "--baseline", type=Path, metavar="BASELINE.json", help="saved results for relative limits"
+    )
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="judge the figures of a run that was interrupted, aborted or incomplete instead "
+        "of failing it (the run.status row still names how it ended)",
     )
     parser.add_argument(
         "--junit", type=Path, metavar="PATH", help="also write one JUnit test case per gate"
@@ -47,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
     kind, gates = load_gates(args.gates)
     results = load_results(args.results)
     baseline = load_results(args.baseline) if args.baseline else None
-    verdicts = evaluate(gates, results, kind=kind, baseline=baseline, source=str(args.results))
+    verdicts = evaluate(
+        gates,
+        results,
+        kind=kind,
+        baseline=baseline,
+        source=str(args.results),
+        allow_incomplete=args.allow_incomplete,
+    )
     print(render_table(verdicts))
     if args.junit is not None:
         args.junit.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,13 @@ from xml.etree import ElementTree
 import yaml
 
 from swfbench.errors import UsageError
+from swfbench.results import RunStatus
 
 ABSOLUTE = ("max", "min")
+STATUS = "status"
+STATUS_METRIC = "run.status"
+"""The gate every run must pass before its figures mean anything: it ended complete, nothing
+is missing, and it checked something (see `results.RunStatus`)."""
 RELATIVE = ("max_increase", "max_decrease")
 PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 ERROR_METRIC = re.compile(r"^errors\.([\w\-]+)\.(?:count|ratio)$")
@@ -65,6 +70,8 @@ class Gate:
         return self.kind in RELATIVE
 
     def describe(self) -> str:
+        if self.kind == STATUS:
+            return "= complete"
         if self.kind == "max":
             return f"<= {self.limit:g}"
         if self.kind == "min":
@@ -79,6 +86,12 @@ class Verdict:
     value: float
     baseline: float | None
     passed: bool
+    text: str | None = None
+    """The value as words, where it is not a number (the run status)."""
+
+    @property
+    def shown(self) -> str:
+        return self.text if self.text is not None else f"{self.value:g}"
 
     @property
     def name(self) -> str:
@@ -209,8 +222,14 @@ def evaluate(
     kind: str | None = None,
     baseline: Mapping[str, Any] | None = None,
     source: str = "results",
+    allow_incomplete: bool = False,
 ) -> list[Verdict]:
-    """Check every gate; a gate naming a metric the results lack is a usage error."""
+    """Check every gate; a gate naming a metric the results lack is a usage error.
+
+    The first verdict is always the run's status: a run that was interrupted, aborted, lacks a
+    part (its audit, a Locust worker) or checked nothing fails it, so no figure of a partial run
+    passes as a whole one's. `allow_incomplete` (the user's explicit --allow-incomplete) turns
+    that failure into a pass that still names the status."""
     if kind is not None and results.get("kind") != kind:
         raise UsageError(
             f"{source} holds {results.get('kind')!r} results; these gates are for {kind!r} results"
@@ -221,7 +240,7 @@ def evaluate(
         raise UsageError(
             f"the baseline holds {baseline.get('kind')!r} results, not {results.get('kind')!r}"
         )
-    verdicts = []
+    verdicts = [status_verdict(results, allow_incomplete=allow_incomplete)]
     for gate in gates:
         value = value_of(gate, values, results.get("kind"), source)
         reference = None
@@ -235,6 +254,21 @@ def evaluate(
     return verdicts
 
 
+def status_verdict(results: Mapping[str, Any], *, allow_incomplete: bool = False) -> Verdict:
+    """The run-status gate (see `STATUS_METRIC`)."""
+    status = RunStatus.of(dict(results))
+    text = status.describe()
+    if not status.whole and allow_incomplete:
+        text += " (allowed by --allow-incomplete)"
+    return Verdict(
+        Gate(STATUS_METRIC, STATUS, 1.0),
+        1.0 if status.whole else 0.0,
+        None,
+        status.whole or allow_incomplete,
+        text,
+    )
+
+
 def verdicts_to_dict(verdicts: list[Verdict]) -> list[dict[str, Any]]:
     """Verdicts as they are kept in a results file and shown in its report."""
     return [
@@ -244,6 +278,7 @@ def verdicts_to_dict(verdicts: list[Verdict]) -> list[dict[str, Any]]:
             "limit": v.gate.limit,
             "limit_text": v.gate.describe(),
             "value": v.value,
+            "value_text": v.shown,
             "baseline": v.baseline,
             "passed": v.passed,
         }
@@ -259,7 +294,7 @@ def render_table(verdicts: list[Verdict]) -> str:
             (
                 v.gate.metric,
                 v.gate.describe(),
-                f"{v.value:g}",
+                v.shown,
                 baseline,
                 "pass" if v.passed else "FAIL",
             )
@@ -280,9 +315,9 @@ def junit_xml(verdicts: list[Verdict]) -> str:
         case = ElementTree.SubElement(suite, "testcase", classname="gates", name=v.name)
         if not v.passed:
             failure = ElementTree.SubElement(
-                case, "failure", message=f"{v.gate.metric} = {v.value:g}"
+                case, "failure", message=f"{v.gate.metric} = {v.shown}"
             )
-            failure.text = f"limit {v.gate.describe()}, value {v.value:g}" + (
+            failure.text = f"limit {v.gate.describe()}, value {v.shown}" + (
                 "" if v.baseline is None else f", baseline {v.baseline:g}"
             )
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)

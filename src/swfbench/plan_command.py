@@ -14,7 +14,7 @@ from swfbench.errors import UsageError
 from swfbench.options import QUOTA_FLAGS
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
-from swfbench.results import envelope, now_iso, write_json
+from swfbench.results import RunStatus, envelope, now_iso, write_json
 
 
 def register(subparsers: Any) -> None:
@@ -212,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
     result = plan(fleet, _quotas(args), horizon_s=args.duration, seed=args.seed)
     document = {
         **envelope("plan", started=started),
+        # A plan is a simulation: it is whole once it has replayed the fleet's heartbeats.
+        "status": RunStatus(checked=result.chosen.heartbeats).to_dict(),
         "summary": verdict(result),
         "metrics": {
             "plan": {

@@ -9,14 +9,96 @@ import json
 import os
 import subprocess
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from swfbench import __version__
 from swfbench.errors import UsageError
 
 RESULTS_FILE = "results.json"
+
+State = Literal["complete", "interrupted", "aborted"]
+STATES: tuple[State, ...] = ("complete", "interrupted", "aborted")
+
+
+@dataclass(kw_only=True)
+class RunStatus:
+    """How a run ended, recorded in every results file as `status`.
+
+    Only a whole run earns a verdict: `complete`, nothing `missing`, and at least one thing
+    `checked` (a heartbeat answered, a scenario run, a step judged). Anything else fails every
+    gate unless the user explicitly allows incomplete runs.
+    """
+
+    state: State = "complete"
+    by: str | None = None
+    """Who interrupted the run: SIGINT, SIGTERM, early_stop (a gate's sustained breach)."""
+    reason: str | None = None
+    """One line: why the run was aborted or interrupted."""
+    missing: list[str] = field(default_factory=list)
+    """What a complete run has and this one lacks: "audit failed: ...", "a Locust worker was
+    lost: ...", "report not written: ..."."""
+    checked: int = 0
+    """What the run checked: heartbeats answered OK, scenarios run, steps judged."""
+
+    @property
+    def whole(self) -> bool:
+        return self.state == "complete" and not self.missing and self.checked > 0
+
+    def interrupt(self, by: str, reason: str | None = None) -> None:
+        """Mark the run interrupted, unless it was already aborted (the worse state wins)."""
+        if self.state != "aborted":
+            self.state, self.by = "interrupted", by
+            self.reason = self.reason or reason
+
+    def abort(self, reason: str) -> None:
+        self.state, self.reason = "aborted", reason
+
+    def lack(self, what: str) -> None:
+        if what not in self.missing:
+            self.missing.append(what)
+
+    def describe(self) -> str:
+        """One line for people: "complete", "interrupted by SIGINT", "aborted: <reason>"..."""
+        text: str = self.state
+        if self.by:
+            text += f" by {self.by}"
+        if self.reason:
+            text += f": {self.reason}"
+        if self.state == "complete" and self.checked == 0:
+            text += ", but checked nothing"
+        if self.missing:
+            text += f"; missing: {'; '.join(self.missing)}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "by": self.by,
+            "reason": self.reason,
+            "missing": list(self.missing),
+            "checked": self.checked,
+            "whole": self.whole,
+        }
+
+    @classmethod
+    def of(cls, results: dict[str, Any]) -> RunStatus:
+        """The status recorded in results; a file without one (written before swfbench kept
+        statuses, or by hand) cannot show it was whole, so it reads as aborted."""
+        data = results.get("status")
+        if not isinstance(data, dict) or data.get("state") not in STATES:
+            return cls(state="aborted", reason="the results record no run status")
+        missing = data.get("missing")
+        checked = data.get("checked")
+        return cls(
+            state=data["state"],
+            by=data.get("by") if isinstance(data.get("by"), str) else None,
+            reason=data.get("reason") if isinstance(data.get("reason"), str) else None,
+            missing=[str(m) for m in missing] if isinstance(missing, list) else [],
+            checked=checked if isinstance(checked, int) and not isinstance(checked, bool) else 0,
+        )
 
 
 def now_iso() -> str:

@@ -61,7 +61,9 @@ def _check_gates(results: dict[str, Any], path: Path, tmp_path: Path, engine: st
         assert results["metrics"]["errors"]["HTTP500"]["ratio"] > 0
     else:
         assert done.returncode == 0, done.stdout + done.stderr
-    assert "7 gates hold" in done.stdout or "6 of 7 gates hold" in done.stdout
+    # The run.status gate comes first, and holds: the run was whole.
+    assert "8 of 8 gates hold" in done.stdout or "7 of 8 gates hold" in done.stdout
+    assert done.stdout.splitlines()[1].split()[-1] == "pass"
 
 
 @pytest.mark.parametrize("engine", ["moto", "swfbench"])
@@ -145,7 +147,7 @@ def test_distributed_master_and_two_workers_merge_their_metrics(
 
 def test_gated_run_writes_verdicts_into_results_report_and_junit(load_run: Any) -> None:
     assert load_run.exit_code == 1  # the deliberately failing gate
-    assert "5 of 6 gates hold" in load_run.stdout
+    assert "6 of 7 gates hold" in load_run.stdout
     results = json.loads((load_run.run_dir / "results.json").read_text())
     verdicts = {g["metric"]: g for g in results["gates"]}
     assert not verdicts["heartbeat.pacing_lag.p50_ms"]["passed"]
@@ -154,15 +156,16 @@ def test_gated_run_writes_verdicts_into_results_report_and_junit(load_run: Any) 
         "value": 0.0,
         "passed": True,
     }
-    assert sum(g["passed"] for g in results["gates"]) == 5
+    assert sum(g["passed"] for g in results["gates"]) == 6
+    assert verdicts["run.status"]["passed"] and results["status"]["state"] == "complete"
     suite = ElementTree.parse(load_run.run_dir / "junit.xml").getroot()
     cases = suite.findall("testcase")
-    assert len(cases) == 6 and suite.get("failures") == "1"
+    assert len(cases) == 7 and suite.get("failures") == "1"
     (failed,) = [case for case in cases if case.find("failure") is not None]
     assert failed.get("name", "").startswith("heartbeat.pacing_lag.p50_ms")
     html = (load_run.run_dir / "index.html").read_text()
-    assert "1 of 6 gates failed." in html
-    assert html.count('data-gate="') == 6 and html.count('class="fail"') >= 1
+    assert "1 of 7 gates failed." in html
+    assert html.count('data-gate="') == 7 and html.count('class="fail"') >= 1
     index = (load_run.reports / "index.html").read_text()
     assert 'href="gated-run/index.html"' in index
     # The timeline has a point per second of the run, and its heartbeats add up to the total.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from swfbench.conformance.deviations import (
 from swfbench.conformance.runner import ScenarioResult, run_scenario, skipped_result
 from swfbench.conformance.scenario import Scenario
 from swfbench.errors import ExitCode, SwfbenchError
-from swfbench.results import write_json
+from swfbench.results import RunStatus, write_json
 from swfbench.target import Target, TargetSpec, open_target
 from swfbench.virtual_clock import VirtualClock, virtual_clock_of
 
@@ -282,11 +282,25 @@ class ConformanceSession:
                 "target": self.deviations.target,
             },
             "timing_slack_s": self.slack,
+            "status": self.status(counts).to_dict(),
             "summary": counts,
             # For `swfbench gate`: e.g. conformance.fail {max: 0} (known deviations excluded).
             "metrics": {"conformance": {**counts, "scenarios": sum(counts.values())}},
             "scenarios": scenarios,
         }
+
+    def status(self, counts: Mapping[Outcome, int]) -> RunStatus:
+        """How the run ended: aborted when the target never opened, interrupted when a
+        scenario it started did not finish; it checked the scenarios that ran (not skipped)."""
+        status = RunStatus(checked=sum(n for outcome, n in counts.items() if outcome != "skipped"))
+        if self.error is not None:
+            status.abort(str(self.error))
+        unfinished = [s for s in self._order if s not in self.results]
+        if unfinished:
+            status.interrupt(
+                "signal", f"{len(unfinished)} of {len(self._order)} scenarios did not finish"
+            )
+        return status
 
     def write_results(self, path: Path) -> None:
         write_json(path, self.to_dict())

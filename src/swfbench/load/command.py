@@ -29,7 +29,7 @@ from swfbench.load.profile import Profile, load_profile
 from swfbench.load.results import metrics_skeleton
 from swfbench.options import add_target_options, duration, target_spec
 from swfbench.report import write_report
-from swfbench.results import load_results, new_run_id, write_text
+from swfbench.results import RunStatus, load_results, new_run_id, write_text
 from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
@@ -64,6 +64,12 @@ def register(subparsers: Any) -> None:
         type=Path,
         metavar="BASELINE.json",
         help="saved load results for relative gates (max_increase, max_decrease)",
+    )
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="with --gates: judge the figures of a run that was interrupted or incomplete "
+        "instead of failing it (the run.status gate still names how it ended)",
     )
     parser.add_argument(
         "--stop-after",
@@ -191,8 +197,8 @@ def check_gates(args: argparse.Namespace) -> tuple[list[Gate], dict[str, Any] | 
     """The gates and baseline, checked before the run against the metrics every run has: a
     misspelt metric or a missing baseline fails now, not after an hour of load."""
     if args.gates is None:
-        if args.stop_after or args.baseline:
-            raise UsageError("--stop-after and --baseline need --gates")
+        if args.stop_after or args.baseline or args.allow_incomplete:
+            raise UsageError("--stop-after, --baseline and --allow-incomplete need --gates")
         return [], None
     kind, gates = load_gates(args.gates)
     baseline = load_results(args.baseline) if args.baseline else None
@@ -202,10 +208,21 @@ def check_gates(args: argparse.Namespace) -> tuple[list[Gate], dict[str, Any] | 
 
 
 def judge_run(
-    results: dict[str, Any], gates: list[Gate], baseline: dict[str, Any] | None, run_dir: Path
+    results: dict[str, Any],
+    gates: list[Gate],
+    baseline: dict[str, Any] | None,
+    run_dir: Path,
+    *,
+    allow_incomplete: bool = False,
 ) -> bool:
     """Apply the gates to the finished run: verdicts into the results, junit.xml, a table."""
-    verdicts = evaluate(gates, results, baseline=baseline, source=str(run_dir / RESULTS_FILE))
+    verdicts = evaluate(
+        gates,
+        results,
+        baseline=baseline,
+        source=str(run_dir / RESULTS_FILE),
+        allow_incomplete=allow_incomplete,
+    )
     results["gates"] = verdicts_to_dict(verdicts)
     write_text(run_dir / JUNIT_FILE, junit_xml(verdicts) + "\n")
     print(render_table(verdicts), flush=True)
@@ -231,7 +248,11 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline:
             extra += ["--swf-baseline", str(args.baseline)]
     results, run_dir = run_fleet(args, profile, locust_args=extra)
-    held = judge_run(results, gates, baseline, run_dir) if gates else True
+    held = (
+        judge_run(results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete)
+        if gates
+        else True
+    )
     report = write_report(results, Path(args.reports_dir))
     print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
     return ExitCode.OK if held else ExitCode.GATE_FAILED
@@ -273,6 +294,10 @@ def run_fleet(
     # Executions the domain audit found open and could not close (real SWF: only reported).
     results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
     results["locust_exit_code"] = code
+    status = RunStatus(checked=results["heartbeat"]["ok"])
+    if results.get("stopped_early"):
+        status.interrupt("early_stop", results["stopped_early"]["reason"])
+    results["status"] = status.to_dict()
     results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
     print(
         f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after the "
