@@ -46,6 +46,7 @@ KEPT, NOT_KEPT = "soak", "soak-none"
 HEARTBEATS = 5
 RECONNECT_EVERY = 200
 CHECKPOINTS_MIN = (10, 30, 60)
+STATE_FIELDS = ("open_executions", "closed_executions", "task_tokens", "deadlines")
 
 
 @dataclass
@@ -303,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         assert server.process is not None
         pid = server.process.pid
         register(RawSWF(server.port))
-        cap = engine_info(server.port)["max_closed_executions"]
+        # An engine without retention (an earlier build) reports neither cap nor state.
+        cap: int | None = engine_info(server.port).get("max_closed_executions")
         churn = Churn(server.port, rate=args.rate, threads=args.threads, run=f"r{os.getpid()}")
         began = time.monotonic()
         churn.start()
@@ -312,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         while True:
             now = time.monotonic()
             rss, threads, fds = process_status(pid)
-            state = engine_info(server.port)["state"]
+            state = engine_info(server.port).get("state", dict.fromkeys(STATE_FIELDS, 0))
             sample = Sample(
                 t_s=round(now - began, 1),
                 rss_mb=round(rss, 1),
@@ -342,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     if churn.errors:
         print(f"engine_soak: FAILED: {churn.errors[0]}", file=sys.stderr)
         return 1
-    full = next((s.t_s for s in samples if s.closed_executions >= cap), samples[-1].t_s)
+    # The warm-up lasts until the engine holds its cap of closed executions (never, for an
+    # engine without one), and at least --warmup minutes.
+    full = 0.0
+    if cap is not None:
+        full = next((s.t_s for s in samples if s.closed_executions >= cap), samples[-1].t_s)
     return report(samples, churn, max(args.warmup, full / 60), args)
 
 
