@@ -30,7 +30,13 @@ from swfbench.errors import (
 )
 from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
-from swfbench.options import ArgumentParser, add_engine_options, add_target_options, target_spec
+from swfbench.options import (
+    ArgumentParser,
+    add_engine_options,
+    add_target_options,
+    port,
+    target_spec,
+)
 from swfbench.target import open_target
 
 
@@ -52,14 +58,17 @@ def _register_serve(subparsers: Any) -> None:
         "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+        "--port",
+        type=port,
+        default=None,
+        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    spec = target_spec(args, port=args.port)
+    spec = target_spec(args, port=args.port or None)
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
     ) as server:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,40 @@ def duration(value: str) -> float:
     return seconds
 
 
+def port(value: str) -> int:
+    """A TCP port flag: 1 to 65535, or 0 for any free port."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value}: a port is 1 to 65535 (0: any free port)")
+    return number
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """A flag type: a whole number of at least `least`."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    return parse
+
+
+def finite_duration(value: str) -> float:
+    """A positive, finite duration flag (see `duration`)."""
+    seconds = duration(value)
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
+    return seconds
+
+
 class _FromEnvironment(str):
     """A flag's default read from the environment: its errors name the variable."""
 
@@ -104,6 +140,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 QUOTA_FLAGS = ("account_bucket", "account_refill", "execution_bucket", "execution_refill")
+LIMIT_FLAGS = ("max_closed_executions", "max_connections", "idle_timeout")
 
 
 def add_engine_options(group: argparse._ActionsContainer) -> None:
@@ -147,6 +184,28 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         help="identities and their IAM policies (YAML): the embedded engine then verifies every "
         "signature and policy, and swfbench signs as one of them (off by default)",
     )
+    group.add_argument(
+        "--max-closed-executions",
+        type=whole_number(0),
+        metavar="N",
+        # The defaults are the engine's (swfbench.engine.limits), which imports moto: too slow
+        # to load for every command line; a test keeps these texts true.
+        help="the embedded engine keeps at most N closed executions (default 5000), each only "
+        "for its domain's retention period",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=whole_number(1),
+        metavar="N",
+        help="the embedded engine serves at most N connections at once and answers more with "
+        "HTTP 503 (default 4096, or fewer to fit the file descriptor limit)",
+    )
+    group.add_argument(
+        "--idle-timeout",
+        type=finite_duration,
+        metavar="DURATION",
+        help="the embedded engine closes connections idle this long (default 120s)",
+    )
 
 
 def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -162,10 +221,19 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
             extra += [f"--{flag.replace('_', '-')}", f"{value:g}"]
     if args.clock != "real":
         extra += ["--clock", args.clock]
+    for flag in LIMIT_FLAGS:
+        value = getattr(args, flag)
+        if value is not None:
+            extra += [f"--{flag.replace('_', '-')}", str(value)]
     if extra and (args.endpoint_url or args.aws):
-        raise UsageError("--quotas and --clock apply to the embedded target only")
+        raise UsageError(
+            "--quotas, --clock and the engine's limits apply to the embedded target only"
+        )
     if extra and args.engine != "swfbench":
-        raise UsageError(f"--quotas and --clock need --engine swfbench; {args.engine} has neither")
+        raise UsageError(
+            f"--quotas, --clock and the engine's limits need --engine swfbench; {args.engine} "
+            "has none of them"
+        )
     return tuple(extra)
 
 
