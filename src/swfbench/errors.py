@@ -16,6 +16,7 @@ class ExitCode:
     INTERRUPTED = 130
     EMBEDDED_TARGET = 249  # the embedded target could not start (port in use, moto missing)
     UNREACHABLE = 250  # the endpoint did not answer
+    REPORTS = 251  # the reports directory cannot be written (full, unwritable, a file in the way)
     USAGE = 252  # bad flag, bad parameter, malformed input file
     CONFIGURATION = 253  # missing credentials or region for real SWF
     SERVICE = 254  # the target answered with an error
@@ -47,9 +48,21 @@ class EmbeddedTargetError(SwfbenchError):
 
 
 class TargetUnreachable(SwfbenchError):
-    """Nothing answered at the target's endpoint."""
+    """Nothing answered at the target's endpoint, or not within the client's timeouts."""
 
     exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, code: str = "ConnectionError") -> None:
+        super().__init__(message)
+        self.code = code
+        """What a load run records for the call: ConnectionError, ConnectTimeout, ReadTimeout."""
+
+
+class ReportsError(SwfbenchError):
+    """A results file or report could not be written: disk full, no permission, a file where
+    the reports directory should be. Nothing half-written is left behind."""
+
+    exit_code = ExitCode.REPORTS
 
 
 class SWFError(SwfbenchError):

@@ -21,7 +21,23 @@ from swfbench.errors import ConfigurationError, UsageError
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
 EMULATOR_REGION = "us-east-1"
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 10.0
 EMULATOR_CREDENTIALS = ("swfbench", "swfbench")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientTimeouts:
+    """How long any SWF call may take to connect and to answer before it fails as
+    `ConnectTimeout` or `ReadTimeout`: a hung target shows as errors, not as silence."""
+
+    connect_s: float = CONNECT_TIMEOUT_S
+    read_s: float = READ_TIMEOUT_S
+    """For every call but the long polls: SWF answers PollFor*Task within 60 s, so those get at
+    least 70 s (see `client.LONG_POLL_S`)."""
+
+    def to_dict(self) -> dict[str, float]:
+        return {"connect_s": self.connect_s, "read_s": self.read_s}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +56,7 @@ class TargetSpec:
     """Port for the embedded server; None picks a free one."""
     engine_args: tuple[str, ...] = ()
     """Extra command-line arguments for the embedded engine (quotas, clock)."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
@@ -60,6 +77,7 @@ class Target:
     """Static keys for emulators; None means the standard AWS credential chain."""
     engine: str | None = None
     """The embedded engine's name, for reports."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     @property
     def description(self) -> str:
@@ -79,10 +97,11 @@ class Target:
             "engine": self.engine,
             # An embedded engine is moto's SWF (plain or extended): its version is moto's.
             "emulator_version": f"moto {metadata.version('moto')}" if self.engine else None,
+            "client_timeouts": self.timeouts.to_dict(),
         }
 
 
-def _aws_target(region: str | None) -> Target:
+def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
     session = boto3.Session(region_name=region)
     if session.region_name is None:
         raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
@@ -91,14 +110,14 @@ def _aws_target(region: str | None) -> Target:
             "no AWS credentials found for --aws: configure them as for the AWS CLI "
             "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         )
-    return Target(kind="aws", endpoint_url=None, region=session.region_name)
+    return Target(kind="aws", endpoint_url=None, region=session.region_name, timeouts=timeouts)
 
 
 @contextmanager
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region)
+        yield _aws_target(spec.region, spec.timeouts)
         return
     region = spec.region or EMULATOR_REGION
     if spec.endpoint_url:
@@ -107,6 +126,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             endpoint_url=spec.endpoint_url.rstrip("/"),
             region=region,
             credentials=EMULATOR_CREDENTIALS,
+            timeouts=spec.timeouts,
         )
         return
     with EmbeddedServer(engine=spec.engine, port=spec.port, extra_args=spec.engine_args) as server:
@@ -116,4 +136,5 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             region=region,
             credentials=EMULATOR_CREDENTIALS,
             engine=spec.engine,
+            timeouts=spec.timeouts,
         )

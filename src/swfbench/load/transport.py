@@ -11,7 +11,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, SWFClient
+from swfbench.client import (
+    CONNECT_TIMEOUT,
+    CONNECTION_ERROR,
+    READ_TIMEOUT,
+    CallObserver,
+    CallRecord,
+    SWFClient,
+)
 from swfbench.errors import SWFError, TargetUnreachable
 from swfbench.load.sigv4 import Signer
 
@@ -74,22 +81,34 @@ class FastSender:
     ) -> None:
         # The pool's HTTP client for the endpoint; shared with every user of the same pool.
         self._http = agent.clientpool.get_client(endpoint_url.rstrip("/") + "/")
+        self._pool = self._http._connection_pool
         self._signer = signer
         self._observer = observer
+
+    def _connect(self) -> None:
+        """Take a kept-alive connection from the pool, or open one, and put it back for the
+        request: a timeout here is the connect timeout, one in the request the read timeout
+        (geventhttpclient raises the same TimeoutError for both)."""
+        self._pool.return_socket(self._pool.get_socket())
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
         body, headers = build_request(self._signer, token, details)
         started = time.perf_counter()
+        code: str | None = CONNECT_TIMEOUT
         try:
+            self._connect()
+            code = READ_TIMEOUT
             with self._http.request("POST", "/", body=body, headers=headers) as response:
                 status = int(response.status_code)
                 content = response.read()
-        except Exception:  # geventhttpclient raises socket, SSL and timeout errors alike
+        except Exception as exc:  # geventhttpclient raises socket, SSL and timeout errors alike
+            if not isinstance(exc, TimeoutError):
+                code = CONNECTION_ERROR
             duration = time.perf_counter() - started
-            self._observer(CallRecord(OPERATION, duration, CONNECTION_ERROR, None, 0))
-            return HeartbeatResult(False, CONNECTION_ERROR, duration)
+            self._observer(CallRecord(OPERATION, duration, code, None, 0))
+            return HeartbeatResult(False, code, duration)
         duration = time.perf_counter() - started
-        code: str | None = None
+        code = None
         cancel = False
         if status == 200:
             try:
@@ -119,8 +138,8 @@ class Boto3Sender:
             answer = self._client.call(OPERATION, **params)
         except SWFError as exc:
             return HeartbeatResult(False, exc.code, time.perf_counter() - started)
-        except TargetUnreachable:
-            return HeartbeatResult(False, CONNECTION_ERROR, time.perf_counter() - started)
+        except TargetUnreachable as exc:
+            return HeartbeatResult(False, exc.code, time.perf_counter() - started)
         return HeartbeatResult(
             bool(answer.get("cancelRequested")), None, time.perf_counter() - started
         )
