@@ -9,7 +9,7 @@ from typing import Any
 from swfbench.gates import evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
 from swfbench.report import write_report
 from swfbench.report.render import run_id_of
-from swfbench.results import load_results
+from swfbench.results import load_results, write_text
 
 
 def register(subparsers: Any) -> None:
@@ -66,8 +66,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(render_table(verdicts))
     if args.junit is not None:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(junit_xml(verdicts) + "\n", encoding="utf-8")
+        write_text(args.junit, junit_xml(verdicts) + "\n")
     if args.report:
         results["gates"] = verdicts_to_dict(verdicts)
         page = write_report(results, _reports_dir(args.results, results, args.reports_dir))

@@ -23,9 +23,9 @@ from swfbench.conformance.plugin import SESSION_KEY, ScenarioItem
 from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
 from swfbench.errors import ExitCode, UsageError
-from swfbench.options import add_target_options, target_spec
+from swfbench.options import add_target_options, finite_float, target_spec
 from swfbench.report import write_report
-from swfbench.results import new_run_id
+from swfbench.results import check_writable, new_run_id
 
 DEFAULT_PATHS = ("scenarios/conformance",)
 PLUGIN = "swfbench.conformance.plugin"
@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timing-slack",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
@@ -163,6 +163,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
     if args.keyword:
         argv += ["-k", args.keyword]
     argv += [f"--swf-engine-arg={arg}" for arg in spec.engine_args]
+    argv += [f"--swf-connect-timeout={spec.timeouts.connect_s}"]
+    argv += [f"--swf-read-timeout={spec.timeouts.read_s}"]
     if spec.endpoint_url:
         argv.append(f"--swf-endpoint-url={spec.endpoint_url}")
     if spec.aws:
@@ -185,6 +187,8 @@ def _write_page(results: Path, run_dir: Path) -> Path:
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
+    # A full disk, no permission or a file in the way: one line before any scenario runs.
+    check_writable(run_dir)
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
     argv = pytest_args(args, results, junit)
     progress = Progress(out)
