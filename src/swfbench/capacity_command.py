@@ -22,10 +22,10 @@ from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import QUOTA_FLAGS, add_target_options, duration
+from swfbench.options import QUOTA_FLAGS, add_target_options, duration, finite_float
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
-from swfbench.report import write_report
-from swfbench.results import RunStatus, new_run_id
+from swfbench.report.render import write_run
+from swfbench.results import RunStatus, check_writable, new_run_id, write_text
 from swfbench.slo import parse_slo
 
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
@@ -44,9 +44,12 @@ def register(subparsers: Any) -> None:
         "against p50, p99 and error ratio. Each step is measured over its second half, after "
         "its new workers have started. Where heartbeats are throttled, the report shows "
         "when throttling began; with --quotas aws, beside the planner's prediction. "
-        "Writes results.json and index.html under REPORTS/RUN-ID/. Exit codes: 0 a knee was "
-        "found, 1 the first step already broke the SLO, 2 bad SLO or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "Writes results.json and index.html under REPORTS/RUN-ID/. A knee is claimed only "
+        "from a whole search (steps judged from the first to one that broke, or to the last). "
+        "Exit codes: 0 a knee was found, 1 the first step already broke the SLO or the search "
+        "is not whole, 2 bad SLO or flag, 249/250/253 target problems, 251 the reports "
+        "directory cannot be written, 255 the run was aborted (Locust failed, an internal "
+        "error).",
     )
     parser.add_argument(
         "--slo",
@@ -56,13 +59,21 @@ def register(subparsers: Any) -> None:
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
-        "--start-rate", type=float, default=50.0, metavar="R", help="first step, hb/s"
+        "--start-rate", type=finite_float, default=50.0, metavar="R", help="first step, hb/s"
     )
     parser.add_argument(
-        "--step-rate", type=float, default=None, metavar="R", help="added per step (default: R)"
+        "--step-rate",
+        type=finite_float,
+        default=None,
+        metavar="R",
+        help="added per step (default: R)",
     )
     parser.add_argument(
-        "--max-rate", type=float, default=2000.0, metavar="R", help="last step at most (2000)"
+        "--max-rate",
+        type=finite_float,
+        default=2000.0,
+        metavar="R",
+        help="last step at most (2000)",
     )
     parser.add_argument(
         "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
@@ -74,7 +85,9 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
     )
-    parser.add_argument("--spawn-rate", type=float, default=None, help="workers started per second")
+    parser.add_argument(
+        "--spawn-rate", type=finite_float, default=None, help="workers started per second"
+    )
     add_run_options(parser, distributed=False, progress=10.0)
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -180,13 +193,35 @@ def predicted_onset(plan: StepPlan, quotas: Quotas, seed: int = 1) -> dict[str, 
 
 
 def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> dict[str, Any]:
-    """The knee, the curve, and throttling's onset measured against the planner's."""
+    """The knee, the curve, and throttling's onset measured against the planner's.
+
+    A knee is claimed only from a whole search: steps judged in order from the first, up to
+    one that broke or to the last. A search that ended early (interrupted, aborted) or lost a
+    step says how far it got (`held_up_to`: a lower bound, not a knee)."""
     record = results.get("capacity") or {"steps": []}
-    steps = record["steps"]
-    held = [s for s in steps if s["holds"]]
-    broke = next((s for s in steps if not s["holds"]), None)
-    knee = held[-1] if held and (broke is None or held[-1]["step"] < broke["step"]) else None
+    steps = list(record.get("steps") or [])
+    in_order = [s.get("step") for s in steps] == list(range(len(steps)))
+    broke = next((s for s in steps if not s["holds"]), None) if in_order else None
+    finished = in_order and (broke is not None or len(steps) == len(plan.rates))
+    held = [s for s in steps if s["holds"]] if in_order else []
+    knee = (
+        held[-1]
+        if finished and held and (broke is None or held[-1]["step"] < broke["step"])
+        else None
+    )
+    if finished:
+        search, why = "complete", None
+    elif not in_order:
+        search, why = "incomplete", "its record of steps has gaps"
+    elif not steps:
+        search, why = "incomplete", "it ended before its first step was judged"
+    else:
+        search = "incomplete"
+        why = f"it ended after {len(steps)} of {len(plan.rates)} steps, none of them broken"
     capacity: dict[str, Any] = {
+        "search": search,
+        "incomplete_because": why,
+        "held_up_to": held[-1] if held and not finished else None,
         "slo": plan.slo,
         "plan": {
             "rates": list(plan.rates),
@@ -198,7 +233,7 @@ def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> d
         "steps": steps,
         "knee": knee,
         "broken_at": broke,
-        "exhausted": broke is None and len(steps) == len(plan.rates),
+        "exhausted": finished and broke is None,
     }
     measured_at = results["first_error_s"].get(THROTTLED)
     if quotas is not None or measured_at is not None:
@@ -272,10 +307,23 @@ def capacity_metrics(capacity: dict[str, Any]) -> dict[str, Any]:
 def summary(capacity: dict[str, Any]) -> str:
     knee, broke = capacity["knee"], capacity["broken_at"]
     lines = []
-    if knee is None:
+    if capacity.get("search", "complete") != "complete":
+        bound = capacity.get("held_up_to")
+        lines.append(
+            f"no knee: the search is incomplete ({capacity['incomplete_because']})"
+            + (
+                f"; steps up to {bound['offered_per_s']:g}/s held {capacity['slo']}, so the knee "
+                "is at least that"
+                if bound
+                else ""
+            )
+        )
+    elif knee is None and broke is not None:
         lines.append(
             f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
         )
+    elif knee is None:
+        lines.append("no knee: no step was judged")
     else:
         lines.append(
             f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
@@ -321,19 +369,19 @@ def run(args: argparse.Namespace) -> int:
     quotas = quotas_of(args)
     run_id = args.run_id or new_run_id("capacity")
     run_dir = Path(args.reports_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(run_dir)
     profile_path = run_dir / "profile.yaml"
-    document = profile_document(plan, args.send_mode)
-    profile_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    profile = parse_profile(document, str(profile_path))
     plan_path = run_dir / "steps.json"
-    plan.write(plan_path)
+    document = profile_document(plan, args.send_mode)
     print(
         f"swfbench capacity: {len(plan.rates)} steps of {plan.step_s:g} s from "
         f"{plan.rates[0]:g} to {plan.rates[-1]:g} heartbeats/s, until {plan.slo} breaks",
         flush=True,
     )
     try:
+        write_text(profile_path, yaml.safe_dump(document, sort_keys=False))
+        write_text(plan_path, plan.to_json())
+        profile = parse_profile(document, str(profile_path))
         results, run_dir = run_fleet(
             args, profile, run_id=run_id, locust_args=["--swf-capacity", str(plan_path)]
         )
@@ -349,14 +397,19 @@ def run(args: argparse.Namespace) -> int:
     results["kind"] = "capacity"
     results["capacity"] = capacity
     # A search checks steps: one that judged none has no knee to report, whatever it sent.
-    results["status"]["checked"] = len(capacity["steps"])
-    results["status"]["whole"] = RunStatus.of(results).whole
+    status = RunStatus.of(results)
+    status.checked = len(capacity["steps"])
+    if capacity["search"] != "complete":
+        status.lack(f"the search is incomplete: {capacity['incomplete_because']}")
+    results["status"] = status.to_dict()
     results["metrics"].update(capacity_metrics(capacity))
     print(summary(capacity), flush=True)
-    report = write_report(results, Path(args.reports_dir))
+    report = write_run(results, Path(args.reports_dir))
     print(
         f"swfbench capacity: results in {run_dir / 'results.json'}, report in {report}", flush=True
     )
-    if capacity["knee"] is None:
+    if status.state == "aborted":
+        return ExitCode.OTHER
+    if capacity["knee"] is None or not status.whole:
         return ExitCode.GATE_FAILED
     return ExitCode.OK

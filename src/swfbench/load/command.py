@@ -9,6 +9,7 @@ owns the target (an embedded server lives as long as the run), the run directory
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import shlex
@@ -22,19 +23,36 @@ from pathlib import Path
 from typing import Any
 
 from swfbench.activity import bootstrap
-from swfbench.client import SWFClient
-from swfbench.errors import ExitCode, SwfbenchError, UsageError
-from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.client import SWFClient, with_retries
+from swfbench.errors import ExitCode, SwfbenchError, SWFError, UsageError
+from swfbench.gates import (
+    Gate,
+    Verdict,
+    evaluate,
+    junit_xml,
+    load_gates,
+    render_table,
+    status_verdict,
+    verdicts_to_dict,
+)
+from swfbench.load.fleet import BOOTSTRAP_ATTEMPTS
 from swfbench.load.profile import Profile, load_profile
-from swfbench.load.results import metrics_skeleton
-from swfbench.options import add_target_options, duration, target_spec
-from swfbench.report import write_report
-from swfbench.results import RunStatus, load_results, new_run_id, write_text
+from swfbench.load.results import AUDIT_PENDING, empty_results, metrics_skeleton
+from swfbench.options import (
+    add_target_options,
+    client_timeouts,
+    duration,
+    finite_float,
+    target_spec,
+)
+from swfbench.report.render import write_run
+from swfbench.results import RunStatus, check_writable, load_results, new_run_id
 from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
 EXIT_GRACE_S = 30.0
+AUDIT_TIME_LIMIT_S = 60.0
 
 
 def register(subparsers: Any) -> None:
@@ -48,9 +66,12 @@ def register(subparsers: Any) -> None:
         "its own HTML page under REPORTS/RUN-ID/. With --gates, judges the run's figures "
         "against the gates at the end (table, verdicts in the report and in junit.xml) and, "
         "with --stop-after, stops the run once an upper limit has failed that long. "
-        "Exit codes: 0 run finished and every gate holds (failed calls are measured, not "
-        "fatal), 1 a gate failed, 252 bad profile, gates or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "Every run is judged on its status first (run.status: complete, nothing missing, a "
+        "heartbeat answered), with or without --gates. "
+        "Exit codes: 0 the run is whole and every gate holds (failed calls are measured, not "
+        "fatal), 1 a gate failed or the run is not whole, 252 bad profile, gates or flag, "
+        "249/250/253 target problems, 251 the reports directory cannot be written, 255 the "
+        "run was aborted (Locust failed, an internal error).",
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
@@ -68,8 +89,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--allow-incomplete",
         action="store_true",
-        help="with --gates: judge the figures of a run that was interrupted or incomplete "
-        "instead of failing it (the run.status gate still names how it ended)",
+        help="judge the figures of a run that was interrupted or incomplete instead of failing "
+        "it (the run.status gate still names how it ended)",
     )
     parser.add_argument(
         "--stop-after",
@@ -101,10 +122,21 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
         parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
     else:
         parser.set_defaults(master=False, worker=False)
+    parser.add_argument(
+        "--audit-time-limit",
+        type=duration,
+        default=AUDIT_TIME_LIMIT_S,
+        metavar="S",
+        help=f"how long the closing audit may take, retries included (default "
+        f"{AUDIT_TIME_LIMIT_S:g} s); past it the audit is recorded as failed",
+    )
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
     parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
     parser.add_argument(
-        "--progress", type=float, default=progress, help=f"seconds between lines ({progress:g})"
+        "--progress",
+        type=finite_float,
+        default=progress,
+        help=f"seconds between lines ({progress:g})",
     )
     parser.add_argument(
         "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
@@ -124,10 +156,13 @@ def _host(target: Target) -> str:
 def locust_command(
     args: argparse.Namespace, profile: Profile, host: str | None, region: str, run_dir: Path
 ) -> list[str]:
+    timeouts = client_timeouts(args, profile.client_timeouts)
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
         "--swf-profile", str(Path(profile.path).resolve()),
         "--swf-region", region,
+        "--swf-connect-timeout", str(timeouts.connect_s),
+        "--swf-read-timeout", str(timeouts.read_s),
         "--loglevel", "WARNING",
     ]  # fmt: skip
     if args.send_mode:
@@ -139,7 +174,12 @@ def locust_command(
     assert host is not None
     command += [
         "--headless", "--only-summary", "--host", host,
-        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        # A failed call is measured, not a failed run: Locust's exit code then says only
+        # whether Locust itself failed.
+        "--exit-code-on-error", "0",
+        # Locust's page and CSV files are written by swfbench after the results (see hooks).
+        "--swf-locust-reports", str(run_dir / "locust"),
+        "--swf-audit-time-limit", str(args.audit_time_limit),
         "--swf-results", str(run_dir / RESULTS_FILE),
         "--swf-run-id", run_dir.name,
         "--swf-progress", str(args.progress),
@@ -166,39 +206,79 @@ def _run_child(command: list[str]) -> int:
             return child.wait()
 
 
-def audit_domain(client: SWFClient, domain: str, since: float, close: bool) -> dict[str, Any]:
-    """Executions of this run still open in the domain (started since `since`); close them."""
+def audit_domain(
+    client: SWFClient,
+    domain: str,
+    since: float,
+    close: bool,
+    time_limit_s: float = AUDIT_TIME_LIMIT_S,
+) -> dict[str, Any]:
+    """Executions of this run still open in the domain (started since `since`); close them.
+
+    Transient errors (5xx, throttling, no answer) are tried again with backoff within
+    `time_limit_s`. The audit never loses the run: when it cannot finish, it says why
+    (`status: failed`, `reason`) and what it could not learn is None."""
+    give_up = time.monotonic() + time_limit_s
+
+    def left() -> float:
+        return max(0.0, give_up - time.monotonic())
+
     oldest = datetime.datetime.fromtimestamp(since - 1, tz=datetime.UTC)
     open_ids: list[dict[str, str]] = []
     params: dict[str, Any] = {"domain": domain, "startTimeFilter": {"oldestDate": oldest}}
-    while True:
-        page = client.call("ListOpenWorkflowExecutions", **params)
-        open_ids += [info["execution"] for info in page.get("executionInfos", [])]
-        if not page.get("nextPageToken"):
+    try:
+        while True:
+            page = with_retries(
+                lambda: client.call("ListOpenWorkflowExecutions", **params), deadline_s=left()
+            )
+            open_ids += [info["execution"] for info in page.get("executionInfos", [])]
+            if not page.get("nextPageToken"):
+                break
+            params["nextPageToken"] = page["nextPageToken"]
+    except SwfbenchError as exc:
+        reason = f"could not list the open executions of domain {domain}: {exc}"
+        return {"domain": domain, "status": "failed", "reason": reason, "open_after_run": None,
+                "closed": 0, "left_open": None}  # fmt: skip
+    closed = gone = 0
+    for execution in open_ids if close else []:
+        if not left():
             break
-        params["nextPageToken"] = page["nextPageToken"]
-    closed = 0
-    if close:
-        for execution in open_ids:
-            try:
-                client.call(
-                    "TerminateWorkflowExecution",
-                    domain=domain,
-                    reason="swfbench load audit",
-                    **execution,
-                )
-                closed += 1
-            except SwfbenchError:
-                pass
-    return {"domain": domain, "open_after_run": len(open_ids), "closed": closed}
+        try:
+            with_retries(
+                lambda e=execution: client.call(  # type: ignore[misc]
+                    "TerminateWorkflowExecution", domain=domain, reason="swfbench load audit", **e
+                ),
+                deadline_s=left(),
+            )
+            closed += 1
+        except SWFError as exc:
+            # Closed since the listing (its timeout fired, its worker ended it): not open.
+            gone += exc.code == "UnknownResourceFault"
+        except SwfbenchError:
+            pass
+    audit: dict[str, Any] = {
+        "domain": domain,
+        "status": "complete",
+        "reason": None,
+        "open_after_run": len(open_ids),
+        "closed": closed,
+        "left_open": len(open_ids) - closed - gone,
+    }
+    if close and not left() and closed + gone < len(open_ids):
+        audit["status"] = "failed"
+        audit["reason"] = (
+            f"the audit's time limit of {time_limit_s:g} s ran out with "
+            f"{audit['left_open']} of {len(open_ids)} open executions not closed"
+        )
+    return audit
 
 
 def check_gates(args: argparse.Namespace) -> tuple[list[Gate], dict[str, Any] | None]:
     """The gates and baseline, checked before the run against the metrics every run has: a
     misspelt metric or a missing baseline fails now, not after an hour of load."""
     if args.gates is None:
-        if args.stop_after or args.baseline or args.allow_incomplete:
-            raise UsageError("--stop-after, --baseline and --allow-incomplete need --gates")
+        if args.stop_after or args.baseline:
+            raise UsageError("--stop-after and --baseline need --gates")
         return [], None
     kind, gates = load_gates(args.gates)
     baseline = load_results(args.baseline) if args.baseline else None
@@ -214,8 +294,8 @@ def judge_run(
     run_dir: Path,
     *,
     allow_incomplete: bool = False,
-) -> bool:
-    """Apply the gates to the finished run: verdicts into the results, junit.xml, a table."""
+) -> list[Verdict]:
+    """Apply the gates to the finished run: verdicts into the results, and a table."""
     verdicts = evaluate(
         gates,
         results,
@@ -224,11 +304,17 @@ def judge_run(
         allow_incomplete=allow_incomplete,
     )
     results["gates"] = verdicts_to_dict(verdicts)
-    write_text(run_dir / JUNIT_FILE, junit_xml(verdicts) + "\n")
     print(render_table(verdicts), flush=True)
     failed = sum(not v.passed for v in verdicts)
     print(f"swfbench load: {len(verdicts) - failed} of {len(verdicts)} gates hold", flush=True)
-    return failed == 0
+    return verdicts
+
+
+def exit_code(results: dict[str, Any], held: bool) -> int:
+    """0 whole and every gate holds; 1 a gate failed or the run is not whole; 255 aborted."""
+    if results["status"]["state"] == "aborted":
+        return ExitCode.OTHER
+    return ExitCode.OK if held else ExitCode.GATE_FAILED
 
 
 def run(args: argparse.Namespace) -> int:
@@ -248,14 +334,18 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline:
             extra += ["--swf-baseline", str(args.baseline)]
     results, run_dir = run_fleet(args, profile, locust_args=extra)
-    held = (
-        judge_run(results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete)
-        if gates
-        else True
-    )
-    report = write_report(results, Path(args.reports_dir))
+    files: dict[str, str] = {}
+    if gates:
+        verdicts = judge_run(
+            results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete
+        )
+        files[JUNIT_FILE] = junit_xml(verdicts) + "\n"
+    else:
+        # No gates file: the run is still judged on how it ended, the first gate of any.
+        verdicts = [status_verdict(results, allow_incomplete=args.allow_incomplete)]
+    report = write_run(results, Path(args.reports_dir), files)
     print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
-    return ExitCode.OK if held else ExitCode.GATE_FAILED
+    return exit_code(results, all(v.passed for v in verdicts))
 
 
 def run_fleet(
@@ -265,52 +355,87 @@ def run_fleet(
     run_id: str | None = None,
     locust_args: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Path]:
-    """Run the profile with Locust against the target; return the results, audit included,
-    and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-* options)."""
+    """Run the profile with Locust against the target; return the results, audit and status
+    included, and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-*
+    options). A run that cannot start (target unreachable, bootstrap refused) raises and
+    leaves no run directory; once Locust ran, there are always results, marked with how the
+    run ended."""
     run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
-    with open_target(target_spec(args)) as target:
-        client = SWFClient(target)
-        bootstrap(client, profile.domain)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        print(
-            f"swfbench {args.command}: profile {profile.name} against {target.description}; "
-            f"reports in {run_dir}",
-            flush=True,
-        )
-        started = time.time()
-        command = locust_command(args, profile, _host(target), target.region, run_dir)
-        code = _run_child([*command, *locust_args])
-        audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
-        target_record = target.to_dict()
+    check_writable(run_dir)  # a full disk or a file in the way: one line now, no run lost
+    timeouts = client_timeouts(args, profile.client_timeouts)
+    try:
+        with open_target(target_spec(args, timeouts=timeouts)) as target:
+            client = SWFClient(target)
+            with_retries(
+                lambda: bootstrap(client, profile.domain),
+                deadline_s=60.0,
+                attempts=BOOTSTRAP_ATTEMPTS,
+            )
+            print(
+                f"swfbench {args.command}: profile {profile.name} against "
+                f"{target.description}; reports in {run_dir}",
+                flush=True,
+            )
+            started = time.time()
+            command = locust_command(args, profile, _host(target), target.region, run_dir)
+            code = _run_child([*command, *locust_args])
+            ended = time.time()
+            audit = audit_domain(
+                client,
+                profile.domain,
+                started,
+                close=target.kind != "aws",
+                time_limit_s=args.audit_time_limit,
+            )
+            target_record = target.to_dict()
+    except SwfbenchError:
+        if not (run_dir / RESULTS_FILE).exists():
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # only when empty: nothing ran
+        raise
     results_path = run_dir / RESULTS_FILE
-    if not results_path.exists():
-        raise LocustFailed(f"Locust exited with code {code} and wrote no results")
-    results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
+    status: RunStatus
+    if results_path.exists():
+        results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
+        status = RunStatus.of(results)
+        status.missing = [m for m in status.missing if m != AUDIT_PENDING]
+    else:
+        results = empty_results(run_id, profile, target_record, started, ended)
+        status = RunStatus()
+        status.abort(f"Locust exited with code {code} and wrote no results")
+    if code != 0 and status.state != "aborted":
+        # Told not to fail on failed calls, Locust fails only for itself (an error in a
+        # greenlet, a crash): the figures may lack what it did not finish.
+        status.abort(f"Locust exited with code {code}")
     results["audit"] = audit
+    if audit["status"] != "complete":
+        status.lack(f"audit failed: {audit['reason']}")
     # The profile as it was run, so that the report shows what produced its figures.
     results["profile"]["text"] = Path(profile.path).read_text("utf-8")
     results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
-    # Executions the domain audit found open and could not close (real SWF: only reported).
-    results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
+    # Executions the domain audit found open and could not close (real SWF: only reported);
+    # None when the audit could not find out, which fails any gate on it.
+    results["metrics"]["audit"] = {"left_open": audit["left_open"]}
     results["locust_exit_code"] = code
-    status = RunStatus(checked=results["heartbeat"]["ok"])
-    if results.get("stopped_early"):
-        status.interrupt("early_stop", results["stopped_early"]["reason"])
     results["status"] = status.to_dict()
-    results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
-    print(
-        f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after the "
-        f"run, {audit['closed']} closed",
-        flush=True,
-    )
+    locust_page = run_dir / "locust.html"
+    results["reports"] = {
+        "csv_prefix": str(run_dir / "locust"),
+        "html": locust_page.name if locust_page.exists() else None,
+    }
+    if audit["status"] == "complete":
+        print(
+            f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after "
+            f"the run, {audit['closed']} closed",
+            flush=True,
+        )
+    else:
+        print(f"swfbench {args.command}: audit failed: {audit['reason']}", flush=True)
     if results.get("stopped_early"):
         print(
             f"swfbench {args.command}: stopped early: {results['stopped_early']['reason']}",
             flush=True,
         )
+    print(f"swfbench {args.command}: run {status.describe()}", flush=True)
     return results, run_dir
-
-
-class LocustFailed(SwfbenchError):
-    exit_code = ExitCode.OTHER
