@@ -24,6 +24,7 @@ from typing import Any
 
 from swfbench.activity import bootstrap
 from swfbench.client import SWFClient, with_retries
+from swfbench.embedded import free_port
 from swfbench.errors import ExitCode, SwfbenchError, SWFError, UsageError
 from swfbench.gates import (
     Gate,
@@ -185,7 +186,11 @@ def locust_command(
         "--swf-progress", str(args.progress),
     ]  # fmt: skip
     if args.processes:
+        # Locust's master and its forked workers meet on port 5557 unless told otherwise: two
+        # runs at once on one machine would share workers. Each run gets a free port.
+        port = str(free_port())
         command += ["--processes", str(args.processes)]
+        command += ["--master-bind-port", port, "--master-port", port]
     if args.master:
         command += ["--master", "--expect-workers", str(args.expect_workers)]
         command += ["--master-bind-port", str(args.master_port)]
@@ -367,11 +372,7 @@ def run_fleet(
     try:
         with open_target(target_spec(args, timeouts=timeouts)) as target:
             client = SWFClient(target)
-            with_retries(
-                lambda: bootstrap(client, profile.domain),
-                deadline_s=60.0,
-                attempts=BOOTSTRAP_ATTEMPTS,
-            )
+            bootstrap(client, profile.domain, attempts=BOOTSTRAP_ATTEMPTS)
             print(
                 f"swfbench {args.command}: profile {profile.name} against "
                 f"{target.description}; reports in {run_dir}",

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import boto3
 
 from swfbench.activity import ActivityHandle, bootstrap
-from swfbench.client import CallObserver, CallRecord, SWFClient, with_retries
+from swfbench.client import CallObserver, CallRecord, SWFClient
 from swfbench.errors import ConfigurationError, SwfbenchError
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import Profile
@@ -158,11 +158,7 @@ class FleetRuntime:
     def bootstrap(self) -> None:
         """Register the domain and types, trying transient errors (5xx, throttling, no
         answer) again with backoff before giving up."""
-        with_retries(
-            lambda: bootstrap(self.quiet_client, self.profile.domain),
-            deadline_s=60.0,
-            attempts=BOOTSTRAP_ATTEMPTS,
-        )
+        bootstrap(self.quiet_client, self.profile.domain, attempts=BOOTSTRAP_ATTEMPTS)
 
     def register_again(self) -> None:
         """The target no longer knows the domain (restarted empty): register it again, once
