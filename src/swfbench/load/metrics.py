@@ -163,6 +163,8 @@ class FleetMetrics:
                 "propagated": c["cancel_propagated"],
                 "lost": c["cancel_lost"],
                 "not_propagated": c["cancel_lost"] + c["cancel_decision_failed"],
+                # Requested while the run stopped: the decision call never ended.
+                "interrupted": c["cancel_interrupted"],
                 "obeyed": c["cancel_obeyed"],
                 "ignored": c["cancel_ignored"],
                 "propagation_ms": self.histograms["cancel_propagation"].summary_ms(),
@@ -185,6 +187,8 @@ class FleetMetrics:
                 "closed_by_audit": c["closed_by_audit"],
                 "close_failures": c["close_failures"],
                 "end_call_failures": c["end_call_failures"],
+                # The target no longer knew the domain (restarted empty): registered again.
+                "domain_registered_again": c["domain_registered_again"],
             },
             "calls": calls,
             "worker_errors": {

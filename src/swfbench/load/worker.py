@@ -275,12 +275,17 @@ class SimulatedWorker:
         """The decider's RequestCancelActivityTask; it reaches the worker only through a
         heartbeat answering cancelRequested: true (fact sheet, "Cancellation")."""
         self.metrics.count("cancel_requested")
+        outcome = "cancel_interrupted"  # unless the call ends: the run stopped during it
         try:
             task.handle.request_cancel()
+            outcome = ""
         except SwfbenchError:
             # Plain moto does not implement the decision and answers HTTP 500 (fact sheet).
-            self.metrics.count("cancel_decision_failed")
+            outcome = "cancel_decision_failed"
             return
+        finally:
+            if outcome:
+                self.metrics.count(outcome)
         task.cancel_decided = self.clock.mono()
 
     def _finish(self, task: _Task) -> str:
