@@ -24,7 +24,7 @@ from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
 from swfbench.errors import ExitCode, UsageError
 from swfbench.options import add_target_options, finite_float, target_spec
-from swfbench.report import write_report
+from swfbench.report.render import write_run
 from swfbench.results import check_writable, new_run_id
 
 DEFAULT_PATHS = ("scenarios/conformance",)
@@ -182,7 +182,8 @@ def _write_page(results: Path, run_dir: Path) -> Path:
     """The run's HTML page beside its results, under the run's own folder name."""
     document = json.loads(results.read_text(encoding="utf-8"))
     document["run_id"] = run_dir.name
-    return write_report(document, run_dir.parent)
+    # Should the page not fit (disk full), the results say so (status: report not written).
+    return write_run(document, run_dir.parent)
 
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:

@@ -392,9 +392,13 @@ def write_index(reports_dir: Path) -> Path:
         summary = results.get("summary")
         if isinstance(summary, dict):
             summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.items() if n)
+        status = RunStatus.of(results)
         runs.append(
             {
                 "href": f"{results_path.parent.name}/{REPORT_FILE}",
+                "state": status.state,
+                "whole": status.whole,
+                "status": "complete" if status.whole else status.describe(),
                 "kind": results.get("kind"),
                 "run_id": run_id_of(results),
                 "profile": (results.get("profile") or {}).get("path"),
