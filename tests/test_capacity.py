@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from swfbench.capacity_command import analyse, capacity_metrics, summary
 from swfbench.embedded import free_port
 from swfbench.errors import UsageError
+from swfbench.load.capacity import StepPlan
 from swfbench.slo import Objective, parse_slo
 
 SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
@@ -120,3 +122,38 @@ def test_an_unreachable_target_leaves_no_run_behind(tmp_path: Path) -> None:
     assert done.returncode == 250, done.stderr
     assert "cannot reach endpoint" in done.stderr and "Traceback" not in done.stderr
     assert not list(reports.glob("*/*"))
+
+
+PLAN = StepPlan(rates=(10.0, 20.0, 30.0), step_s=4, interval_s=1, spawn_rate=10, slo="p99 < 1 ms")
+
+
+def _step(step: int, holds: bool) -> dict[str, object]:
+    rate = PLAN.rates[step]
+    return {"step": step, "holds": holds, "offered_per_s": rate, "heartbeats_per_s": rate,
+            "p50": 0.5, "p99": 0.9, "errors": 0.0, "broken": [] if holds else ["p99 < 1 ms"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("steps", "search", "says"),
+    [
+        ([], "incomplete", "no knee: the search is incomplete (it ended before its first step"),
+        ([_step(0, True)], "incomplete", "so the knee is at least that"),
+        ([_step(1, True)], "incomplete", "its record of steps has gaps"),
+        ([_step(0, True), _step(2, False)], "incomplete", "its record of steps has gaps"),
+        ([_step(0, False)], "complete", "no knee: the first step (10/s) already broke"),
+        ([_step(0, True), _step(1, False)], "complete", "knee: 10 heartbeats/s offered"),
+        ([_step(k, True) for k in range(3)], "complete", "every step held"),
+    ],
+)
+def test_a_knee_is_claimed_only_from_a_whole_search(
+    steps: list[dict[str, object]], search: str, says: str
+) -> None:
+    """A search interrupted after its first step once claimed that step as its knee; one
+    interrupted before it crashed summary() with a TypeError."""
+    capacity = analyse({"capacity": {"steps": steps}, "first_error_s": {}}, PLAN, None)
+    assert capacity["search"] == search
+    assert (capacity["knee"] is None) == (search != "complete" or not steps[0]["holds"])
+    assert says in summary(capacity)
+    assert capacity_metrics(capacity)["capacity"]["knee_per_s"] == (
+        capacity["knee"]["offered_per_s"] if capacity["knee"] else 0.0
+    )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -222,3 +225,72 @@ def test_console_script_exit_codes_and_no_traceback(moto_server: EmbeddedServer)
         result = subprocess.run([*swfbench, *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == expected, result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """An endpoint that neither accepts nor refuses a connection, as behind a firewall that
+    drops packets: a listening socket whose backlog is full, so the kernel drops new SYNs."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    address = server.getsockname()
+    fillers: list[socket.socket] = []
+    while len(fillers) < 64:
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(address)
+        except TimeoutError:
+            probe.close()
+            break  # the next connection hangs: the hole is ready
+        fillers.append(probe)
+    try:
+        yield f"http://127.0.0.1:{address[1]}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An endpoint that accepts connections and reads requests but never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint_fixture", "flag", "message"),
+    [
+        ("black_hole", "--connect-timeout", "no connection within the 1 s connect timeout"),
+        ("silent_server", "--read-timeout", "did not answer RecordActivityTaskHeartbeat within"),
+    ],
+)
+def test_a_target_that_never_answers_is_one_line_and_exit_250(
+    endpoint_fixture: str, flag: str, message: str, request: pytest.FixtureRequest
+) -> None:
+    """botocore's ConnectTimeoutError once escaped as a 93-line traceback and exit 1 (the code
+    of a failed gate)."""
+    url = request.getfixturevalue(endpoint_fixture)
+    result = subprocess.run(
+        [sys.executable, "-m", "swfbench.cli", "heartbeat", "--task-token", "t",
+         "--endpoint-url", url, flag, "1s"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == ExitCode.UNREACHABLE, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert message in line and "Traceback" not in result.stderr
