@@ -70,6 +70,28 @@ def build_request(
     return body, signer.headers(OPERATION, body, now)
 
 
+class ConnectTimedOut(TimeoutError):
+    """No connection within the connect timeout (geventhttpclient raises the same
+    TimeoutError for a connection and for an answer that does not come)."""
+
+
+def _tell_connect_timeouts(pool: Any) -> None:
+    """Make a geventhttpclient connection pool raise `ConnectTimedOut` when opening a new
+    connection times out. Only new connections pass here: kept-alive ones cost nothing."""
+    if getattr(pool, "_swfbench_connect", False):
+        return
+    create = pool._create_socket
+
+    def create_socket() -> Any:
+        try:
+            return create()
+        except TimeoutError as exc:
+            raise ConnectTimedOut(str(exc)) from exc
+
+    pool._create_socket = create_socket
+    pool._swfbench_connect = True
+
+
 class FastSender:
     """Heartbeats through the connection pool of a geventhttpclient user agent (FastHttpUser's
     `client.client`), signed by `Signer`: one POST on a kept-alive connection, nothing else."""
@@ -81,34 +103,30 @@ class FastSender:
     ) -> None:
         # The pool's HTTP client for the endpoint; shared with every user of the same pool.
         self._http = agent.clientpool.get_client(endpoint_url.rstrip("/") + "/")
-        self._pool = self._http._connection_pool
+        _tell_connect_timeouts(self._http._connection_pool)
         self._signer = signer
         self._observer = observer
-
-    def _connect(self) -> None:
-        """Take a kept-alive connection from the pool, or open one, and put it back for the
-        request: a timeout here is the connect timeout, one in the request the read timeout
-        (geventhttpclient raises the same TimeoutError for both)."""
-        self._pool.return_socket(self._pool.get_socket())
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
         body, headers = build_request(self._signer, token, details)
         started = time.perf_counter()
-        code: str | None = CONNECT_TIMEOUT
         try:
-            self._connect()
-            code = READ_TIMEOUT
             with self._http.request("POST", "/", body=body, headers=headers) as response:
                 status = int(response.status_code)
                 content = response.read()
         except Exception as exc:  # geventhttpclient raises socket, SSL and timeout errors alike
-            if not isinstance(exc, TimeoutError):
-                code = CONNECTION_ERROR
+            failure = (
+                CONNECT_TIMEOUT
+                if isinstance(exc, ConnectTimedOut)
+                else READ_TIMEOUT
+                if isinstance(exc, TimeoutError)
+                else CONNECTION_ERROR
+            )
             duration = time.perf_counter() - started
-            self._observer(CallRecord(OPERATION, duration, code, None, 0))
-            return HeartbeatResult(False, code, duration)
+            self._observer(CallRecord(OPERATION, duration, failure, None, 0))
+            return HeartbeatResult(False, failure, duration)
         duration = time.perf_counter() - started
-        code = None
+        code: str | None = None
         cancel = False
         if status == 200:
             try:
