@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-baseline serve clean
+.PHONY: demo test lint typecheck pytest bench bench-baseline serve clean localstack conform-localstack clean-localstack matrix
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,30 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# LocalStack's environment is built first (once per machine); where Python 3.13 is missing this
+# says so in one line and the LocalStack tests report SKIPPED with that reason.
 pytest: $(STAMP)
+	$(BIN)/python -m swfbench.localstack build --if-possible
 	$(BIN)/pytest
+
+# LocalStack's own Python 3.13 environment, pinned by src/swfbench/data/localstack-constraints.txt:
+# built once per machine under ~/.cache/swfbench/localstack (SWFBENCH_LOCALSTACK_HOME), rebuilt
+# only when the pins change. `--engine localstack` builds it on first use too.
+localstack: $(STAMP)
+	$(BIN)/python -m swfbench.localstack build
+
+# The conformance suite against LocalStack, judged by conformance/targets/localstack.yaml; the
+# results and the report go to reports/<run-id>/.
+conform-localstack: localstack
+	$(BIN)/swfbench conform --engine localstack
+
+# The emulator matrix: conformance and capacity of the engine, plain moto and LocalStack, one after
+# another on this machine; writes the tables into README.md (about 8 minutes here).
+matrix: localstack
+	$(BIN)/python benchmarks/emulator_matrix.py --readme README.md
+
+clean-localstack: $(STAMP)
+	rm -rf "$$($(BIN)/python -c 'from swfbench.localstack import home; print(home())')"
 
 # Micro-benchmarks of the per-heartbeat hot paths, as ratios to a calibration workload timed in
 # the same run. `bench` fails when a ratio rose more than BENCH_MARGIN percent above

@@ -1,13 +1,16 @@
-"""Heartbeat throughput against open tasks: plain moto server against the swfbench engine.
+"""Heartbeat throughput against open tasks: the swfbench engine, plain moto and LocalStack.
 
-    .venv/bin/python benchmarks/engine_scale.py [--tasks 10000] [--moto-tasks 500]
+    .venv/bin/python benchmarks/engine_scale.py [--engines swfbench,moto,localstack]
+        [--levels 10,100,1000,10000] [--emulator-levels 10,100,1000]
 
-Both servers run in this one invocation, each as its own process on a free loopback port. For
-each it measures heartbeats/s with 10 open started tasks, then starts N more activities through
-the real flow (StartWorkflowExecution, PollForDecisionTask, RespondDecisionTaskCompleted with
-ScheduleActivityTask, PollForActivityTask) and measures heartbeats/s again across all open
-tasks. Plain moto slows down with every open task (each call scans them all), so its N is capped
-by --moto-tasks. Ratios compare against the 10-task baseline of the same server in this run.
+The servers run one after another in this one invocation, each as the embedded target runs it
+(its own process on a free loopback port). For each it measures heartbeats/s with 10 open
+started tasks, then starts more activities through the real flow (StartWorkflowExecution,
+PollForDecisionTask, RespondDecisionTaskCompleted with ScheduleActivityTask,
+PollForActivityTask) up to each level of open tasks and measures heartbeats/s again across all
+of them. Plain moto and LocalStack (moto-ext) slow down with every open task (each call scans
+them all), so they are measured up to 1,000; the engine up to 10,000. Ratios compare against
+the 10-task figure of the same server in this run.
 
 The client is raw `http.client` on keep-alive connections with prebuilt bodies and a fixed
 (unverified) Authorization header, from several threads, so that it is not the bottleneck.
@@ -24,6 +27,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from swfbench.embedded import EmbeddedServer
@@ -244,10 +248,11 @@ def _heartbeat_round(
 @dataclass
 class Result:
     name: str
-    small: Rate
-    large_tasks: int
-    large: Rate
+    version: str | None
+    rates: dict[int, Rate]
+    """Open tasks -> heartbeat rate with that many open."""
     start_seconds: float
+    """Time to start all the activities beyond the first 10."""
 
 
 def _describe(rate: Rate) -> str:
@@ -255,79 +260,125 @@ def _describe(rate: Rate) -> str:
     return f"{rate.per_second:,.0f} heartbeats/s{cpu}"
 
 
-def measure(server: Server, tasks: int, args: argparse.Namespace) -> Result:
+def measure(
+    server: Server, version: str | None, levels: list[int], args: argparse.Namespace
+) -> Result:
+    """Heartbeat rates with 10 open tasks, then with each larger level, starting the
+    activities that each level adds through the real flow."""
     register(server.port)
     timing = {"seconds": args.seconds, "threads": args.client_threads, "rounds": args.rounds}
-    small_tokens = start_activities(server.port, 10, prefix="small", per_workflow=10, threads=1)
-    small = heartbeats_per_second(server, small_tokens, **timing)
-    print(f"  {server.name}: {_describe(small)} with 10 open tasks", flush=True)
-    began = time.perf_counter()
-    bulk = start_activities(
-        server.port,
-        tasks,
-        prefix="bulk",
-        per_workflow=args.per_workflow,
-        threads=args.start_threads,
-    )
-    start_seconds = time.perf_counter() - began
-    print(f"  {server.name}: started {tasks:,} activities in {start_seconds:.1f} s", flush=True)
-    large = heartbeats_per_second(server, small_tokens + bulk, **timing)
-    print(f"  {server.name}: {_describe(large)} with {tasks + 10:,} open tasks", flush=True)
-    return Result(server.name, small, tasks + 10, large, start_seconds)
+    tokens = start_activities(server.port, 10, prefix="small", per_workflow=10, threads=1)
+    rates = {10: heartbeats_per_second(server, tokens, **timing)}
+    print(f"  {server.name}: {_describe(rates[10])} with 10 open tasks", flush=True)
+    start_seconds = 0.0
+    for level in [n for n in levels if n > 10]:
+        began = time.perf_counter()
+        tokens += start_activities(
+            server.port,
+            level - len(tokens),
+            prefix=f"bulk{level}",
+            per_workflow=args.per_workflow,
+            threads=args.start_threads,
+        )
+        took = time.perf_counter() - began
+        start_seconds += took
+        print(f"  {server.name}: {len(tokens):,} open tasks ({took:.1f} s to start)", flush=True)
+        rates[level] = heartbeats_per_second(server, tokens, **timing)
+        print(f"  {server.name}: {_describe(rates[level])} with {level:,} open tasks", flush=True)
+    return Result(server.name, version, rates, start_seconds)
+
+
+SERVERS = {
+    "swfbench": "swfbench engine",
+    "moto": "plain moto",
+    "localstack": "LocalStack",
+}
+
+
+def _levels(text: str) -> list[int]:
+    levels = sorted({int(n) for n in text.replace("_", "").split(",")})
+    if not levels or levels[0] != 10:
+        raise argparse.ArgumentTypeError("levels start at 10 open tasks, e.g. 10,100,1000")
+    return levels
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=10_000, help="open tasks for the engine")
     parser.add_argument(
-        "--moto-tasks", type=int, default=1000, help="open tasks for plain moto (capped at 1,000)"
+        "--engines",
+        default="swfbench,moto,localstack",
+        help="servers to measure, in order (swfbench, moto, localstack)",
+    )
+    parser.add_argument(
+        "--levels",
+        type=_levels,
+        default=_levels("10,100,1000,10000"),
+        help="open tasks for the engine (10,100,1000,10000)",
+    )
+    parser.add_argument(
+        "--emulator-levels",
+        type=_levels,
+        default=_levels("10,100,1000"),
+        help="open tasks for plain moto and LocalStack (10,100,1000): each call scans them all",
     )
     parser.add_argument("--per-workflow", type=int, default=100, help="activities per execution")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per figure (median)")
     parser.add_argument("--client-threads", type=int, default=4)
     parser.add_argument("--start-threads", type=int, default=8)
-    parser.add_argument("--skip-moto", action="store_true", help="measure the engine only")
     args = parser.parse_args(argv)
-    moto_tasks = min(args.moto_tasks, 1000)
-    env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    unknown = [name for name in engines if name not in SERVERS]
+    if unknown:
+        parser.error(f"unknown engine {unknown[0]!r}: choose from {', '.join(SERVERS)}")
     print(
-        f"engine_scale: {env_note}; heartbeat rates are the median of {args.rounds} "
+        f"engine_scale: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, Python "
+        f"{sys.version.split()[0]}; heartbeat rates are the median of {args.rounds} "
         f"measurements of {args.seconds:g} s",
         flush=True,
     )
 
     results: list[Result] = []
-    runs: list[tuple[str, str, int]] = [("swfbench engine", "swfbench", args.tasks)]
-    if not args.skip_moto:
-        runs.append(("plain moto", "moto", moto_tasks))
-    for name, engine, tasks in runs:
+    for engine in engines:
+        levels = args.levels if engine == "swfbench" else args.emulator_levels
         # The same embedded server swfbench itself runs, started and stopped the same way.
         with EmbeddedServer(engine=engine) as server:
-            results.append(measure(Server(name, server), tasks, args))
+            print(f"{SERVERS[engine]} ({server.version}):", flush=True)
+            results.append(measure(Server(SERVERS[engine], server), server.version, levels, args))
 
+    every = sorted({level for r in results for level in r.rates})
     print()
-    header = (
-        f"{'server':<16} {'hb/s @10':>9} {'open N':>7} {'hb/s @N':>9} {'ratio':>6} "
-        f"{'cpu µs @10':>11} {'cpu µs @N':>10} {'cpu ratio':>10} {'start N (s)':>12}"
-    )
-    print(header)
-    print("-" * len(header))
+    print("| server | " + " | ".join(f"{n:,} open tasks" for n in every) + " | start |")
+    print("|---|" + "---|" * (len(every) + 1))
     for r in results:
-        cpu_small = f"{r.small.cpu_us:,.0f}" if r.small.cpu_us is not None else "-"
-        cpu_large = f"{r.large.cpu_us:,.0f}" if r.large.cpu_us is not None else "-"
-        cpu_ratio = (
-            f"{r.small.cpu_us / r.large.cpu_us:.2f}" if r.small.cpu_us and r.large.cpu_us else "-"
-        )
+        cells = []
+        for level in every:
+            rate = r.rates.get(level)
+            if rate is None:
+                cells.append("-")
+                continue
+            cpu = f" ({rate.cpu_us:,.0f} µs)" if rate.cpu_us is not None else ""
+            cells.append(f"{rate.per_second:,.0f}/s{cpu}")
+        largest = max(r.rates)
+        named = r.version and r.version.startswith(r.name)
         print(
-            f"{r.name:<16} {r.small.per_second:>9,.0f} {r.large_tasks:>7,} "
-            f"{r.large.per_second:>9,.0f} {r.large.per_second / r.small.per_second:>6.2f} "
-            f"{cpu_small:>11} {cpu_large:>10} {cpu_ratio:>10} {r.start_seconds:>12.1f}"
+            f"| {r.version if named else f'{r.name} ({r.version})'} | "
+            + " | ".join(cells)
+            + f" | {largest - 10:,} in {r.start_seconds:.1f} s |"
         )
-    print("ratio: hb/s @N over hb/s @10; cpu ratio: CPU per heartbeat @10 over @N (1.0 = flat)")
-    if not args.skip_moto:
-        print(f"plain moto measured with {moto_tasks:,} open tasks, not {args.tasks:,}: it scans")
-        print("every task on every call, so starting more would take many minutes")
+    print()
+    print("Each cell: heartbeats/s with that many open tasks (server CPU per heartbeat).")
+    for r in results:
+        low, high = r.rates[10], r.rates[max(r.rates)]
+        print(
+            f"{r.name}: {max(r.rates):,} open tasks answer {high.per_second / low.per_second:.2f}x "
+            f"the heartbeats/s of 10"
+            + (
+                f"; CPU per heartbeat {high.cpu_us / low.cpu_us:.1f}x"
+                if high.cpu_us and low.cpu_us
+                else ""
+            )
+        )
     return 0
 
 

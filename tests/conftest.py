@@ -1,5 +1,5 @@
-"""Shared fixtures: one real moto server over HTTP for the session, real boto3 clients, and one
-real gated load run whose results and report several tests read."""
+"""Shared fixtures: one real moto server over HTTP for the session, real boto3 clients, one
+real gated load run whose results and report several tests read, and LocalStack's environment."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from swfbench import localstack
 from swfbench.activity import bootstrap
 from swfbench.client import CallRecord, SWFClient
 from swfbench.embedded import EmbeddedServer
@@ -27,6 +28,13 @@ def moto_server() -> Iterator[EmbeddedServer]:
 
 
 @pytest.fixture(scope="session")
+def engine_server() -> Iterator[EmbeddedServer]:
+    """The extended engine, whose answers keep SWF's wire contract (plain moto's say text/html)."""
+    with EmbeddedServer(engine="swfbench") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def moto_target(moto_server: EmbeddedServer) -> Target:
     return Target(
         kind="endpoint",
@@ -34,6 +42,16 @@ def moto_target(moto_server: EmbeddedServer) -> Target:
         region=EMULATOR_REGION,
         credentials=EMULATOR_CREDENTIALS,
     )
+
+
+@pytest.fixture(scope="session")
+def localstack_env() -> localstack.Environment:
+    """LocalStack's environment, built first if missing (`make test` builds it beforehand). On a
+    machine without Python 3.13 every test that needs it is reported SKIPPED with that reason."""
+    try:
+        return localstack.environment()
+    except localstack.LocalStackUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -7,51 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from importlib import metadata
 
 import pytest
 
-from swfbench.embedded import HOST, EmbeddedServer, answers, free_port
+from processes import SWFBENCH, alive, processes_marked, wait_until
+from swfbench.embedded import ENGINES, HOST, EmbeddedServer, Launch, answers, free_port
 from swfbench.errors import EmbeddedTargetError, ExitCode
-
-SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie has exited; only its parent has not reaped it yet.
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
-
-
-def processes_marked(mark: str) -> list[int]:
-    """Pids of live processes whose environment carries `mark` (ours and our children's)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"SWFBENCH_TEST_MARK={mark}".encode() in environ.split(b"\0") and alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
-
-
-def wait_until(predicate: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -67,6 +31,7 @@ def test_server_answers_then_is_gone_after_normal_exit() -> None:
         assert server.process is not None
         pid = server.process.pid
         assert answers(server.url + "/")
+        assert server.version == f"moto {metadata.version('moto')}, extended by swfbench 0.1.0"
     assert not alive(pid)
     assert not answers(server.url + "/")
 
@@ -147,4 +112,27 @@ def test_a_failing_command_leaves_no_server_behind() -> None:
         env={**os.environ, "SWFBENCH_TEST_MARK": mark},
     )
     assert result.returncode == ExitCode.SERVICE
+    assert not processes_marked(mark)
+
+
+def test_a_server_interrupted_while_starting_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during the wait for readiness: `__exit__` never runs, `start` itself stops it."""
+    mark = uuid.uuid4().hex
+    started: list[int] = []
+
+    def interrupted(url: str) -> bool:
+        started.extend(processes_marked(mark))
+        raise KeyboardInterrupt
+
+    def launch(port: int, extra_args: tuple[str, ...]) -> Launch:
+        return Launch(
+            argv=[sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+            env={**os.environ, "SWFBENCH_TEST_MARK": mark},
+            ready=interrupted,
+        )
+
+    monkeypatch.setitem(ENGINES, "interrupted", launch)
+    with pytest.raises(KeyboardInterrupt), EmbeddedServer(engine="interrupted"):
+        pass
+    assert len(started) == 1
     assert not processes_marked(mark)

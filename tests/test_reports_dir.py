@@ -1,5 +1,5 @@
 """A reports directory that cannot take the run: a regular file in the way, a read-only or
-unwritable directory, a full disk. Every command says so in one line and exits 251, leaves no
+unwritable directory, a full disk. Every command says so in one line and exits 248, leaves no
 `.partial` file, and a run writes its results.json before its larger pages, so its data
 survives when the pages do not.
 
@@ -135,7 +135,7 @@ def commands(tmp_path: Path, saved_run: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("command", ["load", "capacity", "conform", "plan", "report", "gate"])
-def test_a_file_in_the_way_is_one_line_and_exit_251(
+def test_a_file_in_the_way_is_one_line_and_exit_248(
     command: str, commands: dict[str, list[str]], tmp_path: Path
 ) -> None:
     in_the_way = tmp_path / "reports"
@@ -148,7 +148,7 @@ def test_a_file_in_the_way_is_one_line_and_exit_251(
 
 
 @pytest.mark.parametrize("command", ["load", "capacity", "conform", "plan", "report", "gate"])
-def test_an_unwritable_directory_is_one_line_and_exit_251(
+def test_an_unwritable_directory_is_one_line_and_exit_248(
     command: str, commands: dict[str, list[str]], unwritable: Path
 ) -> None:
     done = _run(commands[command], unwritable)
@@ -179,7 +179,7 @@ def test_load_on_a_full_disk_keeps_its_results_before_locust_s_page(
 def test_load_on_a_disk_too_full_for_its_report(
     commands: dict[str, list[str]], small_disk: Callable[[int], Disk]
 ) -> None:
-    """16 KiB: the results fit and the report does not: exit 251, and the results left say
+    """16 KiB: the results fit and the report does not: exit 248, and the results left say
     the run is not whole (its report, or the audit recorded after Locust, is missing)."""
     disk = small_disk(16)
     done = _run([*commands["load"], "--run-id", "full"], disk.path, disk.limit)
@@ -191,7 +191,7 @@ def test_load_on_a_disk_too_full_for_its_report(
 
 
 @pytest.mark.parametrize(("command", "kib"), [("conform", 8), ("plan", 8)])
-def test_results_that_do_not_fit_are_one_line_and_exit_251(
+def test_results_that_do_not_fit_are_one_line_and_exit_248(
     command: str, kib: int, commands: dict[str, list[str]], small_disk: Callable[[int], Disk]
 ) -> None:
     """Conform once passed its scenarios and then exited 1, leaving a truncated

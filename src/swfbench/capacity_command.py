@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.interrupts import Interrupts
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
@@ -45,11 +46,8 @@ def register(subparsers: Any) -> None:
         "its new workers have started. Where heartbeats are throttled, the report shows "
         "when throttling began; with --quotas aws, beside the planner's prediction. "
         "Writes results.json and index.html under REPORTS/RUN-ID/. A knee is claimed only "
-        "from a whole search (steps judged from the first to one that broke, or to the last). "
-        "Exit codes: 0 a knee was found, 1 the first step already broke the SLO or the search "
-        "is not whole, 2 bad SLO or flag, 249/250/253 target problems, 251 the reports "
-        "directory cannot be written, 255 the run was aborted (Locust failed, an internal "
-        "error).",
+        "from a whole search (steps judged in order from the first to one that broke, or to "
+        "the last); a search that is not whole exits 1, an aborted one 255.",
     )
     parser.add_argument(
         "--slo",
@@ -192,36 +190,40 @@ def predicted_onset(plan: StepPlan, quotas: Quotas, seed: int = 1) -> dict[str, 
     return {"time_s": round(at, 3), "step": step, "offered_per_s": plan.offered(step)}
 
 
-def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> dict[str, Any]:
+def analyse(
+    results: dict[str, Any],
+    plan: StepPlan,
+    quotas: Quotas | None,
+    interrupted_by: str | None = None,
+) -> dict[str, Any]:
     """The knee, the curve, and throttling's onset measured against the planner's.
 
     A knee is claimed only from a whole search: steps judged in order from the first, up to
-    one that broke or to the last. A search that ended early (interrupted, aborted) or lost a
-    step says how far it got (`held_up_to`: a lower bound, not a knee)."""
+    one that broke or to the last. A search stopped before (by a signal, the run ending, an
+    abort) has no knee: the highest step that held is only a lower bound (`held_so_far`); a
+    record of steps with gaps (a step missing) has neither."""
     record = results.get("capacity") or {"steps": []}
     steps = list(record.get("steps") or [])
     in_order = [s.get("step") for s in steps] == list(range(len(steps)))
-    broke = next((s for s in steps if not s["holds"]), None) if in_order else None
-    finished = in_order and (broke is not None or len(steps) == len(plan.rates))
     held = [s for s in steps if s["holds"]] if in_order else []
+    broke = next((s for s in steps if not s["holds"]), None) if in_order else None
+    exhausted = in_order and broke is None and len(steps) == len(plan.rates)
+    finished = broke is not None or exhausted
     knee = (
         held[-1]
         if finished and held and (broke is None or held[-1]["step"] < broke["step"])
         else None
     )
     if finished:
-        search, why = "complete", None
+        why = None
     elif not in_order:
-        search, why = "incomplete", "its record of steps has gaps"
-    elif not steps:
-        search, why = "incomplete", "it ended before its first step was judged"
+        why = f"incomplete: its record of steps has gaps ({len(steps)} of {len(plan.rates)})"
     else:
-        search = "incomplete"
-        why = f"it ended after {len(steps)} of {len(plan.rates)} steps, none of them broken"
+        why = (
+            f"interrupted by {interrupted_by or 'the run ending'} after {len(steps)} of "
+            f"{len(plan.rates)} steps"
+        )
     capacity: dict[str, Any] = {
-        "search": search,
-        "incomplete_because": why,
-        "held_up_to": held[-1] if held and not finished else None,
         "slo": plan.slo,
         "plan": {
             "rates": list(plan.rates),
@@ -233,7 +235,11 @@ def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> d
         "steps": steps,
         "knee": knee,
         "broken_at": broke,
-        "exhausted": finished and broke is None,
+        "exhausted": exhausted,
+        "finished": finished,
+        "held_so_far": None if finished or not held else held[-1],
+        # Why the search did not finish, when it did not: a signal, the run ending, gaps.
+        "interrupted": why,
     }
     measured_at = results["first_error_s"].get(THROTTLED)
     if quotas is not None or measured_at is not None:
@@ -304,36 +310,35 @@ def capacity_metrics(capacity: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def verdict(capacity: dict[str, Any]) -> str:
+    """The search's outcome in one line, for the console and the report."""
+    knee, broke = capacity["knee"], capacity["broken_at"]
+    if capacity.get("interrupted"):
+        held = capacity.get("held_so_far")
+        so_far = (
+            f"the rate held up to {held['offered_per_s']:g}/s so far, a lower bound"
+            if held
+            else "no step was judged"
+            if not capacity["steps"]
+            else "no lower bound either"
+        )
+        return f"no knee: {capacity['interrupted']}; {so_far}"
+    if knee is None:
+        return f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
+    return (
+        f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
+        f"measured, p50 {knee['p50']} ms, p99 {knee['p99']} ms, errors {knee['errors']:.2%}) "
+        f"within {capacity['slo']}"
+    )
+
+
 def summary(capacity: dict[str, Any]) -> str:
     knee, broke = capacity["knee"], capacity["broken_at"]
-    lines = []
-    if capacity.get("search", "complete") != "complete":
-        bound = capacity.get("held_up_to")
-        lines.append(
-            f"no knee: the search is incomplete ({capacity['incomplete_because']})"
-            + (
-                f"; steps up to {bound['offered_per_s']:g}/s held {capacity['slo']}, so the knee "
-                "is at least that"
-                if bound
-                else ""
-            )
-        )
-    elif knee is None and broke is not None:
-        lines.append(
-            f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
-        )
-    elif knee is None:
-        lines.append("no knee: no step was judged")
-    else:
-        lines.append(
-            f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
-            f"measured, p50 {knee['p50']} ms, p99 {knee['p99']} ms, errors {knee['errors']:.2%}) "
-            f"within {capacity['slo']}"
-        )
-        if broke is not None:
-            lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
-        elif capacity["exhausted"]:
-            lines.append("every step held: the knee is above --max-rate")
+    lines = [verdict(capacity)]
+    if knee is not None and broke is not None:
+        lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
+    elif knee is not None and capacity["exhausted"]:
+        lines.append("every step held: the knee is above --max-rate")
     if capacity.get("note"):
         lines.append(capacity["note"])
     throttling = capacity.get("throttling")
@@ -393,14 +398,15 @@ def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(OSError):
                 run_dir.rmdir()
         raise
-    capacity = analyse(results, plan, quotas)
+    interrupts: Interrupts = args.interrupts
+    capacity = analyse(results, plan, quotas, interrupts.by)
     results["kind"] = "capacity"
     results["capacity"] = capacity
     # A search checks steps: one that judged none has no knee to report, whatever it sent.
     status = RunStatus.of(results)
     status.checked = len(capacity["steps"])
-    if capacity["search"] != "complete":
-        status.lack(f"the search is incomplete: {capacity['incomplete_because']}")
+    if not capacity["finished"] and not interrupts.by:
+        status.lack(f"steps not judged: {len(plan.rates) - len(capacity['steps'])}")
     results["status"] = status.to_dict()
     results["metrics"].update(capacity_metrics(capacity))
     print(summary(capacity), flush=True)
@@ -408,6 +414,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"swfbench capacity: results in {run_dir / 'results.json'}, report in {report}", flush=True
     )
+    if interrupts.by:
+        return ExitCode.INTERRUPTED
     if status.state == "aborted":
         return ExitCode.OTHER
     if capacity["knee"] is None or not status.whole:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 from swfbench import (
@@ -23,7 +21,14 @@ from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstr
 from swfbench.client import SWFClient
 from swfbench.conformance import command as conform_command
 from swfbench.embedded import EmbeddedServer
-from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.errors import (
+    EndpointURLError,
+    ExitCode,
+    SwfbenchError,
+    UsageError,
+    exit_codes_help,
+)
+from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
 from swfbench.options import (
     ArgumentParser,
@@ -63,7 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             code = server.wait()
         except KeyboardInterrupt:
-            return ExitCode.OK
+            # Stopped as asked; still 130, as every command stopped by a signal.
+            return ExitCode.INTERRUPTED
     print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
     return ExitCode.OTHER
 
@@ -146,12 +152,17 @@ def build_parser() -> ArgumentParser:
     capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
+    _add_exit_codes(parser)
     return parser
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so every `finally` (the embedded server's stop) runs.
-    raise KeyboardInterrupt
+def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
+    """The one exit-code table at the end of every command's --help."""
+    parser.epilog = exit_codes_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_exit_codes(child)
 
 
 USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
@@ -164,21 +175,24 @@ def _usage_exit_code(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-        code: int = args.run(args)
-        return code
-    except UsageError as exc:
-        print(f"swfbench: error: {exc}", file=sys.stderr)
-        return _usage_exit_code(argv)
-    except SwfbenchError as exc:
-        print(f"swfbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("swfbench: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+    # Ctrl-C, SIGTERM and SIGHUP unwind as KeyboardInterrupt, so every `finally` (the embedded
+    # server's stop) runs, until a command's run is under way and holds them (see interrupts).
+    with Interrupts() as interrupts:
+        try:
+            args = build_parser().parse_args(argv)
+            args.interrupts = interrupts
+            code: int = args.run(args)
+            return code
+        except UsageError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
+        except SwfbenchError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("swfbench: interrupted", file=sys.stderr)
+            return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

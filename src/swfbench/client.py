@@ -26,10 +26,12 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from swfbench.errors import (
     ConfigurationError,
+    NotSWF,
     SwfbenchError,
     SWFError,
     TargetUnreachable,
     UsageError,
+    speaks_swf,
 )
 from swfbench.target import ClientTimeouts, Target
 
@@ -61,6 +63,19 @@ class CallRecord:
 
 
 CallObserver = Callable[[CallRecord], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One HTTP answer as the target sent it, before botocore reads it (for the wire check)."""
+
+    operation: str
+    status: int
+    content_type: str | None
+    body: bytes
+
+
+ExchangeObserver = Callable[[Exchange], None]
 
 
 def _ignore(_: CallRecord) -> None:
@@ -97,13 +112,37 @@ def _error_code_and_message(error: dict[str, Any], status: int) -> tuple[str, st
     return code, message
 
 
+def _exchange_hook(exchanges: ExchangeObserver) -> Callable[..., None]:
+    # botocore's `before-parse` event carries the raw answer: status, headers and body bytes.
+    def hook(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict.get("body", b"")
+        headers = response_dict.get("headers", {})
+        exchanges(
+            Exchange(
+                operation_model.name,
+                int(response_dict.get("status_code", 0)),
+                headers.get("content-type"),
+                body if isinstance(body, bytes) else b"",
+            )
+        )
+
+    return hook
+
+
 class SWFClient:
     """A boto3 SWF client whose every call is timed and reported."""
 
-    def __init__(self, target: Target, observer: CallObserver | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        observer: CallObserver | None = None,
+        exchanges: ExchangeObserver | None = None,
+    ) -> None:
+        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
         self.target = target
         self.observer = observer or _ignore
         self.timeouts: ClientTimeouts = target.timeouts
+        self._exchanges = exchanges
         self._boto = self._client(self.timeouts.read_s)
         self._boto_poll: Any = None
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
@@ -117,7 +156,10 @@ class SWFClient:
             kwargs["endpoint_url"] = self.target.endpoint_url
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
-        return boto3.session.Session().client("swf", **kwargs)
+        client = boto3.session.Session().client("swf", **kwargs)
+        if self._exchanges is not None:
+            client.meta.events.register("before-parse.swf", _exchange_hook(self._exchanges))
+        return client
 
     def _read_timeout(self, operation: str) -> float:
         if operation.startswith("PollFor"):
@@ -153,6 +195,8 @@ class SWFClient:
                     _content_length(exc.response),
                 )
             )
+            if not speaks_swf(code, status):
+                raise NotSWF(operation, code, message, status, self.target.description) from None
             raise SWFError(operation, code, message, status) from None
         except (BotocoreConnectionError, HTTPClientError) as exc:
             code, message = self._unreachable(operation, exc)

@@ -2,12 +2,20 @@
 
 The child is stopped on every exit path: the context manager's `finally`, and, should swfbench
 itself be killed outright, the kernel's parent-death signal (Linux), so no server outlives us.
+It runs in a session of its own, and stopping it signals that whole process group, so nothing
+it may have started outlives it either.
+
+Each engine says how it is launched (`Launch`): the command and environment, how to tell it is
+ready, how long it may take to start and to stop, and what to clean up after it. The moto-based
+engines are modules of swfbench's own interpreter; LocalStack runs from its own Python 3.13
+environment (`swfbench.localstack`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,9 +24,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from swfbench import __version__, lifeline
 from swfbench.errors import EmbeddedTargetError
 
 HOST = "127.0.0.1"
@@ -26,20 +39,75 @@ DEFAULT_ENGINE = "swfbench"
 STARTUP_TIMEOUT_S = 30.0
 
 
-ENGINES = {
+@dataclass(frozen=True, kw_only=True)
+class Launch:
+    """How to run one engine process on a port."""
+
+    argv: list[str]
+    env: dict[str, str] | None = None
+    """The child's environment; None inherits swfbench's."""
+    ready: Callable[[str], bool] = field(default=lambda url: answers(url + "/"))
+    """Given the server's base URL: does it serve SWF yet?"""
+    startup_timeout_s: float = STARTUP_TIMEOUT_S
+    stop_grace_s: float = 5.0
+    """After SIGTERM, how long the server may take to exit before it is killed."""
+    scratch: Path | None = None
+    """A folder of the server's own, removed once it has stopped."""
+    version: str | None = None
+    """What the server is, for results files (e.g. `moto 5.2.5`)."""
+
+
+def _module_engine(
+    module: str, *args: str, extended: bool
+) -> Callable[[int, tuple[str, ...]], Launch]:
+    """An engine run as `python -m module` in swfbench's own interpreter: moto's SWF, plain or
+    extended by swfbench."""
+
+    def launch(port: int, extra_args: tuple[str, ...]) -> Launch:
+        filled = [arg.format(host=HOST, port=port) for arg in args]
+        version = f"moto {metadata.version('moto')}"
+        return Launch(
+            argv=[sys.executable, "-m", module, *filled, *extra_args],
+            version=f"{version}, extended by swfbench {__version__}" if extended else version,
+        )
+
+    return launch
+
+
+def _localstack_engine(port: int, extra_args: tuple[str, ...]) -> Launch:
+    from swfbench import localstack  # its own environment, built on first use
+
+    if extra_args:
+        raise EmbeddedTargetError("LocalStack takes no engine flags (--quotas, --clock)")
+    env = localstack.environment(say=lambda line: print(f"swfbench: {line}", file=sys.stderr))
+    scratch = localstack.scratch_folder()
+    return Launch(
+        argv=[str(env.python), "-m", "localstack.runtime.main"],
+        env=localstack.server_env(HOST, port, scratch),
+        ready=localstack.swf_ready,
+        startup_timeout_s=120.0,  # its first start on a busy machine takes tens of seconds
+        stop_grace_s=30.0,  # it stops its services one by one: about 4 s when idle
+        scratch=scratch,
+        version=env.version,
+    )
+
+
+ENGINES: dict[str, Callable[[int, tuple[str, ...]], Launch]] = {
     # moto's SWF extended to keep SWF's heartbeat promises at fleet scale (swfbench.engine).
-    "swfbench": ("swfbench.engine", "--host", "{host}", "--port", "{port}"),
+    "swfbench": _module_engine(
+        "swfbench.engine", "--host", "{host}", "--port", "{port}", extended=True
+    ),
     # Plain moto, as published: the reference emulator the conformance matrix compares against.
-    "moto": ("moto.server", "-H", "{host}", "-p", "{port}"),
+    "moto": _module_engine("moto.server", "-H", "{host}", "-p", "{port}", extended=False),
+    # LocalStack (free edition): moto-ext underneath, the emulator most teams run.
+    "localstack": _localstack_engine,
 }
 
 
-def _engine_command(engine: str, port: int, extra_args: tuple[str, ...]) -> list[str]:
+def engine_launch(engine: str, port: int, extra_args: tuple[str, ...] = ()) -> Launch:
     if engine not in ENGINES:
         raise EmbeddedTargetError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
-    module, *args = ENGINES[engine]
-    filled = [arg.format(host=HOST, port=port) for arg in args]
-    return [sys.executable, "-m", module, *filled, *extra_args]
+    return ENGINES[engine](port, extra_args)
 
 
 def free_port() -> int:
@@ -58,11 +126,10 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask Linux to SIGTERM it when its parent dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the child's whole session (it leads its own process group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
 
 
 def answers(url: str, timeout: float = 0.5) -> bool:
@@ -74,6 +141,10 @@ def answers(url: str, timeout: float = 0.5) -> bool:
         return True
     except (urllib.error.URLError, OSError):
         return False
+
+
+class ServerExited(EmbeddedTargetError):
+    """The server exited while starting (its port may have been taken meanwhile)."""
 
 
 class EmbeddedServer:
@@ -91,6 +162,7 @@ class EmbeddedServer:
         self.extra_args = extra_args
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.launch: Launch | None = None
         self._log: IO[bytes] | None = None
 
     @property
@@ -98,7 +170,11 @@ class EmbeddedServer:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> EmbeddedServer:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # Ctrl-C while it starts: no __exit__ will stop it
+            self.stop()
+            raise
         return self
 
     def __exit__(
@@ -110,6 +186,14 @@ class EmbeddedServer:
         self.stop()
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            # Ctrl-C or SIGTERM while the server starts: __exit__ will not run, so stop it here.
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         if self.requested_port is not None:
             if not port_is_free(self.requested_port):
                 raise EmbeddedTargetError(
@@ -123,39 +207,42 @@ class EmbeddedServer:
             try:
                 self._launch(free_port())
                 return
-            except EmbeddedTargetError:
+            except ServerExited:
                 if attempt == 2:
                     raise
 
     def _launch(self, port: int) -> None:
-        command = _engine_command(self.engine, port, self.extra_args)
+        launch = engine_launch(self.engine, port, self.extra_args)
         self.port = port
+        self.launch = launch
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
-            command,
+            launch.argv,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=launch.env,
             # Own session: a Ctrl-C in the terminal reaches swfbench, which stops the child
             # itself, instead of the child printing its own interrupt traceback.
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            # SIGTERM when swfbench dies: the server stops as it would on Ctrl-C.
+            preexec_fn=lifeline.for_child(signal.SIGTERM),
         )
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        deadline = time.monotonic() + launch.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 reason = self._last_log_line() or f"exit code {self.process.returncode}"
                 self.stop()
-                raise EmbeddedTargetError(
+                raise ServerExited(
                     f"the embedded {self.engine} server on port {port} exited at start: {reason}"
                 )
-            if answers(self.url + "/"):
+            if launch.ready(self.url):
                 return
             time.sleep(0.05)
         self.stop()
         raise EmbeddedTargetError(
             f"the embedded {self.engine} server on port {port} did not answer "
-            f"within {STARTUP_TIMEOUT_S:.0f} s"
+            f"within {launch.startup_timeout_s:.0f} s"
         )
 
     def _last_log_line(self) -> str:
@@ -166,18 +253,29 @@ class EmbeddedServer:
         lines = [line for line in lines if line]
         return lines[-1] if lines else ""
 
+    @property
+    def version(self) -> str | None:
+        """What the running server is (e.g. `moto 5.2.5`), for results files."""
+        return self.launch.version if self.launch else None
+
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        grace = self.launch.stop_grace_s if self.launch else 5.0
+        if process is not None:
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+                try:
+                    process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process, signal.SIGKILL)
+                    process.wait()
+            # Whatever the server started in its session goes with it.
+            _signal_group(process, signal.SIGKILL)
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self.launch is not None and self.launch.scratch is not None:
+            shutil.rmtree(self.launch.scratch, ignore_errors=True)
 
     def wait(self) -> int:
         """Block until the server exits (foreground `swfbench serve`)."""

@@ -5,16 +5,37 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from typing import Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
-from swfbench.target import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts, TargetSpec
+from swfbench.target import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    ClientTimeouts,
+    TargetSpec,
+    check_endpoint_url,
+)
 
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph texts as argparse does; keeps texts of several lines (the exit-code
+    table) as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a usage error as `UsageError` (exit 252) instead of exiting 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -54,15 +75,32 @@ def duration(value: str) -> float:
     return seconds
 
 
+class _FromEnvironment(str):
+    """A flag's default read from the environment: its errors name the variable."""
+
+    __slots__ = ()
+
+
+def endpoint_url(value: str) -> str:
+    """--endpoint-url (or SWFBENCH_ENDPOINT_URL): checked when the command line is parsed, so
+    a malformed URL is one line and exit 252 before anything runs or is written. (An
+    `EndpointURLError` is no ArgumentTypeError: argparse lets it through with its exit code.)"""
+    source = ENDPOINT_ENV if isinstance(value, _FromEnvironment) else "--endpoint-url"
+    return check_endpoint_url(str(value), source)
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "target",
         "With neither --endpoint-url nor --aws, swfbench starts its own SWF server on loopback "
         "(the embedded target) and stops it when the command ends.",
     )
+    from_environment = os.environ.get(ENDPOINT_ENV)
     group.add_argument(
         "--endpoint-url",
-        default=os.environ.get(ENDPOINT_ENV) or None,
+        type=endpoint_url,
+        # argparse passes a string default through `type` too: the variable is checked as well.
+        default=_FromEnvironment(from_environment) if from_environment else None,
         metavar="URL",
         help=f"an SWF-compatible endpoint such as moto or LocalStack (env {ENDPOINT_ENV})",
     )
@@ -101,7 +139,8 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         choices=sorted(ENGINES),
         default=DEFAULT_ENGINE,
         help=f"server run by the embedded target (default: {DEFAULT_ENGINE}, moto's SWF extended "
-        "to keep SWF's heartbeat promises; moto: plain moto)",
+        "to keep SWF's heartbeat promises; moto: plain moto; localstack: LocalStack with only "
+        "SWF, from its own Python 3.13 environment, built on first use)",
     )
     group.add_argument(
         "--quotas",

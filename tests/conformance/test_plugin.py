@@ -1,4 +1,5 @@
-"""The pytest plugin end to end: pytester runs against the session's real moto server."""
+"""The pytest plugin end to end: pytester runs against the session's real engine server (whose
+answers keep the wire contract, so outcomes here are about the scenarios' steps)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from .helpers import FAILING, NEEDS_QUOTAS, PASSING, write_scenario
 
 
 @pytest.fixture
-def endpoint(moto_server: EmbeddedServer) -> str:
-    return moto_server.url
+def endpoint(engine_server: EmbeddedServer) -> str:
+    return engine_server.url
 
 
 def _run(pytester: pytest.Pytester, endpoint: str, *args: str) -> tuple[Any, dict[str, Any]]:
@@ -96,11 +97,51 @@ def test_outcomes_against_the_known_deviation_list(
         "known_deviation": 1,
         "fixed": 1,
         "skipped": 0,
+        "not_run": 0,
     }
     outcome.stdout.fnmatch_lines(["XFAIL *area/listed_failing - known deviation: the*"])
     outcome.stdout.fnmatch_lines(
         ["*area/listed_passing passed but *known.yaml lists it as a known deviation*"]
     )
+
+
+def test_steps_that_pass_still_fail_on_the_wire_unless_listed(
+    pytester: pytest.Pytester, moto_server: EmbeddedServer
+) -> None:
+    # Plain moto answers text/html: the scenario's steps pass, its answers break the contract.
+    path = write_scenario(pytester, "area/passing", PASSING)
+    outcome, data = _run(pytester, moto_server.url)
+    outcome.assert_outcomes(failed=1)
+    outcome.stdout.fnmatch_lines(
+        [
+            "scenario area/passing failed on the wire: its steps passed*",
+            "*RecordActivityTaskHeartbeat $: content-type: content-type 'text/html*",
+        ]
+    )
+    (scenario,) = data["scenarios"]
+    assert (scenario["passed"], scenario["outcome"]) == (True, "fail")
+    assert scenario["wire"][0]["known"] is None
+    assert data["metrics"]["conformance"]["wire_unknown"] == len(scenario["wire"]) > 0
+
+    known = pytester.path / "known.yaml"
+    known.write_text("wire_deviations:\n  - {rule: content-type, reason: moto says text/html}\n")
+    outcome, data = _run(pytester, moto_server.url, f"--swf-known-deviations={known}")
+    outcome.assert_outcomes(xfailed=1)
+    (scenario,) = data["scenarios"]
+    assert scenario["outcome"] == "known_deviation"
+    assert {f["known"] for f in scenario["wire"]} == {"moto says text/html"}
+    assert data["metrics"]["conformance"]["wire_unknown"] == 0
+    assert path.exists()
+
+
+def test_a_malformed_wire_deviation_is_a_usage_error(
+    pytester: pytest.Pytester, endpoint: str
+) -> None:
+    write_scenario(pytester, "area/passing", PASSING)
+    known = pytester.path / "known.yaml"
+    known.write_text("wire_deviations:\n  - {rule: colour, reason: no such rule}\n")
+    outcome, _ = _run(pytester, endpoint, f"--swf-known-deviations={known}")
+    assert "unknown rule 'colour'" in outcome.stdout.str() + outcome.stderr.str()
 
 
 def test_failure_output_shows_file_line_expected_actual_and_history(
@@ -224,7 +265,14 @@ def test_scenario_needing_quotas_is_skipped_on_a_target_without_them(
         "quotas/burst": "skipped",
         "quotas/listed": "skipped",
     }
-    assert data["summary"] == {"pass": 1, "fail": 0, "known_deviation": 0, "fixed": 0, "skipped": 2}
+    assert data["summary"] == {
+        "pass": 1,
+        "fail": 0,
+        "known_deviation": 0,
+        "fixed": 0,
+        "skipped": 2,
+        "not_run": 0,
+    }
     assert data["target"]["capabilities"] == []
     burst = next(s for s in data["scenarios"] if s["id"] == "quotas/burst")
     assert burst["skipped"] == "needs a target with quotas (swfbench conform --quotas aws)"

@@ -207,3 +207,91 @@ def test_until_error_needs_a_call_and_an_expected_error(tmp_path: Path) -> None:
         + "        expect: {error: {code: X}}\n",
     )
     assert "until_error repeats a call" in error.what and "not sleep" in error.what
+
+
+def test_after_and_interval_name_captured_events(tmp_path: Path) -> None:
+    error = _error(
+        tmp_path,
+        HEAD
+        + """
+      - history: {task: a}
+        expect:
+          contains: [{eventType: ActivityTaskStarted, after: nothing}]
+    """,
+    )
+    assert "no event captured as 'nothing'" in error.what
+    error = _error(
+        tmp_path,
+        HEAD
+        + """
+      - history: {task: a}
+        expect:
+          contains: [{eventType: ActivityTaskStarted, as: started}]
+          interval: {from: started, to: later}
+    """,
+    )
+    assert "no event captured as 'later'" in error.what
+    error = _error(
+        tmp_path,
+        HEAD
+        + """
+      - heartbeat: {task: a}
+        expect: {interval: {from: a, to: a}}
+    """,
+    )
+    assert error.what == "history expectations need a history step"
+
+
+def test_decide_takes_swf_decisions(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        HEAD
+        + """
+      - decide: {task: a, decisions: [{decisionType: CompleteWorkflowExecution}]}
+    """,
+    )
+    assert load_scenario(path).steps[1].action == "decide"
+    error = _error(
+        tmp_path,
+        HEAD
+        + """
+      - decide: {task: a, decisions: [{}]}
+    """,
+    )
+    assert "decisionType" in error.what
+
+
+def test_history_items_after_absent_and_event_timestamps() -> None:
+    from datetime import UTC, datetime
+
+    from swfbench.conformance import expect
+
+    def event(event_id: int, kind: str, at: float, **attributes: object) -> dict[str, object]:
+        key = kind[0].lower() + kind[1:] + "EventAttributes"
+        stamp = datetime.fromtimestamp(at, UTC)
+        return {"eventId": event_id, "eventType": kind, "eventTimestamp": stamp, key: attributes}
+
+    events = [
+        event(1, "DecisionTaskScheduled", 100.0),
+        event(2, "ActivityTaskTimedOut", 102.5, timeoutType="HEARTBEAT"),
+        event(3, "DecisionTaskScheduled", 102.5),
+    ]
+    wanted = {
+        "contains": [
+            {"eventType": "DecisionTaskScheduled", "as": "first"},
+            {"eventType": "ActivityTaskTimedOut", "absent": ["details"], "as": "closed"},
+            {"eventType": "DecisionTaskScheduled", "after": "closed", "as": "next"},
+        ]
+    }
+    wrong, captured = expect.check_history(events, wanted, {})
+    assert wrong is None
+    assert captured["next"]["eventId"] == 3
+    assert expect.check_interval({"from": "first", "to": "closed", "max": 2}, captured, 1.0) is None
+    late = expect.check_interval({"from": "first", "to": "closed", "max": 2}, captured, 0.0)
+    assert late == (
+        "2.500 s from DecisionTaskScheduled #1 to ActivityTaskTimedOut #2, expected at most "
+        "2 s (+0.0 s slack)"
+    )
+    events[1]["activityTaskTimedOutEventAttributes"]["details"] = ""  # type: ignore[index]
+    wrong, _ = expect.check_history(events, wanted, {})
+    assert wrong == "no ActivityTaskTimedOut event matching {} without details"

@@ -72,6 +72,8 @@ def test_scheduled_task_is_canceled_at_once(engine: Engine) -> None:
     ]
     canceled = flow.attributes("ActivityTaskCanceled")
     assert canceled["scheduledEventId"] == flow.events("ActivityTaskScheduled")[-1]["eventId"]
+    # Required by the model; 0 for a task that never started (fact sheet).
+    assert canceled["startedEventId"] == 0
     assert (
         canceled["latestCancelRequestedEventId"]
         == (flow.events("ActivityTaskCancelRequested")[-1]["eventId"])

@@ -104,17 +104,17 @@ def test_garbage_token_keeps_motos_answer(engine: Engine) -> None:
     [
         (
             {"taskToken": "t", "details": "d" * 2049},
-            "1 validation error detected: Value at 'details' failed to satisfy constraint: "
-            "Member must have length less than or equal to 2048",
+            f"1 validation error detected: Value '{'d' * 2049}' at 'details' failed to satisfy "
+            "constraint: Member must have length less than or equal to 2048",
         ),
         (
             {"taskToken": "t" * 1025},
-            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: "
-            "Member must have length less than or equal to 1024",
+            f"1 validation error detected: Value '{'t' * 1025}' at 'taskToken' failed to "
+            "satisfy constraint: Member must have length less than or equal to 1024",
         ),
         (
             {"taskToken": ""},
-            "1 validation error detected: Value at 'taskToken' failed to satisfy constraint: "
+            "1 validation error detected: Value '' at 'taskToken' failed to satisfy constraint: "
             "Member must have length greater than or equal to 1",
         ),
         (
@@ -123,10 +123,12 @@ def test_garbage_token_keeps_motos_answer(engine: Engine) -> None:
             "constraint: Member must not be null",
         ),
         (
+            # Coral lists a structure's problems last member first.
             {"taskToken": "t" * 1025, "details": "d" * 3000},
-            "2 validation errors detected: Value at 'taskToken' failed to satisfy constraint: "
-            "Member must have length less than or equal to 1024; Value at 'details' failed to "
-            "satisfy constraint: Member must have length less than or equal to 2048",
+            f"2 validation errors detected: Value '{'d' * 3000}' at 'details' failed to satisfy "
+            "constraint: Member must have length less than or equal to 2048; "
+            f"Value '{'t' * 1025}' at 'taskToken' failed to satisfy constraint: "
+            "Member must have length less than or equal to 1024",
         ),
     ],
     ids=["details-2049", "token-1025", "token-empty", "token-missing", "both"],

@@ -71,7 +71,8 @@ def test_schedule_to_start_fires_for_a_task_nobody_polls(virtual_engine: Engine)
 
     attributes = _timed_out(flow)
     assert attributes["timeoutType"] == "SCHEDULE_TO_START"
-    assert "startedEventId" not in attributes
+    # Required by the model; 0 for a task that never started (fact sheet).
+    assert attributes["startedEventId"] == 0
     assert _timed_out_at(flow) == pytest.approx(scheduled + 20, abs=0.01)
     assert flow.history()[-1]["eventType"] == "DecisionTaskScheduled"
     assert not flow.poll_activity().get("taskToken")

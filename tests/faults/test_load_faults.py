@@ -76,7 +76,7 @@ def test_a_target_that_hangs_fails_the_shipped_gates(
     last_answer = max(i for i, p in enumerate(points) if p["heartbeats_per_s"] > 0)
     assert sum(p["due_per_s"] for p in points[last_answer + 1 :]) > 0
     page = (run.run_dir / "index.html").read_text()
-    assert 'data-status="complete"' in page and "audit failed" in page
+    assert 'data-run-status="complete"' in page and "audit failed" in page
     assert "Traceback" not in run.stderr
 
 

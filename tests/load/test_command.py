@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from swfbench import localstack
 from swfbench.embedded import free_port
 
 OP = "RecordActivityTaskHeartbeat"
@@ -107,6 +108,48 @@ def test_load_on_the_embedded_target_writes_results(
             cancel["propagated"] > 0 and cancel["propagation_ms"]["count"] == cancel["propagated"]
         )
         assert ends["canceled"] == cancel["obeyed"] > 0
+
+
+def test_load_on_localstack_classifies_its_errors_audits_and_reports(
+    write_profile: Callable[..., Path], tmp_path: Path, localstack_env: localstack.Environment
+) -> None:
+    """LocalStack is one more endpoint: what it refuses is counted by its own error code."""
+    profile = write_profile(
+        name="mix",
+        fleet={"workers": 6, "spawn_rate": 20},
+        activity={"duration": {"mean_s": 1.0}, "timeouts": {"heartbeat": 1}},
+        outcomes={"complete": 1, "fail": 1, "cancel": 1, "silent": 1},
+        cancel={"after": 0.3, "propagation_wait_s": 0.5},
+        timeout_slack_s=1,
+    )
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+         "--reports-dir", str(reports), "--run-id", "localstack-run", "--engine", "localstack"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    run_dir = reports / "localstack-run"
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["target"]["engine"] == "localstack"
+    assert results["target"]["emulator_version"] == localstack_env.version
+    _check_adds_up(results, run_dir)
+    ends = results["tasks"]["ends"]
+    assert ends["completed"] > 0 and ends["failed"] > 0 and ends["timed_out"] > 0
+    # moto-ext refuses the cancel decision with a JSON 501 InternalFailure: classified by that
+    # code (not as a bare HTTP 5xx), counted, never fatal; no cancellation reaches a worker.
+    # (A user stopped at the end of the run while its decision is in flight counts a request and
+    # no answer: requested may exceed the refusals by those.)
+    cancel = results["cancel"]
+    assert 0 < cancel["decision_failed"] == cancel["not_propagated"] <= cancel["requested"]
+    assert cancel["propagated"] == cancel["obeyed"] == 0
+    decisions = results["calls"]["RespondDecisionTaskCompleted"]["errors"]
+    assert decisions["InternalFailure"] == cancel["decision_failed"]
+    errors = results["metrics"]["errors"]
+    assert errors["InternalFailure"]["count"] == errors["total"]["count"] > 0
+    page = (run_dir / "index.html").read_text()
+    assert "InternalFailure" in page and "embedded localstack" in page
+    assert 'href="localstack-run/index.html"' in (reports / "index.html").read_text()
 
 
 def test_distributed_master_and_two_workers_merge_their_metrics(

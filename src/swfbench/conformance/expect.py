@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from swfbench.conformance.templating import TemplateError, render
 from swfbench.errors import SWFError
 
-RESERVED = frozenset({"error", "elapsed", "contains", "not_contains", "counts", "length"})
+RESERVED = frozenset(
+    {"error", "elapsed", "interval", "contains", "not_contains", "counts", "length"}
+)
 HISTORY_KEYS = ("contains", "not_contains", "counts", "length")
 
 
@@ -23,10 +26,15 @@ def attributes(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def flat(event: Mapping[str, Any]) -> dict[str, Any]:
-    """An event as a template sees it: `{{ e.eventId }}`, `{{ e.scheduledEventId }}`."""
+    """An event as a template sees it: `{{ e.eventId }}`, `{{ e.scheduledEventId }}`, and its
+    `eventTimestamp` in seconds since the epoch (for `interval`)."""
+    stamp = event.get("eventTimestamp")
+    if isinstance(stamp, datetime):
+        stamp = stamp.timestamp()
     return {
         "eventId": event.get("eventId"),
         "eventType": event.get("eventType"),
+        "eventTimestamp": stamp,
         **attributes(event),
     }
 
@@ -48,10 +56,17 @@ def same(actual: Any, expected: Any) -> bool:
     return False
 
 
-def matches(event: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+def matches(event: Mapping[str, Any], wanted: Mapping[str, Any], after: int = 0) -> bool:
+    """Whether `event` is the `wanted` one: its type and attributes, none of its `absent`
+    attributes, and (with `after`) an eventId above that."""
     if event.get("eventType") != wanted["eventType"]:
         return False
-    return same(attributes(event), wanted.get("attributes", {}))
+    if after and not int(event.get("eventId") or 0) > after:
+        return False
+    found = attributes(event)
+    if any(name in found for name in wanted.get("absent", ())):
+        return False
+    return same(found, wanted.get("attributes", {}))
 
 
 def check_error(error: SWFError | None, wanted: Mapping[str, Any] | None) -> str | None:
@@ -104,9 +119,15 @@ def check_history(
             if problems:
                 continue  # it names an event an earlier item has not found yet
             raise
-        found = next((e for e in events if matches(e, item)), None)
+        after = 0
+        if "after" in item:
+            earlier = {**context, **captured}.get(item["after"])
+            if earlier is None:
+                continue  # the event it follows was not found: already a problem
+            after = int(earlier["eventId"])
+        found = next((e for e in events if matches(e, item, after)), None)
         if found is None:
-            problems.append(f"no {item['eventType']} event matching {item.get('attributes', {})}")
+            problems.append(f"no {_describe(item)}")
         elif "as" in item:
             captured[item["as"]] = flat(found)
     for item in render(wanted.get("not_contains", []), {**context, **captured}):
@@ -120,6 +141,30 @@ def check_history(
     if "length" in wanted and not same(len(events), wanted["length"]):
         problems.append(f"{len(events)} events in the history, expected {wanted['length']}")
     return "; ".join(problems) or None, captured
+
+
+def _describe(item: Mapping[str, Any]) -> str:
+    text = f"{item['eventType']} event matching {item.get('attributes', {})}"
+    if "absent" in item:
+        text += f" without {', '.join(item['absent'])}"
+    if "after" in item:
+        text += f" after event {item['after']}"
+    return text
+
+
+def check_interval(
+    wanted: Mapping[str, Any], events: Mapping[str, Any], slack: float
+) -> str | None:
+    """Seconds between two captured events' timestamps, against `min` and `max` (+ slack)."""
+    start, end = events[wanted["from"]], events[wanted["to"]]
+    gap = float(end["eventTimestamp"]) - float(start["eventTimestamp"])
+    low, high = wanted.get("min"), wanted.get("max")
+    between = f"{start['eventType']} #{start['eventId']} to {end['eventType']} #{end['eventId']}"
+    if low is not None and gap < low:
+        return f"{gap:.3f} s from {between}, expected at least {low} s"
+    if high is not None and gap > high + slack:
+        return f"{gap:.3f} s from {between}, expected at most {high} s (+{slack} s slack)"
+    return None
 
 
 def check_elapsed(elapsed: float, wanted: Mapping[str, Any], slack: float) -> str | None:

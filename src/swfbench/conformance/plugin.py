@@ -30,9 +30,11 @@ SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
 
 class ScenarioFailed(Exception):
-    def __init__(self, result: ScenarioResult) -> None:
-        super().__init__(one_line(result))
+    def __init__(self, result: ScenarioResult, wire: list[dict[str, Any]]) -> None:
+        super().__init__(one_line(result, wire))
         self.result = result
+        self.wire = wire
+        """The wire findings no known deviation lists."""
 
 
 class ScenarioFixed(Exception):
@@ -156,7 +158,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state is None or not state.started:
         return
     counts = state.to_dict()["summary"]
-    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n or k != "not_run")
     target = state.target.description if state.target else str(state.error)
     terminalreporter.write_line(f"swfbench conformance on {target}: {text}")
     if state.options.results is not None:
@@ -185,8 +187,10 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append(("outcome", outcome))
         if outcome == "skipped":
             pytest.skip(f"{self.scenario.id} {result.skipped}")
+        if outcome == "not_run":
+            pytest.skip(f"not run: {self.scenario.id} {result.not_run}")
         if outcome == "known_deviation":
-            reason = state.deviations.reasons[self.scenario.id]
+            reason = state.deviations.reasons.get(self.scenario.id) or "known wire deviations"
             pytest.xfail(f"known deviation: {reason} ({one_line(result)})")
         if outcome == "fixed":
             raise ScenarioFixed(
@@ -194,7 +198,8 @@ class ScenarioItem(pytest.Item):
                 f"deviation ({state.deviations.reasons[self.scenario.id]}): remove it from the list"
             )
         if outcome == "fail":
-            raise ScenarioFailed(result)
+            unknown = [f for f in result.wire if state.deviations.wire_reason(f) is None]
+            raise ScenarioFailed(result, unknown)
 
     def repr_failure(
         self,
@@ -202,10 +207,11 @@ class ScenarioItem(pytest.Item):
         style: Any = None,
     ) -> str | Any:
         if isinstance(excinfo.value, ScenarioFailed):
-            return describe_failure(excinfo.value.result)
+            return describe_failure(excinfo.value.result, excinfo.value.wire)
         if isinstance(excinfo.value, ScenarioFixed | SwfbenchError):
             return f"{self.scenario.path}: {excinfo.value}"
-        return super().repr_failure(excinfo, style=style)
+        # Not the scenario's doing: one line, not pytest's page of harness frames.
+        return f"{self.scenario.path}: internal error: {excinfo.value!r}"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, 0, f"conformance scenario {self.scenario.id}"

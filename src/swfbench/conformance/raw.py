@@ -18,7 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord
+from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, Exchange, ExchangeObserver
 from swfbench.errors import ConfigurationError, SWFError, TargetUnreachable
 from swfbench.target import Target
 
@@ -60,7 +60,10 @@ def _error(status: int, body: bytes) -> SWFError:
 
 
 def raw_heartbeat(
-    target: Target, body: dict[str, Any], observer: CallObserver | None = None
+    target: Target,
+    body: dict[str, Any],
+    observer: CallObserver | None = None,
+    exchanges: ExchangeObserver | None = None,
 ) -> dict[str, Any]:
     """Send `body` as a signed RecordActivityTaskHeartbeat; raise `SWFError` if refused."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -78,8 +81,10 @@ def raw_heartbeat(
     try:
         with urllib.request.urlopen(http, timeout=TIMEOUT_S) as answer:
             status, payload = int(answer.status), answer.read()
+            content_type = answer.headers.get("Content-Type")
     except urllib.error.HTTPError as exc:
         status, payload = int(exc.code), exc.read()
+        content_type = exc.headers.get("Content-Type")
     except (urllib.error.URLError, OSError) as exc:
         if observer:
             observer(
@@ -87,6 +92,8 @@ def raw_heartbeat(
             )
         raise TargetUnreachable(f"cannot reach {target.description}: {exc}") from None
     duration = time.perf_counter() - started
+    if exchanges:
+        exchanges(Exchange(OPERATION, status, content_type, payload))
     if status != 200:
         error = _error(status, payload)
         if observer:

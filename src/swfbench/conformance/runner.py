@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swfbench.activity import DEFAULT_DOMAIN, ActivityHandle, start_activity
-from swfbench.client import CallObserver, CallRecord, SWFClient
+from swfbench.client import CallObserver, CallRecord, Exchange, ExchangeObserver, SWFClient
 from swfbench.conformance import expect as checks
+from swfbench.conformance import wire
 from swfbench.conformance.raw import raw_heartbeat
 from swfbench.conformance.scenario import Scenario, Step
 from swfbench.conformance.templating import TemplateError, render, render_pattern
@@ -29,10 +30,11 @@ from swfbench.target import Target
 LATE_RENDERED = frozenset({"contains", "not_contains"})
 
 HEARTBEAT = "RecordActivityTaskHeartbeat"
-ClientFactory = Callable[[Target, CallObserver], SWFClient]
+ClientFactory = Callable[[Target, CallObserver, ExchangeObserver], SWFClient]
 POLL_EVERY_S = 0.25
 EXECUTION_TIMEOUT_S = 600
 """Every scenario's executions close themselves after this long, even if abandoned."""
+DECIDE_SIGNAL = "swfbench-decide"
 HISTORY_TAIL = 8
 """How many of each task's last history events a failure report shows."""
 
@@ -83,6 +85,10 @@ class ScenarioResult:
     failure: Failure | None = None
     skipped: str | None = None
     """Why the scenario did not run: the target lacks what it `requires`."""
+    not_run: str | None = None
+    """Why the scenario did not finish: the run was interrupted (it proves nothing either way)."""
+    wire: list[dict[str, Any]] = field(default_factory=list)
+    """Where the target's answers broke SWF's wire contract (`wire.Finding.to_dict`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +104,11 @@ class Attempt:
     until_error: bool = False
     """Part of an `until_error` repeat: a successful call is not judged, an error ends it."""
     errored: bool = False
+
+
+class RunInterrupted(Exception):
+    """The run is stopping (a signal): the scenario ends at its next pause or step, `not run`.
+    Not a SwfbenchError, so that no step mistakes it for an answer of the target."""
 
 
 class StepFailed(Exception):
@@ -147,6 +158,7 @@ class ScenarioRun:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         new_client: ClientFactory | None = None,
+        check: Callable[[], None] = lambda: None,
     ) -> None:
         self.scenario = scenario
         self.target = target
@@ -154,8 +166,11 @@ class ScenarioRun:
         self.domain = domain
         self.clock = clock
         self.sleep = sleep
+        self.check = check
+        """Called before each step: raises `RunInterrupted` once the run is stopping."""
         self.calls: list[CallRecord] = []
-        self.client = (new_client or SWFClient)(target, self.calls.append)
+        self.exchanges: list[Exchange] = []
+        self.client = (new_client or SWFClient)(target, self.calls.append, self.exchanges.append)
         self.tasks: dict[str, ActivityHandle] = {}
         self.task_started: dict[str, float] = {}
         self.context: dict[str, Any] = {}
@@ -167,13 +182,19 @@ class ScenarioRun:
     def run(self) -> ScenarioResult:
         started_at, self.origin = _now(), self.clock()
         failure = None
+        not_run = None
         try:
             for step in self.scenario.steps:
                 self._run_step(step)
         except StepFailed as exc:
             failure = self._failure(exc)
+        except RunInterrupted as exc:
+            not_run = str(exc)
+            if self.steps and not self.steps[-1].ok:
+                self.steps[-1].message = f"not finished: {exc}"
         finally:
             self._close_all()
+        findings = wire.check_all(self.exchanges)
         return ScenarioResult(
             id=self.scenario.id,
             path=str(self.scenario.path),
@@ -183,9 +204,11 @@ class ScenarioRun:
             ended_at=_now(),
             started_monotonic=self.origin,
             duration_s=round(self.clock() - self.origin, 3),
-            passed=failure is None,
+            passed=failure is None and not_run is None,
             steps=self.steps,
             failure=failure,
+            not_run=not_run,
+            wire=[f.to_dict() for f in findings],
         )
 
     def _run_step(self, step: Step) -> None:
@@ -220,6 +243,7 @@ class ScenarioRun:
     def _attempt(self, step: Step, iteration: int | None, *, until_error: bool = False) -> bool:
         """Run the step once; True if it was part of an `until_error` repeat and its call failed
         (as expected: otherwise `StepFailed` is raised)."""
+        self.check()
         if iteration is not None:
             self.context["i"] = iteration
         # A virtual clock is read over HTTP: once per attempt start, once per end.
@@ -342,7 +366,7 @@ class ScenarioRun:
                 domain=self.domain,
                 timeouts=timeouts,
                 start=bool(params.get("start", True)),
-                execution_timeout_s=EXECUTION_TIMEOUT_S,
+                execution_timeout_s=int(params.get("execution_timeout", EXECUTION_TIMEOUT_S)),
             )
             self.tasks[name] = handle
             self.task_started[name] = self.clock()
@@ -364,7 +388,10 @@ class ScenarioRun:
 
     def _do_raw_heartbeat(self, params: dict[str, Any], at: Attempt) -> None:
         body = self._heartbeat_body(params, at)
-        self._check_call(at, lambda: raw_heartbeat(self.target, body, self.calls.append))
+        self._check_call(
+            at,
+            lambda: raw_heartbeat(self.target, body, self.calls.append, self.exchanges.append),
+        )
 
     def _do_sleep(self, params: dict[str, Any], at: Attempt) -> None:
         self.sleep(float(params["seconds"]))
@@ -378,6 +405,10 @@ class ScenarioRun:
 
     def _do_request_cancel(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel", "activity_id")
+
+    def _do_poll(self, params: dict[str, Any], at: Attempt) -> None:
+        # A worker takes a task left scheduled (`start_activity` with `start: false`).
+        self._on_task(params, at, "poll")
 
     def _do_complete(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "complete", "result")
@@ -394,12 +425,31 @@ class ScenarioRun:
     def _do_request_cancel_workflow(self, params: dict[str, Any], at: Attempt) -> None:
         self._on_task(params, at, "request_cancel_workflow")
 
+    def _do_decide(self, params: dict[str, Any], at: Attempt) -> None:
+        handle = self.tasks[params["task"]]
+        decisions = list(params["decisions"])
+        at.result.request = _short({"task": params["task"], "decisions": decisions})
+
+        def call() -> None:
+            # A real decider acts on a new event: the signal schedules the decision task.
+            handle.signal(DECIDE_SIGNAL, "decide")
+            handle.decide(decisions)
+
+        self._check_call(at, call)
+
     def _check_history(
         self, events: list[dict[str, Any]], at: Attempt
     ) -> tuple[str | None, dict[str, dict[str, Any]]]:
         wrong, captured = checks.check_history(events, at.expected, self.context)
         at.result.actual = {"events": [checks.summarize(e) for e in events]}
-        return wrong or self._check_elapsed(at), captured
+        return wrong or self._check_interval(at, captured) or self._check_elapsed(at), captured
+
+    def _check_interval(self, at: Attempt, captured: dict[str, dict[str, Any]]) -> str | None:
+        if "interval" not in at.expected:
+            return None
+        return checks.check_interval(
+            at.expected["interval"], {**self.context, **captured}, self.slack
+        )
 
     def _do_history(self, params: dict[str, Any], at: Attempt) -> None:
         at.result.request = {"task": params["task"]}
@@ -420,8 +470,8 @@ class ScenarioRun:
             wrong, captured = checks.check_history(events, at.expected, self.context)
             at.result.actual = {"events": [checks.summarize(e) for e in events]}
             if wrong is None:
-                # The elapsed window is judged once, when the history first matches.
-                late_or_early = self._check_elapsed(at)
+                # Time windows are judged once, when the history first matches.
+                late_or_early = self._check_interval(at, captured) or self._check_elapsed(at)
                 if late_or_early:
                     raise StepFailed(late_or_early, dict(at.expected), at.result.actual)
                 self._remember(params, events, captured)
@@ -509,6 +559,11 @@ def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
     return _unrun_result(scenario, skipped=reason)
 
 
+def not_run_result(scenario: Scenario, reason: str) -> ScenarioResult:
+    """The result of a scenario the run stopped before it started."""
+    return _unrun_result(scenario, not_run=reason)
+
+
 def run_scenario(
     scenario: Scenario,
     target: Target,
@@ -517,13 +572,23 @@ def run_scenario(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     new_client: ClientFactory | None = None,
+    check: Callable[[], None] = lambda: None,
 ) -> ScenarioResult:
-    """Run `scenario` to its end; never raises for anything the target or scenario does."""
+    """Run `scenario` to its end (or, once `check` or `sleep` raise `RunInterrupted`, to its
+    next step: `not_run`); never raises for anything the target or scenario does."""
     try:
         run = ScenarioRun(
-            scenario, target, slack=slack, clock=clock, sleep=sleep, new_client=new_client
+            scenario,
+            target,
+            slack=slack,
+            clock=clock,
+            sleep=sleep,
+            new_client=new_client,
+            check=check,
         )
         return run.run()
+    except RunInterrupted as exc:  # before its first step
+        return not_run_result(scenario, str(exc))
     except Exception as exc:  # a harness bug must not take down the other runs
         failure = Failure(
             step=0,

@@ -30,11 +30,13 @@ ACTIONS = (
     "raw_heartbeat",
     "sleep",
     "request_cancel",
+    "poll",
     "complete",
     "fail",
     "respond_canceled",
     "terminate_workflow",
     "request_cancel_workflow",
+    "decide",
     "history",
     "wait_for_history",
 )
@@ -244,13 +246,21 @@ def _check_references(path: Path, data: dict[str, Any], lines: dict[Path_, int])
                 raise ScenarioFileError(
                     path, _line(lines, at), f"{{{{ {name} }}}} refers to nothing defined before"
                 )
+        # Events named by `after` and `interval` are captured with `as` (here or before).
+        events = [e.get("after") for e in expect.get("contains", [])]
+        events += [expect.get("interval", {}).get(end) for end in ("from", "to")]
+        for name in filter(None, events if action in HISTORY_ACTIONS else ()):
+            if name not in names and name not in captured:
+                raise ScenarioFileError(
+                    path, _line(lines, (*at, "expect")), f"no event captured as {name!r}"
+                )
         if action == "start_activity":
             tasks.add(params["as"])
         elif "as" in params:
             names.add(params["as"])
         if action in HISTORY_ACTIONS:
             names.update(captured)
-        elif "contains" in expect or "not_contains" in expect or "counts" in expect:
+        elif {"contains", "not_contains", "counts", "interval"} & set(expect):
             raise ScenarioFileError(
                 path, _line(lines, (*at, "expect")), "history expectations need a history step"
             )

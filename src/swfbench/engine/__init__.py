@@ -14,9 +14,13 @@ How it is built, one module per concern:
   (`deadlines`) instead of moto's scan of every task on every call; a background sweeper
   fires them on the real clock even when nobody calls, and each event is stamped at its
   deadline. Pollers with nothing to take wait on a condition, not holding the lock.
-- `responses`: moto's `SWFResponse`, bound to that backend, with the operations moto lacks or
-  breaks (heartbeat, RespondActivityTaskCanceled, RequestCancelWorkflowExecution, signals
-  without input); `validation` checks the API model's length limits server-side.
+- `responses`: moto's `SWFResponse`, run on the backend of the call's region, with every
+  operation of SWF's model; the ones moto lacks or breaks are the engine's own (heartbeat,
+  RespondActivityTaskCanceled, RequestCancelWorkflowExecution, signals without input, the
+  visibility calls of `visibility`, deleting types). `validation` checks each request
+  against botocore's model first, as SWF's front end does.
+- `regions`: one backend per region, picked by the SigV4 credential scope; moto's
+  `/moto-api/reset` forgets them all.
 - `quotas`: SWF's token buckets for heartbeats (``--quotas aws``).
 - `clock`: real or virtual time, passed in; no module-level mutable state.
 - `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch.

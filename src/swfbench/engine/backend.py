@@ -21,13 +21,14 @@ from moto.swf.exceptions import (
 from moto.swf.models import SWFBackend
 from moto.swf.models.activity_task import ActivityTask
 from moto.swf.models.decision_task import DecisionTask
+from moto.swf.models.generic_type import GenericType
 from moto.swf.models.timeout import Timeout
 from moto.swf.models.workflow_execution import WorkflowExecution
 from moto.swf.models.workflow_type import WorkflowType
 
-from swfbench.engine.clock import Clock, VirtualClock
+from swfbench.engine.clock import Clock
 from swfbench.engine.deadlines import Deadline
-from swfbench.engine.exceptions import ClockNotVirtual, ThrottlingException
+from swfbench.engine.exceptions import ThrottlingException, TypeNotDeprecatedFault
 from swfbench.engine.models import (
     EngineActivityTask,
     EngineContext,
@@ -90,7 +91,9 @@ class EngineBackend(SWFBackend):
         if kind == "workflow":
             execution: EngineWorkflowExecution = entry.target
             if execution.open:
-                self._at(entry.at, lambda: execution.timeout(Timeout(execution, entry.at, kind)))
+                # The only workflow execution timeout type (model enum WorkflowExecutionTimeoutType).
+                expired = Timeout(execution, entry.at, "START_TO_CLOSE")
+                self._at(entry.at, lambda: execution.timeout(expired))
             return
         if kind == "decision":
             dt: EngineDecisionTask = entry.target
@@ -144,15 +147,12 @@ class EngineBackend(SWFBackend):
             if len(self.ctx.deadlines) != before:
                 self.changed.notify_all()
 
-    def advance_clock(self, seconds: float) -> float:
-        """Move a virtual clock forward and fire what fell due, each stamped at its deadline."""
-        if not isinstance(self.clock, VirtualClock):
-            raise ClockNotVirtual()
+    def time_moved(self) -> None:
+        """The virtual clock was advanced: fire what fell due, each stamped at its deadline,
+        and wake the pollers."""
         with self.lock:
-            now = self.clock.advance(seconds)
             self._process_timeouts()
             self.changed.notify_all()
-            return now
 
     def _execution_closed(self, wfe: EngineWorkflowExecution) -> None:
         if self.quotas is not None:
@@ -179,6 +179,52 @@ class EngineBackend(SWFBackend):
         self.domains.append(domain)
         if tags:
             self.tagger.tag_resource(domain.to_short_dict()["arn"], tags)
+
+    def deprecate_domain(self, name: str) -> None:
+        # "Deprecating a domain also deprecates all activity and workflow types registered in
+        # the domain" (API reference, DeprecateDomain).
+        super().deprecate_domain(name)
+        self._engine_domain(name).deprecate_types()
+
+    def undeprecate_domain(self, name: str) -> None:
+        # "After a domain has been undeprecated it can be used to create new workflow
+        # executions": the types the domain's deprecation deprecated are registered again.
+        super().undeprecate_domain(name)
+        self._engine_domain(name).undeprecate_types()
+
+    def register_type(
+        self, kind: str, domain_name: str, name: str, version: str, **kwargs: Any
+    ) -> None:
+        # A deprecated domain "cannot be used to ... register new types" (API reference,
+        # DeprecateDomain); the model declares UnknownResourceFault for a domain "no longer
+        # available for this operation".
+        if self._get_domain(domain_name).status == "DEPRECATED":
+            raise SWFUnknownResourceFault("domain", domain_name)
+        super().register_type(kind, domain_name, name, version, **kwargs)
+
+    def find_types(
+        self, kind: str, domain_name: str, status: str, name: str | None = None
+    ) -> list[GenericType]:
+        """ListActivityTypes/ListWorkflowTypes: by name, then version."""
+        found = self._get_domain(domain_name).find_types(kind, status)
+        if name is not None:
+            found = [t for t in found if t.name == name]
+        return sorted(found, key=lambda t: (t.name, t.version))
+
+    def delete_type(self, kind: str, domain_name: str, name: str, version: str) -> None:
+        """DeleteActivityType/DeleteWorkflowType: only a deprecated type; tasks and executions
+        of it that already exist keep running (API reference)."""
+        domain = self._engine_domain(domain_name)
+        found = domain.get_type(kind, name, version)
+        if found.status != "DEPRECATED":
+            raise TypeNotDeprecatedFault(kind, name, version)
+        domain.remove_type(found)
+
+    def executions_of(self, domain_name: str) -> list[WorkflowExecution]:
+        """Every execution of a domain, open and closed, for the visibility calls (which work
+        on a deprecated domain too)."""
+        self._process_timeouts()
+        return list(self._engine_domain(domain_name).workflow_executions)
 
     def _engine_domain(self, name: str) -> EngineDomain:
         domain = self._get_domain(name)
@@ -269,11 +315,14 @@ class EngineBackend(SWFBackend):
 
     def count_pending_decision_tasks(self, domain_name: str, task_list: Any) -> int:
         self._process_timeouts()
-        return len(self._engine_domain(domain_name).open_decisions.get(task_list, ()))
+        return self._engine_domain(domain_name).pending_decisions(task_list)
 
     def count_pending_activity_tasks(self, domain_name: str, task_list: Any) -> int:
+        # Tasks waiting in the list for a worker: started ones are no longer pending (fact
+        # sheet, "Polls, events and the wire": "the estimated number of activity tasks in the
+        # specified task list").
         self._process_timeouts()
-        return len(self._engine_domain(domain_name).open_activities.get(task_list, ()))
+        return self._engine_domain(domain_name).pending_activities(task_list)
 
     # --- task tokens ------------------------------------------------------------------------
 

@@ -53,3 +53,8 @@ class VirtualClock:
         with self._lock:
             self._now += seconds
             return self._now
+
+    def reset(self, start: float) -> None:
+        """Start again at `start` (moto's reset: every object stamped before is gone)."""
+        with self._lock:
+            self._now = start

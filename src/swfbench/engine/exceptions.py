@@ -24,21 +24,43 @@ class ValidationError(SWFClientError):
 
 
 class UnknownOperation(SWFClientError):
-    """The X-Amz-Target names no SWF operation the engine serves."""
+    """The X-Amz-Target names no SWF operation, or lacks the `SimpleWorkflowService.` prefix.
 
-    def __init__(self, target: str) -> None:
-        super().__init__(
-            "com.amazon.coral.service#UnknownOperationException",
-            f"Unknown operation {target}",
-        )
+    AWS JSON 1.0 services answer a bare `__type`, without a message (fact sheet, "Polls, events
+    and the wire": inferred; the same body is observed on DynamoDB, mhart/dynalite).
+    """
+
+    def __init__(self) -> None:
+        super().__init__("com.amazon.coral.service#UnknownOperationException", "")
 
 
 class SerializationError(SWFClientError):
-    """The body is not a JSON object."""
+    """The body is not JSON, or a member has the wrong JSON type (see `validation`).
+
+    An unparsable body answers a bare `__type`; a mistyped member coral's own words.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__("com.amazon.coral.service#SerializationException", message)
+
+
+class InternalFailure(SWFClientError):
+    """A bug in the engine: answered as SWF answers its own faults, HTTP 500."""
+
+    code = 500
 
     def __init__(self) -> None:
+        super().__init__("com.amazon.coral.service#InternalFailure", "")
+
+
+class TypeNotDeprecatedFault(SWFClientError):
+    """DeleteActivityType/DeleteWorkflowType of a type that is not deprecated (declared by the
+    model for both)."""
+
+    def __init__(self, kind: str, name: str, version: str) -> None:
         super().__init__(
-            "com.amazon.coral.service#SerializationException", "Request body is not JSON"
+            "com.amazonaws.swf.base.model#TypeNotDeprecatedFault",
+            f"{kind.capitalize()}Type=[name={name}, version={version}]",
         )
 
 

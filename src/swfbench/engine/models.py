@@ -23,6 +23,7 @@ from moto.swf.models.activity_task import ActivityTask
 from moto.swf.models.activity_type import ActivityType
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.models.domain import Domain
+from moto.swf.models.generic_type import GenericType
 from moto.swf.models.history_event import SUPPORTED_HISTORY_EVENT_TYPES, HistoryEvent
 from moto.swf.models.timeout import Timeout
 from moto.swf.models.timer import Timer
@@ -109,10 +110,12 @@ class EngineHistoryEvent(HistoryEvent):
         self.event_id = event_id
         self.event_type = event_type
         self.event_timestamp = event_timestamp or 0.0
-        # Same formatting as moto: empty values are left out, as SWF leaves out absent members.
+        # Absent members (None) are left out, as SWF leaves them out; unlike moto, empty values
+        # stay: a last heartbeat's `details: ""` is kept in ActivityTaskTimedOut (fact sheet,
+        # "The call"), and `startedEventId: 0` marks a task that never started.
         self.event_attributes: dict[str, Any] = {}
         for key, value in kwargs.items():
-            if value:
+            if value is not None:
                 if key == "task_list":
                     value = {"name": value}
                 elif key == "workflow_type":
@@ -151,6 +154,10 @@ class EngineActivityTask(ActivityTask):
         self.started_timestamp: float | None = None
         self.last_heartbeat_timestamp = scheduled_timestamp
         self.cancel_requested = False
+        # 0 until a worker takes it: ActivityTaskTimedOut and ActivityTaskCanceled must carry a
+        # startedEventId (required by the model), 0 for a task that never started (fact sheet,
+        # "Polls, events and the wire").
+        self.started_event_id = 0
         # The last heartbeat's details (moto types the attribute as always None).
         self.details: str | None = None  # type: ignore[assignment]
         self.latest_cancel_requested_event_id: int | None = None
@@ -230,9 +237,43 @@ class EngineDomain(Domain):
         # Tasks waiting for a poller, oldest first, keyed by token.
         self.activity_queues: dict[str, OrderedDict[str, EngineActivityTask]] = {}
         self.decision_queues: dict[str, OrderedDict[str, EngineDecisionTask]] = {}
-        # Open (scheduled or started) tasks per task list, for CountPending*.
-        self.open_activities: dict[str, set[EngineActivityTask]] = {}
-        self.open_decisions: dict[str, set[EngineDecisionTask]] = {}
+        self._deprecated_with_domain: set[GenericType] = set()
+
+    def deprecate_types(self) -> None:
+        """The domain was deprecated: so is every type registered in it."""
+        for family in self.types.values():
+            for versions in family.values():
+                for registered in versions.values():
+                    if registered.status == "REGISTERED":
+                        registered.status = "DEPRECATED"
+                        self._deprecated_with_domain.add(registered)
+
+    def undeprecate_types(self) -> None:
+        """The domain was undeprecated: its types that it deprecated are registered again."""
+        for registered in self._deprecated_with_domain:
+            registered.status = "REGISTERED"
+        self._deprecated_with_domain.clear()
+
+    def remove_type(self, deleted: GenericType) -> None:
+        """A deleted type is gone from the domain; tasks that hold it keep it."""
+        del self.types[deleted.kind][deleted.name][deleted.version]
+        if not self.types[deleted.kind][deleted.name]:
+            del self.types[deleted.kind][deleted.name]
+        self._deprecated_with_domain.discard(deleted)
+
+    def pending_activities(self, task_list: str) -> int:
+        """Activity tasks scheduled in `task_list` and not yet taken by a worker."""
+        queue = self.activity_queues.get(task_list, OrderedDict())
+        return sum(
+            1 for t in queue.values() if t.state == "SCHEDULED" and t.workflow_execution.open
+        )
+
+    def pending_decisions(self, task_list: str) -> int:
+        """Decision tasks scheduled in `task_list` and not yet taken by a decider."""
+        queue = self.decision_queues.get(task_list, OrderedDict())
+        return sum(
+            1 for t in queue.values() if t.state == "SCHEDULED" and t.workflow_execution.open
+        )
 
     def add_workflow_execution(self, workflow_execution: WorkflowExecution) -> None:
         assert isinstance(workflow_execution, EngineWorkflowExecution)
@@ -273,25 +314,21 @@ class EngineDomain(Domain):
         assert isinstance(obj, EngineActivityTask)
         super().add_to_activity_task_list(task_list, obj)
         self.activity_queues.setdefault(task_list, OrderedDict())[obj.task_token] = obj
-        self.open_activities.setdefault(task_list, set()).add(obj)
 
     def add_to_decision_task_list(self, task_list: str, obj: DecisionTask) -> None:
         assert isinstance(obj, EngineDecisionTask)
         super().add_to_decision_task_list(task_list, obj)
         self.decision_queues.setdefault(task_list, OrderedDict())[obj.task_token] = obj
-        self.open_decisions.setdefault(task_list, set()).add(obj)
 
     def activity_closed(self, task: EngineActivityTask) -> None:
         queue = self.activity_queues.get(task.task_list)
         if queue is not None:
             queue.pop(task.task_token, None)
-        self.open_activities.get(task.task_list, set()).discard(task)
 
     def decision_closed(self, task: EngineDecisionTask) -> None:
         queue = self.decision_queues.get(task.task_list)
         if queue is not None:
             queue.pop(task.task_token, None)
-        self.open_decisions.get(task.task_list, set()).discard(task)
 
     def next_activity_task(self, task_list: str) -> EngineActivityTask | None:
         """Take the oldest scheduled activity task of `task_list` off its queue."""
@@ -478,6 +515,10 @@ class EngineWorkflowExecution(WorkflowExecution):
     def start_decision_task(self, task_token: str, identity: str | None = None) -> None:
         super().start_decision_task(task_token, identity=identity)
         task = self.ctx.decision_tokens[task_token]
+        # Every decision task carries previousStartedEventId, 0 for the first one (fact sheet,
+        # "Polls, events and the wire"; moto leaves it out, and deciders read it unconditionally).
+        if task.previous_started_event_id is None:
+            task.previous_started_event_id = 0
         task.started_timestamp = self.ctx.now()
         if self.scheduled_decision_task is task:
             self.scheduled_decision_task = None
@@ -693,6 +734,7 @@ class EngineWorkflowExecution(WorkflowExecution):
             self._add_event(
                 "ActivityTaskCanceled",
                 scheduled_event_id=task.scheduled_event_id,
+                started_event_id=task.started_event_id,
                 latest_cancel_requested_event_id=evt.event_id,
             )
             task.state = "CANCELED"

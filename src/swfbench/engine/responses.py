@@ -12,65 +12,34 @@ from typing import Any
 
 from moto.swf.responses import SWFResponse
 
+from swfbench import swf_model
 from swfbench.engine.backend import EngineBackend
 from swfbench.engine.exceptions import SerializationError, UnknownOperation
-from swfbench.engine.validation import check_lengths
+from swfbench.engine.validation import validate
+from swfbench.engine.visibility import page, select_executions
 
-# Every SWF operation the engine serves, mapped to its method on EngineResponse.
+# Every operation of SWF's model, mapped to its method on EngineResponse (moto's, or the
+# engine's own below).
 OPERATIONS: dict[str, str] = {
     name: "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    for name in (
-        "CountPendingActivityTasks",
-        "CountPendingDecisionTasks",
-        "DeprecateActivityType",
-        "DeprecateDomain",
-        "DeprecateWorkflowType",
-        "DescribeActivityType",
-        "DescribeDomain",
-        "DescribeWorkflowExecution",
-        "DescribeWorkflowType",
-        "GetWorkflowExecutionHistory",
-        "ListActivityTypes",
-        "ListClosedWorkflowExecutions",
-        "ListDomains",
-        "ListOpenWorkflowExecutions",
-        "ListTagsForResource",
-        "ListWorkflowTypes",
-        "PollForActivityTask",
-        "PollForDecisionTask",
-        "RecordActivityTaskHeartbeat",
-        "RegisterActivityType",
-        "RegisterDomain",
-        "RegisterWorkflowType",
-        "RequestCancelWorkflowExecution",
-        "RespondActivityTaskCanceled",
-        "RespondActivityTaskCompleted",
-        "RespondActivityTaskFailed",
-        "RespondDecisionTaskCompleted",
-        "SignalWorkflowExecution",
-        "StartWorkflowExecution",
-        "TagResource",
-        "TerminateWorkflowExecution",
-        "UndeprecateActivityType",
-        "UndeprecateDomain",
-        "UndeprecateWorkflowType",
-        "UntagResource",
-    )
+    for name in swf_model.operation_names()
 }
 
 _CANCEL_REQUESTED = {True: '{"cancelRequested": true}', False: '{"cancelRequested": false}'}
 
 
 class EngineResponse(SWFResponse):
-    """moto's SWF response handler bound to one `EngineBackend`; one instance per connection."""
+    """moto's SWF response handler, one instance per connection; each call names the backend
+    (the region's) it runs on."""
 
-    def __init__(self, backend: EngineBackend) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._backend = backend
+        self._backend: EngineBackend | None = None
         self._request_params: dict[str, Any] = {}
 
     @property
     def swf_backend(self) -> EngineBackend:
+        assert self._backend is not None, "call() sets the backend"
         return self._backend
 
     @property
@@ -78,19 +47,21 @@ class EngineResponse(SWFResponse):
         # moto re-parses the body on every access; the engine parses it once per call.
         return self._request_params
 
-    def call(self, operation: str, body: bytes) -> str:
-        """Run `operation` with the JSON `body`; raises moto's SWFClientError faults."""
+    def call(self, operation: str, body: bytes, backend: EngineBackend) -> str:
+        """Run `operation` with the JSON `body` on `backend`; raises moto's SWFClientError
+        faults, and SerializationError or ValidationError for a request SWF's model refuses."""
         method = OPERATIONS.get(operation)
         if method is None:
-            raise UnknownOperation(operation)
+            raise UnknownOperation()
         try:
             params = json.loads(body) if body else {}
-        except ValueError:
+        except (ValueError, RecursionError):
+            # Not JSON, or nested too deep to parse (a 100,000-deep body): coral's parser
+            # refuses it before any member is read.
             raise SerializationError() from None
-        if not isinstance(params, dict):
-            raise SerializationError()
-        check_lengths(operation, params)
-        with self._backend.lock:
+        validate(operation, params)
+        with backend.lock:
+            self._backend = backend
             self._request_params = params
             result: str = getattr(self, method)()
             return result
@@ -141,3 +112,70 @@ class EngineResponse(SWFResponse):
             domain_name, workflow_id, run_id=run_id or None
         )
         return ""
+
+    # --- visibility: every filter, the documented order, pages (see `visibility`) -------------
+
+    def _list_executions(self, *, closed: bool) -> str:
+        params = self._params
+        executions = self.swf_backend.executions_of(params["domain"])
+        chosen, token = page(select_executions(executions, params, closed=closed), params)
+        body: dict[str, Any] = {"executionInfos": [e.to_list_dict() for e in chosen]}
+        if token is not None:
+            body["nextPageToken"] = token
+        return json.dumps(body)
+
+    def _count_executions(self, *, closed: bool) -> str:
+        params = self._params
+        executions = self.swf_backend.executions_of(params["domain"])
+        count = len(select_executions(executions, params, closed=closed))
+        return json.dumps({"count": count, "truncated": False})
+
+    def list_open_workflow_executions(self) -> str:
+        return self._list_executions(closed=False)
+
+    def list_closed_workflow_executions(self) -> str:
+        return self._list_executions(closed=True)
+
+    def count_open_workflow_executions(self) -> str:
+        return self._count_executions(closed=False)
+
+    def count_closed_workflow_executions(self) -> str:
+        return self._count_executions(closed=True)
+
+    def list_domains(self) -> str:
+        params = self._params
+        domains = self.swf_backend.list_domains(
+            params["registrationStatus"], reverse_order=bool(params.get("reverseOrder"))
+        )
+        chosen, token = page(list(domains), params)
+        body: dict[str, Any] = {"domainInfos": [domain.to_short_dict() for domain in chosen]}
+        if token is not None:
+            body["nextPageToken"] = token
+        return json.dumps(body)
+
+    def _list_types(self, kind: str) -> str:
+        params = self._params
+        found = self.swf_backend.find_types(
+            kind, params["domain"], params["registrationStatus"], params.get("name")
+        )
+        if params.get("reverseOrder"):
+            found.reverse()
+        chosen, token = page(found, params)
+        body: dict[str, Any] = {"typeInfos": [t.to_medium_dict() for t in chosen]}
+        if token is not None:
+            body["nextPageToken"] = token
+        return json.dumps(body)
+
+    # --- deleting types ---------------------------------------------------------------------
+
+    def _delete_type(self, kind: str) -> str:
+        params = self._params
+        given = params[f"{kind}Type"]
+        self.swf_backend.delete_type(kind, params["domain"], given["name"], given["version"])
+        return ""
+
+    def delete_activity_type(self) -> str:
+        return self._delete_type("activity")
+
+    def delete_workflow_type(self) -> str:
+        return self._delete_type("workflow")

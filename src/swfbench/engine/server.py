@@ -5,9 +5,10 @@ the 1.8 ms it spends per heartbeat. This server knows one service and one wire f
 
 SWF calls
     ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON body.
-    Signatures are not checked. Every JSON answer carries
-    ``Content-Type: application/x-amz-json-1.0``; faults answer HTTP 400 with
-    ``{"__type": ..., "message": ...}`` as SWF does.
+    Signatures are not checked; the region of the credential scope picks the region's backend
+    (`regions`). Every JSON answer carries ``Content-Type: application/x-amz-json-1.0``;
+    faults answer HTTP 400 with ``{"__type": ..., "message": ...}`` as SWF does, an engine bug
+    HTTP 500 ``InternalFailure`` with a line on stderr.
 
 Admin endpoints (JSON in, JSON out)
     ``GET /swfbench/engine``
@@ -20,6 +21,10 @@ Admin endpoints (JSON in, JSON out)
         Virtual clock only: moves engine time forward by N seconds, fires every timeout whose
         deadline passed (each event stamped at its deadline) and answers ``{"now": ...}``.
         With the real clock it answers HTTP 400 ``swfbench#ClockNotVirtual``.
+    ``POST /moto-api/reset``
+        moto's admin call between tests: forgets every region's domains, executions and
+        tasks (and restarts a virtual clock from wall time); answers ``{"status": "ok"}``, so the
+        engine can stand in for ``moto_server`` in a test suite.
 
 Any other request (``GET /`` included) gets a JSON answer too, so a launcher can poll for
 readiness with a plain GET.
@@ -36,9 +41,11 @@ from typing import Any
 import moto
 from moto.core.exceptions import JsonRESTError
 
-from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
+from swfbench.engine.backend import DEFAULT_POLL_WAIT
 from swfbench.engine.clock import Clock
+from swfbench.engine.exceptions import UnknownOperation
 from swfbench.engine.quotas import QuotaSettings
+from swfbench.engine.regions import Backends, region_of
 from swfbench.engine.responses import EngineResponse
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -48,7 +55,7 @@ SWEEP_INTERVAL = 0.25
 
 
 class EngineHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server around one `EngineBackend`."""
+    """A threaded HTTP server around every region's `EngineBackend`."""
 
     daemon_threads = True
     block_on_close = False
@@ -56,18 +63,18 @@ class EngineHTTPServer(ThreadingHTTPServer):
     # and each dropped SYN costs the client a 1 s retransmit, measured as a 1 s call.
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], backend: EngineBackend) -> None:
-        self.backend = backend
+    def __init__(self, address: tuple[str, int], backends: Backends) -> None:
+        self.backends = backends
         self.stopping = threading.Event()
         super().__init__(address, EngineRequestHandler)
 
     def engine_info(self) -> dict[str, Any]:
-        settings = self.backend.quota_settings
+        settings = self.backends.quota_settings
         return {
             "engine": "swfbench",
             "moto": moto.__version__,
             "quotas": settings.to_dict() if settings is not None else None,
-            "clock": self.backend.clock.mode,
+            "clock": self.backends.clock.mode,
         }
 
     def start_sweeper(self) -> threading.Thread:
@@ -77,15 +84,15 @@ class EngineHTTPServer(ThreadingHTTPServer):
         return thread
 
     def _sweep(self) -> None:
-        backend = self.backend
+        backends = self.backends
         while not self.stopping.is_set():
-            upcoming = backend.next_deadline()
+            upcoming = backends.next_deadline()
             wait = SWEEP_INTERVAL
             if upcoming is not None:
-                wait = min(wait, max(0.0, upcoming - backend.clock.now()))
+                wait = min(wait, max(0.0, upcoming - backends.clock.now()))
             if wait > 0 and self.stopping.wait(wait):
                 return
-            backend.sweep()
+            backends.sweep()
 
     def shutdown(self) -> None:
         self.stopping.set()
@@ -106,7 +113,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.responder = EngineResponse(self.server.backend)
+        self.responder = EngineResponse()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -125,7 +132,8 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         reason = "Bad Request" if status == 400 else "Internal Server Error"
         if status == 404:
             reason = "Not Found"
-        self._send(status, json.dumps({"__type": error_type, "message": message}), reason)
+        body = {"__type": error_type, "message": message} if message else {"__type": error_type}
+        self._send(status, json.dumps(body), reason)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # Malformed HTTP (bad request line, oversized headers): answer in JSON, then hang up.
@@ -152,7 +160,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/swfbench/clock":
-            clock: Clock = self.server.backend.clock
+            clock: Clock = self.server.backends.clock
             self._send(200, json.dumps({"now": clock.now(), "mode": clock.mode}))
         elif path in ("/swfbench/engine", "/"):
             self._send(200, json.dumps(self.server.engine_info()))
@@ -162,31 +170,31 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self._body()
         target = self.headers.get("X-Amz-Target")
-        if target is None:
-            self._admin_post(self.path.split("?", 1)[0], body)
+        path = self.path.split("?", 1)[0]
+        if target is None and path != "/":
+            self._admin_post(path, body)
             return
-        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target
+        prefix, _, operation = (target or "").partition(".")
         try:
-            answer = self.responder.call(operation, body)
+            if prefix != TARGET_PREFIX.rstrip("."):
+                # Every SWF call names its service: SWF serves nothing without the prefix.
+                raise UnknownOperation()
+            backend = self.server.backends.get(region_of(self.headers.get("Authorization")))
+            answer = self.responder.call(operation, body, backend)
         except JsonRESTError as fault:
             self._error(fault.code, fault.error_type, fault.message)
             return
-        except KeyError as missing:
-            # moto reads required members with params[...]: a missing one is SWF's null check.
-            self._error(
-                400,
-                "com.amazon.coral.validate#ValidationException",
-                f"1 validation error detected: Value null at '{missing.args[0]}' failed to "
-                "satisfy constraint: Member must not be null",
-            )
-            return
         except Exception as exc:  # an engine bug; answer as SWF does rather than drop the call
-            print(f"swfbench engine: {operation} failed: {exc!r}", file=sys.stderr)
-            self._error(500, "com.amazon.coral.service#InternalFailure", "internal failure")
+            print(f"swfbench engine: {operation} failed: {exc!r}", file=sys.stderr, flush=True)
+            self._error(500, "com.amazon.coral.service#InternalFailure", "")
             return
         self._send(200, answer)
 
     def _admin_post(self, path: str, body: bytes) -> None:
+        if path == "/moto-api/reset":
+            self.server.backends.reset()
+            self._send(200, json.dumps({"status": "ok"}))
+            return
         if path != "/swfbench/clock/advance":
             self._error(404, "swfbench#NotFound", f"no such endpoint: POST {path}")
             return
@@ -199,7 +207,7 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             self._error(400, "swfbench#BadRequest", "seconds must not be negative")
             return
         try:
-            now = self.server.backend.advance_clock(seconds)
+            now = self.server.backends.advance_clock(seconds)
         except JsonRESTError as fault:
             self._error(fault.code, fault.error_type, fault.message)
             return
@@ -215,5 +223,5 @@ def create_server(
     poll_wait: float = DEFAULT_POLL_WAIT,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
-    backend = EngineBackend(clock=clock, quotas=quotas, poll_wait=poll_wait)
-    return EngineHTTPServer((host, port), backend)
+    backends = Backends(clock=clock, quotas=quotas, poll_wait=poll_wait)
+    return EngineHTTPServer((host, port), backends)

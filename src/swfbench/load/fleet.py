@@ -114,6 +114,10 @@ class FleetRuntime:
     """On a Locust worker: the run stopped here and its audit is done; the next report is final."""
     final_reports: set[str] = field(default_factory=set)
     """On a Locust master: workers whose final report (after their stop and audit) arrived."""
+    interrupted: dict[str, Any] | None = None
+    """Set when swfbench passed on a signal (see `interrupt`): which, at what second."""
+    hurry: bool = False
+    """A second signal: stop at once, without closing the tasks still open."""
     _registered_at: float = 0.0
     _register_lock: threading.Lock = field(default_factory=threading.Lock)
     _client: SWFClient | None = None
@@ -191,18 +195,30 @@ class FleetRuntime:
         """This process's metrics plus every worker's latest snapshot (master: only those)."""
         return merged([self.metrics, *self.worker_snapshots.values()], timeline=timeline)
 
+    def interrupt(self, by: str, *, hurry: bool = False) -> None:
+        """End the run at the load shape's next tick, as a finished run ends (its users stop,
+        the audit closes their tasks, the results are written), marked as interrupted by `by`;
+        with `hurry`, the audit leaves the tasks open."""
+        if self.interrupted is None:
+            self.interrupted = {"by": by, "at_s": round(time.time() - self.started_wall, 3)}
+        self.stop_requested = True
+        self.hurry = self.hurry or hurry
+
     def audit(
         self, report: Callable[[str], None] | None = None, *, time_limit_s: float = 60.0
     ) -> int:
         """Close every task still open (a user stopped mid-task); count them; return how many.
-        Past `time_limit_s`, or once the target stops answering, the rest are left to the
-        domain audit (which retries): a hung target costs one timeout here, not one per task."""
+        In a hurry (see `interrupt`) they are counted, not closed. Past `time_limit_s`, or once
+        the target stops answering, the rest are left to the domain audit (which retries): a
+        hung target costs one timeout here, not one per task."""
         closed = 0
         give_up = time.monotonic() + time_limit_s
         answering = True
         for workflow_id, handle in list(self.open_handles.items()):
             self.open_handles.pop(workflow_id, None)
             self.metrics.count("interrupted")
+            if self.hurry:
+                continue
             if not answering or time.monotonic() > give_up:
                 self.metrics.count("close_failures")
                 continue

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.os
 from locust.html import get_html_report
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
+from swfbench import lifeline
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
 from swfbench.load.capacity import StepPlan, judge_step, window_figures
@@ -106,6 +108,13 @@ def add_arguments(parser: Any) -> None:
         "end, after the results",
     )
     group.add_argument(
+        "--swf-control-fd",
+        type=int,
+        default=-1,
+        help="read end of a pipe from swfbench: 'stop SIGNAL' ends the run gracefully, 'now "
+        "SIGNAL' at once, end of file means swfbench is gone (swfbench load passes it)",
+    )
+    group.add_argument(
         "--swf-stop-after",
         type=finite_float,
         default=0.0,
@@ -174,6 +183,10 @@ def progress_line(environment: Any, runtime: FleetRuntime) -> str:
 
 def install(events: Any) -> None:
     """Register swfbench's listeners on a Locust events object."""
+    if os.environ.get(lifeline.ENV):
+        # Started by swfbench, which dies with its children: so do the worker processes this
+        # one forks (--processes), since a fork does not inherit the parent-death signal.
+        lifeline.for_forks(int(os.environ[lifeline.ENV]))
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(_on_init)
 
@@ -240,6 +253,11 @@ def _on_init(environment: Any, **_: Any) -> None:
             _await_final_reports(environment, runtime, limit + FINAL_REPORT_GRACE_S)
             return
         runtime.end_schedules()
+        if runtime.open_handles and not runtime.hurry:
+            print(
+                f"swfbench: the run stopped; closing its {len(runtime.open_handles)} open tasks",
+                flush=True,
+            )
         runtime.audit(report=log.warning, time_limit_s=limit)
         runtime.final = True
 
@@ -269,27 +287,37 @@ def _on_init(environment: Any, **_: Any) -> None:
                 runtime.aborted = f"worker {client_id}: {data[ABORTED_KEY]}"
                 runtime.stop_requested = True
 
+    def save_results(runtime: FleetRuntime) -> bool:
+        """The results with their status, first of the run's files: False when they could not
+        be written (said in one line; Locust then exits with the reports error's code)."""
+        path = environment.parsed_options.swf_results
+        if not path:
+            return True
+        metrics = runtime.merged_metrics()
+        processes = max(1, len(runtime.worker_snapshots))
+        results = build_results(runtime, metrics, environment.runner.stats, processes)
+        results["status"] = run_status(runtime, results).to_dict()
+        try:
+            write_json(Path(path), results)
+        except SwfbenchError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr, flush=True)
+            environment.process_exit_code = exc.exit_code
+            return False
+        return True
+
     def on_quitting(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is None or isinstance(environment.runner, WorkerRunner):
             return
         if isinstance(environment.runner, MasterRunner):
             _note_missing_workers(environment, runtime)
-        metrics = runtime.merged_metrics()
-        processes = max(1, len(runtime.worker_snapshots))
-        print(f"swfbench: {summary_line(metrics)}", flush=True)
+        print(f"swfbench: {summary_line(runtime.merged_metrics())}", flush=True)
         options = environment.parsed_options
-        results = build_results(runtime, metrics, environment.runner.stats, processes)
-        results["status"] = run_status(runtime, results).to_dict()
-        try:
-            # The results first: when the disk fills, the data survives Locust's larger page.
-            if options.swf_results:
-                write_json(Path(options.swf_results), results)
-                print(f"swfbench: results in {options.swf_results}", flush=True)
-        except SwfbenchError as exc:
-            print(f"swfbench: error: {exc}", file=sys.stderr, flush=True)
-            environment.process_exit_code = exc.exit_code
+        # The results first: when the disk fills, the data survives Locust's larger page.
+        if not save_results(runtime):
             return
+        if options.swf_results:
+            print(f"swfbench: results in {options.swf_results}", flush=True)
         try:
             if options.swf_locust_reports:
                 write_locust_reports(environment, options.swf_locust_reports)
@@ -309,6 +337,10 @@ def _on_init(environment: Any, **_: Any) -> None:
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
     events.quitting.add_listener(on_quitting)
+    runtime = getattr(environment, ATTRIBUTE, None)
+    control_fd = environment.parsed_options.swf_control_fd
+    if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_listen, runtime, control_fd, save_results)
 
 
 def run_status(runtime: FleetRuntime, results: dict[str, Any]) -> RunStatus:
@@ -319,6 +351,9 @@ def run_status(runtime: FleetRuntime, results: dict[str, Any]) -> RunStatus:
     status.lack(AUDIT_PENDING)
     if runtime.stopped_early:
         status.interrupt("early_stop", runtime.stopped_early["reason"])
+    if runtime.interrupted:
+        how = "at once" if runtime.hurry else "gracefully"
+        status.interrupt(runtime.interrupted["by"], f"stopped {how}")
     if runtime.aborted:
         status.abort(runtime.aborted)
     for worker, what in sorted(runtime.workers_lost.items()):
@@ -465,6 +500,31 @@ def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> 
         if not judged["holds"]:
             break
     runtime.stop_requested = True
+
+
+def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]) -> None:
+    """swfbench's word on stopping, one line each: "stop SIGINT" ends the run at the shape's
+    next tick as a finished run ends, marked interrupted; "now SIGINT" also skips closing the
+    open tasks, and saves the results as they are at once (a user or an audit call blocked on
+    a target that hangs may keep Locust from its end; swfbench kills it a few seconds later);
+    end of file means swfbench is gone (its parent-death signal follows)."""
+    gevent.os.make_nonblocking(fd)
+    pending = b""
+    while True:
+        try:
+            chunk = gevent.os.nb_read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            runtime.interrupt("swfbench exited", hurry=True)
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            word, _, by = line.decode(errors="replace").partition(" ")
+            hurried = runtime.hurry
+            runtime.interrupt(by or "signal", hurry=word == "now")
+            if runtime.hurry and not hurried:
+                save(runtime)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:

@@ -66,6 +66,7 @@ def empty_results(
         "timeline": {"width_s": 1, "points": []},
         "first_error_s": {},
         "stopped_early": None,
+        "interrupted": None,
         "aborted": None,
         "workers_lost": {},
         "metrics": gate_metrics(fleet, ended - started),
@@ -99,6 +100,7 @@ def build_results(
             for code, wall in sorted(metrics.first_error_wall.items())
         },
         "stopped_early": runtime.stopped_early,
+        "interrupted": runtime.interrupted,
         "aborted": runtime.aborted,
         "workers_lost": dict(sorted(runtime.workers_lost.items())),
         **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),

@@ -225,15 +225,13 @@ def _capacity_context(results: dict[str, Any]) -> dict[str, Any]:
     capacity = results["capacity"]
     steps = capacity["steps"]
     knee, broke = capacity["knee"], capacity["broken_at"]
-    bound = capacity.get("held_up_to")
-    if capacity.get("search", "complete") != "complete":
-        verdict = f"No knee: the search is incomplete ({capacity['incomplete_because']})" + (
-            f"; steps up to {bound['offered_per_s']:g}/s held, so the knee is at least that."
-            if bound
+    if capacity.get("interrupted"):
+        held = capacity.get("held_so_far")
+        verdict = f"No knee: the search was {capacity['interrupted']}" + (
+            f"; the rate held up to {held['offered_per_s']:g}/s so far (a lower bound)."
+            if held
             else "."
         )
-    elif knee is None and broke is None:
-        verdict = "No knee: no step was judged."
     elif knee is None:
         verdict = f"No knee: the first step already broke {capacity['slo']}."
     elif broke is not None:
@@ -294,6 +292,14 @@ def _column_label(run: dict[str, Any]) -> str:
     return str(target.get("description") or target.get("endpoint_url") or "target")
 
 
+def _wire_counts(run: dict[str, Any]) -> dict[str, int] | None:
+    """The run's wire findings (results written before the wire check have none)."""
+    metrics = (run.get("metrics") or {}).get("conformance") or {}
+    if "wire" not in metrics:
+        return None
+    return {key: int(metrics.get(key, 0)) for key in ("wire", "wire_known", "wire_unknown")}
+
+
 def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
     """A matrix: scenarios (rows, grouped by area) against targets (one column per run)."""
     runs = _conformance_runs(results)
@@ -316,6 +322,7 @@ def _conformance_context(results: dict[str, Any]) -> dict[str, Any]:
             "label": _column_label(run),
             "meta": _meta(run),
             "counts": {k: v for k, v in (run.get("summary") or {}).items() if v},
+            "wire": _wire_counts(run),
         }
         for run in runs
     ]
@@ -344,8 +351,20 @@ def render(results: dict[str, Any]) -> str:
     template, context = _RENDERERS[kind]
     values = {"gates": results.get("gates") or [], **context(results)}
     return _environment.get_template(template).render(
-        version=__version__, generated=now_iso(), meta=_meta(results), **values
+        version=__version__,
+        generated=now_iso(),
+        meta=_meta(results),
+        run_status=_run_status(results),
+        **values,
     )
+
+
+def _run_status(results: dict[str, Any]) -> dict[str, Any] | None:
+    """How the run ended, for the banner at the top of its page (None: nothing to show)."""
+    if "status" not in results:
+        return None  # a document that is no run's results (the conformance matrix)
+    status = RunStatus.of(results)
+    return {"whole": status.whole, "state": status.state, "text": status.describe()}
 
 
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
@@ -363,7 +382,7 @@ def write_run(
 ) -> Path:
     """A finished run's results first, then its other `files` (junit.xml) and its page. When
     the disk fills or the directory refuses, the results are kept when they fit and say which
-    part was not written; the error is raised (exit 251)."""
+    part was not written; the error is raised (exit 248)."""
     run_dir = make_dir(reports_dir / run_id_of(results))
     write_json(run_dir / RESULTS_FILE, results)
     try:
@@ -392,24 +411,21 @@ def write_index(reports_dir: Path) -> Path:
         summary = results.get("summary")
         if isinstance(summary, dict):
             summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in summary.items() if n)
-        status = RunStatus.of(results)
         runs.append(
             {
                 "href": f"{results_path.parent.name}/{REPORT_FILE}",
-                "state": status.state,
-                "whole": status.whole,
-                "status": "complete" if status.whole else status.describe(),
                 "kind": results.get("kind"),
                 "run_id": run_id_of(results),
                 "profile": (results.get("profile") or {}).get("path"),
                 "started": started_of(results),
                 "target": (results.get("target") or {}).get("description"),
                 "summary": summary,
+                "status": _run_status(results),
             }
         )
     runs.sort(key=lambda run: run["started"], reverse=True)
     html = _environment.get_template("index.html.j2").render(
-        version=__version__, generated=now_iso(), runs=runs
+        version=__version__, generated=now_iso(), runs=runs, run_status=None
     )
     make_dir(reports_dir)
     write_text(reports_dir / REPORT_FILE, html)
