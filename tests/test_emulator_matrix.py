@@ -47,8 +47,12 @@ def test_one_command_runs_both_parts_and_writes_the_readme_tables(
     text = readme.read_text()
     assert "old" not in text and text.endswith("after\n") and text.count("before ") == 3
     moto = [line for line in text.splitlines() if line.startswith("| plain moto |")]
-    # Summary: 15 known deviations, no failure, and no model check in these results.
-    assert moto[0].endswith("| 14 | 15 | 0 | 0 | 2 | not checked |")
+    # Summary: the run's own counts, no failure, and its wire findings (all known for moto).
+    (conformance,) = (out / "conformance-moto").glob("*/results.json")
+    counts = json.loads(conformance.read_text())["metrics"]["conformance"]
+    assert counts["fail"] == 0 and counts["known_deviation"] > 0 and counts["wire"] > 0
+    expected = [counts[k] for k in ("pass", "known_deviation", "fail", "fixed", "skipped", "wire")]
+    assert moto[0].endswith("| " + " | ".join(f"{n}" for n in expected) + " |")
     # Capacity: a knee from the run's own results, with its p99 (an SLO any machine holds at
     # 5 heartbeats/s, however loaded: this is about the table, not about moto's speed).
     capacity = json.loads(next((out / "capacity-moto").glob("*/results.json")).read_text())

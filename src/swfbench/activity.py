@@ -50,9 +50,16 @@ class ActivityTimeouts:
         }
 
 
-def bootstrap(client: SWFClient, domain: str = DEFAULT_DOMAIN, *, attempts: int = 1) -> None:
-    """Register the domain and both types; "already exists" counts as success. Each call is
-    tried up to `attempts` times on transient errors (5xx, throttling, no answer), with backoff.
+def bootstrap(
+    client: SWFClient,
+    domain: str = DEFAULT_DOMAIN,
+    *,
+    activity_type: dict[str, str] | None = None,
+    attempts: int = 1,
+) -> None:
+    """Register the domain, the workflow type and the activity type (swfbench's own unless
+    given); "already exists" counts as success. Each call is tried up to `attempts` times on
+    transient errors (5xx, throttling, no answer), with backoff.
 
     SWF domains cannot be deleted, so against real SWF one domain is reused run after run.
     """
@@ -73,7 +80,11 @@ def bootstrap(client: SWFClient, domain: str = DEFAULT_DOMAIN, *, attempts: int 
             },
             "TypeAlreadyExistsFault",
         ),
-        ("RegisterActivityType", {"domain": domain, **ACTIVITY_TYPE}, "TypeAlreadyExistsFault"),
+        (
+            "RegisterActivityType",
+            {"domain": domain, **(activity_type or ACTIVITY_TYPE)},
+            "TypeAlreadyExistsFault",
+        ),
     ]
     for operation, params, already_exists in calls:
         try:
@@ -243,6 +254,7 @@ def start_activity(
     execution_timeout_s: int = 3600,
     activity_input: str | None = None,
     start: bool = True,
+    activity_type: dict[str, str] | None = None,
 ) -> ActivityHandle:
     """Run the real SWF flow up to a started activity task (or only scheduled, `start=False`).
 
@@ -271,7 +283,7 @@ def start_activity(
     )
     activity_id = _unique("activity")
     attributes: dict[str, Any] = {
-        "activityType": ACTIVITY_TYPE,
+        "activityType": activity_type or ACTIVITY_TYPE,
         "activityId": activity_id,
         "taskList": {"name": activity_task_list},
         **timeouts.decision_attributes(),

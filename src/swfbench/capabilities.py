@@ -3,10 +3,15 @@
 - `quotas`: the engine throttles heartbeats with SWF's token buckets: its admin endpoint
   `GET /swfbench/engine` reports non-null `quotas` (`swfbench conform --quotas aws`).
 - `virtual_clock`: the engine's time moves only when told (`swfbench conform --clock virtual`).
+- `signatures`: the target verifies SigV4 signatures: real SWF, and the engine when its admin
+  endpoint reports non-null `auth` (`swfbench conform --auth FILE`).
 
-Real SWF is never probed and never has a capability: a quota scenario bursts heartbeats until
+Real SWF is never probed and has only `signatures`: a quota scenario bursts heartbeats until
 the account's bucket is empty, which would throttle the user's production workers. Endpoints
-without the admin endpoint (plain moto, other emulators) have none either.
+without the admin endpoint (plain moto, other emulators) have none.
+
+Identities are not a capability: a scenario that signs as a named identity runs where the run
+was given that identity (`--auth FILE`, or `--restricted-profile NAME` with `--aws`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ PROBE_TIMEOUT_S = 10.0
 HOW_TO_GET = {
     "quotas": "a target with quotas (swfbench conform --quotas aws)",
     "virtual_clock": "a target with a virtual clock (swfbench conform --clock virtual)",
+    "signatures": "a target that verifies signatures (the engine with --auth FILE, e.g. "
+    "swfbench conform --auth conformance/access/auth.yaml; or real SWF)",
 }
+IDENTITIES_HOW = (
+    "an --auth FILE that defines them (conformance/access/auth.yaml does); with --aws, "
+    "--restricted-profile NAME is the identity 'restricted'"
+)
 NEVER_ON_AWS = {
     "quotas": "never run against real SWF: bursting heartbeats would throttle the account's "
     "production workers",
@@ -47,11 +58,13 @@ def engine_info(target: Target) -> dict[str, Any] | None:
 def target_capabilities(target: Target, *, virtual_clock: bool = False) -> frozenset[str]:
     """The capabilities of `target`; `virtual_clock` says whether its clock was found virtual."""
     if target.kind == "aws":
-        return frozenset()
+        return frozenset({"signatures"})
     found = set()
     info = engine_info(target)
     if info is not None and isinstance(info.get("quotas"), dict):
         found.add("quotas")
+    if info is not None and isinstance(info.get("auth"), dict):
+        found.add("signatures")
     if virtual_clock:
         found.add("virtual_clock")
     return frozenset(found)
@@ -71,3 +84,17 @@ def missing(
             reason += f"; {NEVER_ON_AWS[name]}"
         reasons.append(reason)
     return "; ".join(reasons)
+
+
+def missing_identities(wanted: Iterable[str], available: Iterable[str]) -> str | None:
+    """Why a scenario that signs as `wanted` identities cannot run, or None if it can."""
+    have = set(available)
+    lacking = [name for name in wanted if name not in have]
+    if not lacking:
+        return None
+    names = ", ".join(repr(name) for name in lacking)
+    known = ", ".join(sorted(have)) if have else "none"
+    return (
+        f"needs identit{'y' if len(lacking) == 1 else 'ies'} {names} (the run has {known}): "
+        f"give {IDENTITIES_HOW}"
+    )

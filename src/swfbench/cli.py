@@ -30,13 +30,7 @@ from swfbench.errors import (
 )
 from swfbench.interrupts import Interrupts
 from swfbench.load import command as load_command
-from swfbench.options import (
-    ArgumentParser,
-    add_engine_options,
-    add_target_options,
-    engine_args,
-    target_spec,
-)
+from swfbench.options import ArgumentParser, add_engine_options, add_target_options, target_spec
 from swfbench.target import open_target
 
 
@@ -53,7 +47,9 @@ def _register_serve(subparsers: Any) -> None:
         "serve",
         help="run the embedded SWF server in the foreground for other tools",
         description="Run the embedded SWF server on 127.0.0.1 until Ctrl-C. Point any SWF "
-        "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL.",
+        "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL. With "
+        "--auth FILE it verifies every request's SigV4 signature and the signer's IAM "
+        "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
     )
     parser.add_argument(
         "--port", type=int, default=None, help="port to listen on (default: a free one)"
@@ -63,8 +59,14 @@ def _register_serve(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    with EmbeddedServer(engine=args.engine, port=args.port, extra_args=engine_args(args)) as server:
+    spec = target_spec(args, port=args.port)
+    with EmbeddedServer(
+        engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
+    ) as server:
         print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
+        if spec.auth is not None:
+            names = ", ".join(spec.auth.identities)
+            print(f"signatures and IAM policies enforced for: {names} ({spec.auth.path})")
         try:
             code = server.wait()
         except KeyboardInterrupt:

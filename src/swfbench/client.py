@@ -156,6 +156,7 @@ class SWFClient:
             kwargs["endpoint_url"] = self.target.endpoint_url
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
+            kwargs["aws_session_token"] = self.target.session_token
         client = boto3.session.Session().client("swf", **kwargs)
         if self._exchanges is not None:
             client.meta.events.register("before-parse.swf", _exchange_hook(self._exchanges))

@@ -51,6 +51,8 @@ COMMON_ERROR_CODES = frozenset(
         *("MissingParameter", "NotAuthorized", "OptInRequired", "RequestExpired"),
         *("ServiceUnavailable", "Throttling", "ThrottlingException", "UnrecognizedClientException"),
         *("ValidationError", "ValidationException", "SerializationException"),
+        # How AWS JSON 1.0 services name the signature failures (the engine with --auth too).
+        *("IncompleteSignatureException", "MissingAuthenticationTokenException"),
         # What swfbench records for calls without an AWS error code, and for an exception
         # inside a simulated worker.
         *("ConnectionError", "ConnectTimeout", "ReadTimeout", "MalformedResponse"),

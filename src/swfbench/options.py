@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
+from swfbench.identities import load_auth_file
 from swfbench.target import (
     CONNECT_TIMEOUT_S,
     READ_TIMEOUT_S,
@@ -126,6 +128,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         help=f"give up on an answer after S (default {READ_TIMEOUT_S:g} s; long polls at least "
         "70 s); such a call fails as ReadTimeout",
     )
+    group.add_argument(
+        "--identity",
+        metavar="NAME",
+        help="with --auth: the identity swfbench's calls sign as (default: the file's "
+        "default_identity)",
+    )
     add_engine_options(group)
 
 
@@ -166,6 +174,13 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         default="real",
         help="virtual: the embedded engine's time moves only when told (POST /swfbench/clock/advance)",
     )
+    group.add_argument(
+        "--auth",
+        type=Path,
+        metavar="FILE",
+        help="identities and their IAM policies (YAML): the embedded engine then verifies every "
+        "signature and policy, and swfbench signs as one of them (off by default)",
+    )
 
 
 def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -205,12 +220,15 @@ def target_spec(
     port: int | None = None,
     timeouts: ClientTimeouts | None = None,
 ) -> TargetSpec:
+    auth = getattr(args, "auth", None)
     return TargetSpec(
         endpoint_url=args.endpoint_url,
         aws=args.aws,
-        region=args.region,
+        region=getattr(args, "region", None),
         engine=args.engine,
         port=port,
         engine_args=engine_args(args),
+        auth=load_auth_file(auth) if auth is not None else None,
+        identity=getattr(args, "identity", None),
         timeouts=timeouts or client_timeouts(args),
     )

@@ -1,15 +1,15 @@
 """Where SWF calls go: the embedded server, any SWF-compatible endpoint, or real SWF.
 
 Real SWF is reached only with an explicit `aws=True` (the `--aws` flag), so that no run spends
-money or touches an account by accident. Every other target gets dummy credentials, so a user's
-real keys never travel to an emulator either.
+money or touches an account by accident. Every other target gets dummy credentials, or those of
+an identity of its `--auth` file, so a user's real keys never travel to an emulator either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
 from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
+from swfbench.identities import AuthFile, Identity
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
@@ -86,6 +87,10 @@ class TargetSpec:
     """Port for the embedded server; None picks a free one."""
     engine_args: tuple[str, ...] = ()
     """Extra command-line arguments for the embedded engine (quotas, clock)."""
+    auth: AuthFile | None = None
+    """Identities (`--auth FILE`): the embedded engine enforces them; calls sign as one."""
+    identity: str | None = None
+    """Which identity of `auth` swfbench's calls sign as (None: the file's default)."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     def __post_init__(self) -> None:
@@ -95,6 +100,36 @@ class TargetSpec:
             )
         if self.endpoint_url:
             check_endpoint_url(self.endpoint_url)
+        if self.auth is None:
+            if self.identity is not None:
+                raise UsageError("--identity names an identity of an --auth file: give --auth")
+            return
+        if self.aws:
+            raise UsageError(
+                "--auth gives identities to the engine or an emulator endpoint; real SWF "
+                "authenticates your AWS credentials (conform: --restricted-profile NAME)"
+            )
+        self.auth.identity(self.identity)  # a usage error for an unknown name
+        if self.endpoint_url is None:
+            if self.engine != DEFAULT_ENGINE:
+                raise UsageError(
+                    f"--auth needs --engine {DEFAULT_ENGINE}: {self.engine} verifies no signature"
+                )
+            if self.region not in (None, EMULATOR_REGION):
+                raise UsageError(
+                    f"with --auth the embedded engine serves {EMULATOR_REGION} only: requests "
+                    f"signed for {self.region} would be refused; omit --region"
+                )
+
+    @property
+    def embedded_args(self) -> tuple[str, ...]:
+        """The embedded engine's flags: `engine_args`, and `--auth` with the file."""
+        if self.auth is None:
+            return self.engine_args
+        return (*self.engine_args, "--auth", str(self.auth.path.resolve()))
+
+    def signing_identity(self) -> Identity | None:
+        return self.auth.identity(self.identity) if self.auth is not None else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +146,10 @@ class Target:
     """The embedded engine's name, for reports."""
     emulator_version: str | None = None
     """What the embedded server is (`moto 5.2.5`, `LocalStack 2026.3.0 (moto-ext 5.1.54)`)."""
+    session_token: str | None = field(default=None, repr=False)
+    """Sent with `credentials` when the identity has temporary credentials."""
+    identity: str | None = None
+    """The name of the `--auth` identity the calls sign as, for reports."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     @property
@@ -130,8 +169,18 @@ class Target:
             "region": self.region,
             "engine": self.engine,
             "emulator_version": self.emulator_version,
+            "identity": self.identity,
             "client_timeouts": self.timeouts.to_dict(),
         }
+
+    def as_identity(self, identity: Identity) -> Target:
+        """The same target, with calls signed as `identity` (an identity of an auth file)."""
+        return replace(
+            self,
+            credentials=(identity.access_key_id, identity.secret_access_key),
+            session_token=identity.session_token,
+            identity=identity.name,
+        )
 
 
 def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
@@ -153,17 +202,21 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
         yield _aws_target(spec.region, spec.timeouts)
         return
     region = spec.region or EMULATOR_REGION
+    identity = spec.signing_identity()
     if spec.endpoint_url:
-        yield Target(
+        target = Target(
             kind="endpoint",
             endpoint_url=spec.endpoint_url.rstrip("/"),
             region=region,
             credentials=EMULATOR_CREDENTIALS,
             timeouts=spec.timeouts,
         )
+        yield target.as_identity(identity) if identity else target
         return
-    with EmbeddedServer(engine=spec.engine, port=spec.port, extra_args=spec.engine_args) as server:
-        yield Target(
+    with EmbeddedServer(
+        engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
+    ) as server:
+        target = Target(
             kind="embedded",
             endpoint_url=server.url,
             region=region,
@@ -172,3 +225,4 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             emulator_version=server.version,
             timeouts=spec.timeouts,
         )
+        yield target.as_identity(identity) if identity else target

@@ -106,13 +106,15 @@ def _expected_outcomes(engine: str, results: dict[str, Any]) -> dict[str, str]:
     listed = {e["id"] for e in yaml.safe_load(known.read_text())["known_deviations"] or []}
     assert results["known_deviations"]["path"].endswith(f"conformance/targets/{engine}.yaml")
     capabilities = set(results["target"]["capabilities"])
-    requires = {s["id"]: set(load_scenario(Path(s["path"])).requires) for s in results["scenarios"]}
+    identities = set(results["target"]["identities"])
+    loaded = {s["id"]: load_scenario(Path(s["path"])) for s in results["scenarios"]}
     on_wire = {s["id"] for s in results["scenarios"] if s["wire"]}
     for scenario in results["scenarios"]:
         assert all(finding["known"] for finding in scenario["wire"]), scenario["id"]
 
     def expected(scenario_id: str) -> str:
-        if not requires[scenario_id] <= capabilities:
+        scenario = loaded[scenario_id]
+        if not set(scenario.requires) <= capabilities or not set(scenario.identities) <= identities:
             return "skipped"
         return "known_deviation" if scenario_id in listed | on_wire else "pass"
 
@@ -177,6 +179,73 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
             # budget that a loaded machine can overrun).
             assert scenario["duration_s"] >= 1.0, scenario["id"]
             assert scenario["duration_s"] > wall.total_seconds(), scenario["id"]
+
+
+ACCESS = SCENARIOS / "access"
+AUTH = REPO / "conformance" / "access" / "auth.yaml"
+
+
+@pytest.mark.slow
+def test_the_whole_suite_passes_on_an_engine_that_verifies_every_call(tmp_path: Path) -> None:
+    # Every capability at once, on a virtual clock (the real clock is covered without --auth,
+    # and for the access scenarios below): all 45, each of its calls signed and verified.
+    results = _suite(
+        "swfbench", tmp_path, "--auth", str(AUTH), "--quotas", "aws", "--clock", "virtual"
+    )
+    assert results["target"]["capabilities"] == ["quotas", "signatures", "virtual_clock"]
+    assert results["target"]["identities"] == ["admin", "restricted", "temporary"]
+    assert results["target"]["identity"] == "admin"
+    outcomes = {s["id"]: s["outcome"] for s in results["scenarios"]}
+    assert outcomes == _expected_outcomes("swfbench", results)
+    assert set(outcomes.values()) == {"pass"}
+    access = [k for k in outcomes if k.startswith("access/")]
+    assert len(access) == len(list(ACCESS.glob("*.yaml"))) >= 14
+
+
+def test_access_scenarios_pass_on_the_real_clock(tmp_path: Path) -> None:
+    done = _conform("--auth", str(AUTH), "--reports-dir", str(tmp_path), str(ACCESS))
+    assert done.returncode == 0, done.stdout + done.stderr
+    count = len(list(ACCESS.glob("*.yaml")))
+    assert f"{count} scenarios on embedded swfbench" in done.stdout
+    assert f": {count} pass\n" in done.stdout
+
+
+def test_access_scenarios_are_skipped_with_the_reason_without_identities(tmp_path: Path) -> None:
+    done = _conform("--engine", "moto", "--reports-dir", str(tmp_path), str(ACCESS))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "needs identity 'restricted' (the run has none)" in done.stdout
+    assert "needs a target that verifies signatures" in done.stdout
+    count = len(list(ACCESS.glob("*.yaml")))
+    assert f"{count} scenarios on embedded moto" in done.stdout
+    assert f": {count} skipped\n" in done.stdout
+
+
+def test_access_scenarios_fail_when_the_policy_allows_too_much(tmp_path: Path) -> None:
+    # The same identities, but `restricted` gets the admin's policy: every scenario that
+    # expects a refusal must fail, so a target that enforces nothing can never pass them.
+    lax = tmp_path / "lax"
+    lax.mkdir()
+    for policy in AUTH.parent.glob("*.json"):
+        (lax / policy.name).write_text(policy.read_text())
+    text = AUTH.read_text().replace("restricted-policy.json", "admin-policy.json")
+    (lax / "auth.yaml").write_text(text)
+    done = _conform("--auth", str(lax / "auth.yaml"), "--reports-dir", str(tmp_path / "r"),
+                    str(ACCESS))  # fmt: skip
+    assert done.returncode == 1
+    failed = set(re.findall(r" FAIL +(\S+)", done.stdout))
+    assert failed == {
+        "access/allowed_domain_only",
+        "access/denied_heartbeat_rest_of_flow_works",
+        "access/wildcard_action_allows",
+        "access/decision_excluded_by_condition",
+        "access/refused_heartbeat_keeps_timeout",
+    }
+
+
+def test_restricted_profile_is_for_real_swf_only(tmp_path: Path) -> None:
+    done = _conform("--restricted-profile", "worker", str(ACCESS))
+    assert done.returncode == 252
+    assert "--restricted-profile needs --aws" in done.stderr
 
 
 QUOTAS = SCENARIOS / "quotas"

@@ -348,3 +348,42 @@ def test_until_error_keeps_the_call_that_ended_the_repeat(
         1,
         "error code UnknownResourceFault, expected ThrottlingException",
     )
+
+
+AUTH = Path(__file__).resolve().parents[2] / "conformance" / "access" / "auth.yaml"
+SIGNS_AS_RESTRICTED = """
+    description: restricted may heartbeat in swfbench-access, not in swfbench
+    evidence: [{grade: documented, ref: "test"}]
+    steps:
+      - start_activity: {as: here, domain: swfbench-access}
+      - start_activity: {as: there}
+      - heartbeat: {task: here, identity: restricted}
+        expect: {cancelRequested: false}
+      - heartbeat: {task: there, identity: restricted}
+        expect: {error: {code: AccessDeniedException, http_status: 400}}
+"""
+
+
+def test_an_auth_file_starts_an_enforcing_engine_and_gives_its_identities(
+    pytester: pytest.Pytester,
+) -> None:
+    write_scenario(pytester, "access/restricted", SIGNS_AS_RESTRICTED)
+    results = pytester.path / "results.json"
+    outcome = pytester.runpytest(
+        "-p", "no:cacheprovider", f"--swf-auth={AUTH}", f"--swf-results={results}"
+    )
+    outcome.assert_outcomes(passed=1)
+    data = json.loads(results.read_text())
+    assert data["target"]["kind"] == "embedded"
+    assert data["target"]["capabilities"] == ["signatures"]
+    assert data["target"]["identities"] == ["admin", "restricted", "temporary"]
+
+
+def test_without_identities_a_scenario_that_needs_one_is_skipped(
+    pytester: pytest.Pytester, endpoint: str
+) -> None:
+    write_scenario(pytester, "access/restricted", SIGNS_AS_RESTRICTED)
+    outcome, data = _run(pytester, endpoint, "-rs")
+    outcome.assert_outcomes(skipped=1)
+    (scenario,) = data["scenarios"]
+    assert scenario["skipped"].startswith("needs identity 'restricted' (the run has none)")

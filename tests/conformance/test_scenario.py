@@ -295,3 +295,44 @@ def test_history_items_after_absent_and_event_timestamps() -> None:
     events[1]["activityTaskTimedOutEventAttributes"]["details"] = ""  # type: ignore[index]
     wrong, _ = expect.check_history(events, wanted, {})
     assert wrong == "no ActivityTaskTimedOut event matching {} without details"
+
+
+def test_steps_name_the_identities_they_sign_as(tmp_path: Path) -> None:
+    scenario = load_scenario(
+        _write(
+            tmp_path,
+            """
+    description: d
+    evidence: [{grade: inferred, ref: r}]
+    requires: [signatures]
+    steps:
+      - start_activity:
+          as: a
+          identity: worker
+          domain: other
+          activity_type: {name: resize, version: "2"}
+      - heartbeat: {task: a, identity: auditor}
+      - raw_heartbeat: {task: a, identity: worker, signing: {clock_offset_s: -3600}}
+      - complete: {task: a}
+    """,
+        )
+    )
+    assert scenario.identities == ("worker", "auditor")
+    assert scenario.requires == ("signatures",)
+    assert scenario.steps[2].params["signing"] == {"clock_offset_s": -3600}
+
+
+@pytest.mark.parametrize(
+    ("step", "what"),
+    [
+        ("raw_heartbeat: {task: a, signing: {authorization: forged}}", "'forged' is not one of"),
+        ("raw_heartbeat: {task: a, signing: {salt: x}}", "unknown key 'salt'"),
+        ("raw_heartbeat: {task: a, signing: {}}", "should be non-empty"),
+        ("heartbeat: {task: a, identity: 'two words'}", "does not match"),
+        ("start_activity: {as: b, activity_type: {name: x}}", "'version' is a required property"),
+    ],
+)
+def test_bad_identities_and_signings_name_their_line(tmp_path: Path, step: str, what: str) -> None:
+    error = _error(tmp_path, HEAD + f"      - {step}\n")
+    assert error.line == 5
+    assert what in error.what

@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
         "target, an SWF-compatible endpoint or real SWF, and compare each outcome with the "
         "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
         "Scenarios that require quotas run only with --quotas aws (never against real "
-        "SWF); the others are reported skipped. "
+        "SWF); the access scenarios need identities (--auth FILE, or --aws "
+        "--restricted-profile NAME); the others are reported skipped. "
         "Interrupted, scenarios not finished are reported not run. Exit 0 when every scenario "
         "that ran passed or failed as a known deviation, 1 on a failure, a fixed deviation or "
         "a run that checked nothing; an invalid scenario file is a usage error.",
@@ -85,6 +86,12 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_WORKERS,
         metavar="N",
         help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--restricted-profile",
+        metavar="NAME",
+        help="with --aws: an AWS profile of a second, restricted identity (IAM policy "
+        "conformance/access/restricted-policy.json) for the access scenarios",
     )
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -182,6 +189,14 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         argv.append(f"--swf-known-deviations={args.known_deviations}")
     if args.timing_slack is not None:
         argv.append(f"--swf-timing-slack={args.timing_slack}")
+    if spec.auth is not None:
+        argv.append(f"--swf-auth={spec.auth.path.resolve()}")
+    if spec.identity is not None:
+        argv.append(f"--swf-identity={spec.identity}")
+    if args.restricted_profile:
+        if not spec.aws:
+            raise UsageError("--restricted-profile needs --aws: it names an AWS profile")
+        argv.append(f"--swf-restricted-profile={args.restricted_profile}")
     return argv
 
 

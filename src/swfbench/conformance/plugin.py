@@ -23,6 +23,7 @@ from swfbench.conformance.scenario import (
 from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, ConformanceSession
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
+from swfbench.identities import load_auth_file
 from swfbench.options import finite_float
 from swfbench.target import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts, TargetSpec
 
@@ -95,6 +96,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="S",
         help=f"client read timeout of every SWF call (default {READ_TIMEOUT_S:g} s)",
     )
+    group.addoption(
+        "--swf-auth",
+        metavar="FILE",
+        help="identities (auth file): the embedded engine enforces them, scenarios sign as "
+        "them (e.g. conformance/access/auth.yaml)",
+    )
+    group.addoption(
+        "--swf-identity",
+        metavar="NAME",
+        help="with --swf-auth: the identity of the run's own calls (default: the file's default)",
+    )
+    group.addoption(
+        "--swf-restricted-profile",
+        metavar="NAME",
+        help="with --swf-aws: an AWS profile whose credentials are the identity `restricted`",
+    )
     group.addoption("--swf-results", metavar="PATH", help="write the JSON results here")
     group.addoption(
         "--swf-workers",
@@ -111,6 +128,7 @@ def _options(config: pytest.Config) -> ConformanceOptions:
 
     known = get("swf_known_deviations")
     results = get("swf_results")
+    auth = get("swf_auth")
     return ConformanceOptions(
         spec=TargetSpec(
             endpoint_url=get("swf_endpoint_url"),
@@ -121,7 +139,10 @@ def _options(config: pytest.Config) -> ConformanceOptions:
             timeouts=ClientTimeouts(
                 connect_s=get("swf_connect_timeout"), read_s=get("swf_read_timeout")
             ),
+            auth=load_auth_file(auth) if auth else None,
+            identity=get("swf_identity"),
         ),
+        restricted_profile=get("swf_restricted_profile"),
         known_deviations=Path(known) if known else None,
         timing_slack=get("swf_timing_slack"),
         results=Path(results) if results else None,

@@ -2,7 +2,9 @@
 
 boto3 checks lengths before sending (token 1..1024, details 0..2048: fact sheet, "The call"),
 so a request past those limits never reaches the server through it. Here the JSON body goes out
-as is: AWS JSON 1.0, `POST /`, `X-Amz-Target`, SigV4 with service name `swf`.
+as is: AWS JSON 1.0, `POST /`, `X-Amz-Target`, SigV4 with service name `swf`, signed by
+botocore's `SigV4Auth`. `Signing` breaks the signature on purpose, one way at a time, to see
+what a verifying target answers (fact sheet, "Access control").
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import boto3
 from botocore.auth import SigV4Auth
@@ -26,11 +29,28 @@ OPERATION = "RecordActivityTaskHeartbeat"
 TARGET_HEADER = f"SimpleWorkflowService.{OPERATION}"
 CONTENT_TYPE = "application/x-amz-json-1.0"
 TIMEOUT_S = 30.0
+ABSENT = "absent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signing:
+    """How a raw request is signed: correctly by default, or broken in one chosen way."""
+
+    authorization: Literal["present", "absent", "incomplete"] = "present"
+    """`absent`: no Authorization header; `incomplete`: one without its SignedHeaders part."""
+    access_key_id: str | None = None
+    """Claim this access key id (signed with the identity's secret)."""
+    secret_access_key: str | None = None
+    """Sign with this secret instead of the identity's."""
+    clock_offset_s: float = 0.0
+    """Sign with a date this many seconds from now (negative: in the past)."""
+    session_token: str | None = None
+    """Send this token instead of the identity's; `absent` sends none."""
 
 
 def _credentials(target: Target) -> Credentials:
     if target.credentials is not None:
-        return Credentials(*target.credentials)
+        return Credentials(*target.credentials, target.session_token)
     found = boto3.Session(region_name=target.region).get_credentials()
     if found is None:
         raise ConfigurationError("no AWS credentials found: configure them as for the AWS CLI")
@@ -59,24 +79,53 @@ def _error(status: int, body: bytes) -> SWFError:
     return SWFError(OPERATION, f"HTTP{status}", message, status)
 
 
-def raw_heartbeat(
-    target: Target,
-    body: dict[str, Any],
-    observer: CallObserver | None = None,
-    exchanges: ExchangeObserver | None = None,
-) -> dict[str, Any]:
-    """Send `body` as a signed RecordActivityTaskHeartbeat; raise `SWFError` if refused."""
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    url = endpoint(target).rstrip("/") + "/"
+def signed_headers(target: Target, url: str, data: bytes, signing: Signing) -> dict[str, str]:
+    """The request's headers, signed by botocore as `signing` says."""
+    own = _credentials(target)
+    token = own.token
+    if signing.session_token is not None:
+        token = None if signing.session_token == ABSENT else signing.session_token
+    credentials = Credentials(
+        signing.access_key_id or own.access_key, signing.secret_access_key or own.secret_key, token
+    )
     request = AWSRequest(
         method="POST",
         url=url,
         data=data,
         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET_HEADER},
     )
-    SigV4Auth(_credentials(target), "swf", target.region).add_auth(request)
-    prepared = request.prepare()
-    http = urllib.request.Request(url, data=data, headers=dict(prepared.headers), method="POST")
+    # What SigV4Auth.add_auth does, at a signing time of our choosing.
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() + signing.clock_offset_s))
+    request.context["timestamp"] = stamp
+    request.headers["X-Amz-Date"] = stamp
+    if token:
+        request.headers["X-Amz-Security-Token"] = token
+    signer = SigV4Auth(credentials, "swf", target.region)
+    signature = signer.signature(
+        signer.string_to_sign(request, signer.canonical_request(request)), request
+    )
+    parts = [f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}"]
+    if signing.authorization != "incomplete":
+        parts.append(f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}")
+    parts.append(f"Signature={signature}")
+    headers = dict(request.headers.items())
+    if signing.authorization != ABSENT:
+        headers["Authorization"] = ", ".join(parts)
+    return headers
+
+
+def raw_heartbeat(
+    target: Target,
+    body: dict[str, Any],
+    observer: CallObserver | None = None,
+    exchanges: ExchangeObserver | None = None,
+    signing: Signing | None = None,
+) -> dict[str, Any]:
+    """Send `body` as a signed RecordActivityTaskHeartbeat; raise `SWFError` if refused."""
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    url = endpoint(target).rstrip("/") + "/"
+    headers = signed_headers(target, url, data, signing or Signing())
+    http = urllib.request.Request(url, data=data, headers=headers, method="POST")
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(http, timeout=TIMEOUT_S) as answer:

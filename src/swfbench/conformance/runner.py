@@ -13,15 +13,21 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from swfbench.activity import DEFAULT_DOMAIN, ActivityHandle, start_activity
+from swfbench.activity import (
+    ACTIVITY_TYPE,
+    DEFAULT_DOMAIN,
+    ActivityHandle,
+    bootstrap,
+    start_activity,
+)
 from swfbench.client import CallObserver, CallRecord, Exchange, ExchangeObserver, SWFClient
 from swfbench.conformance import expect as checks
 from swfbench.conformance import wire
-from swfbench.conformance.raw import raw_heartbeat
+from swfbench.conformance.raw import Signing, raw_heartbeat
 from swfbench.conformance.scenario import Scenario, Step
 from swfbench.conformance.templating import TemplateError, render, render_pattern
 from swfbench.errors import SwfbenchError, SWFError
@@ -159,6 +165,7 @@ class ScenarioRun:
         sleep: Callable[[float], None] = time.sleep,
         new_client: ClientFactory | None = None,
         check: Callable[[], None] = lambda: None,
+        identities: Mapping[str, Target] | None = None,
     ) -> None:
         self.scenario = scenario
         self.target = target
@@ -170,7 +177,18 @@ class ScenarioRun:
         """Called before each step: raises `RunInterrupted` once the run is stopping."""
         self.calls: list[CallRecord] = []
         self.exchanges: list[Exchange] = []
-        self.client = (new_client or SWFClient)(target, self.calls.append, self.exchanges.append)
+        self.new_client = new_client or SWFClient
+        self.client = self.new_client(target, self.calls.append, self.exchanges.append)
+        self.identities = dict(identities or {})
+        """The target signed as each named identity (`identity:` in a step)."""
+        # Made now, not at the step: creating a client takes long on a busy host (and one at a
+        # time: see ConformanceSession), which would blur a step's timing.
+        self._clients = {
+            name: self.new_client(self.identities[name], self.calls.append, self.exchanges.append)
+            for name in scenario.identities
+            if name in self.identities
+        }
+        self._bootstrapped: set[tuple[str, str, str]] = set()
         self.tasks: dict[str, ActivityHandle] = {}
         self.task_started: dict[str, float] = {}
         self.context: dict[str, Any] = {}
@@ -300,6 +318,27 @@ class ScenarioRun:
     def _elapsed(self) -> float:
         return round(self.clock() - self.origin, 4)
 
+    def _target(self, params: Mapping[str, Any]) -> Target:
+        """The target as the step's `identity` signs (the run's own identity without one)."""
+        name = params.get("identity")
+        return self.target if name is None else self.identities[name]
+
+    def _client(self, params: Mapping[str, Any]) -> SWFClient:
+        name = params.get("identity")
+        return self.client if name is None else self._clients[name]
+
+    def _handle(self, params: Mapping[str, Any]) -> ActivityHandle:
+        """The step's task, its calls made as the step's identity."""
+        handle = self.tasks[params["task"]]
+        return replace(handle, client=self._client(params)) if "identity" in params else handle
+
+    def _bootstrap(self, domain: str, activity_type: dict[str, str]) -> None:
+        """Register a domain (and activity type) a step names, as the run's own identity."""
+        key = (domain, activity_type["name"], activity_type["version"])
+        if key not in self._bootstrapped:
+            bootstrap(self.client, domain, activity_type=activity_type)
+            self._bootstrapped.add(key)
+
     def _token(self, params: Mapping[str, Any]) -> str:
         if "token" in params:
             return str(params["token"])
@@ -358,17 +397,26 @@ class ScenarioRun:
     def _do_start_activity(self, params: dict[str, Any], at: Attempt) -> None:
         name = params["as"]
         timeouts = self.scenario.timeouts(params)
+        domain = str(params.get("domain", self.domain))
+        activity_type = {**ACTIVITY_TYPE, **params.get("activity_type", {})}
         at.result.request = {"as": name, **timeouts.decision_attributes()}
+        for key in ("domain", "activity_type", "identity"):
+            if key in params:
+                at.result.request[key] = params[key]
 
         def call() -> dict[str, Any]:
+            if domain != self.domain or activity_type != ACTIVITY_TYPE:
+                self._bootstrap(domain, activity_type)
             handle = start_activity(
-                self.client,
-                domain=self.domain,
+                self._client(params),
+                domain=domain,
                 timeouts=timeouts,
                 start=bool(params.get("start", True)),
                 execution_timeout_s=int(params.get("execution_timeout", EXECUTION_TIMEOUT_S)),
+                activity_type=activity_type,
             )
-            self.tasks[name] = handle
+            # Later steps act as the run's identity unless they name another.
+            self.tasks[name] = replace(handle, client=self.client)
             self.task_started[name] = self.clock()
             self.context[name] = handle.to_dict()
             return {k: v for k, v in handle.to_dict().items() if k != "task_token"}
@@ -380,17 +428,24 @@ class ScenarioRun:
         if "details" in params:
             body["details"] = str(params["details"])
         at.result.request = _short(body)
+        if "identity" in params:
+            at.result.request["identity"] = params["identity"]
         return body
 
     def _do_heartbeat(self, params: dict[str, Any], at: Attempt) -> None:
         body = self._heartbeat_body(params, at)
-        self._check_call(at, lambda: self.client.call(HEARTBEAT, **body))
+        client = self._client(params)
+        self._check_call(at, lambda: client.call(HEARTBEAT, **body))
 
     def _do_raw_heartbeat(self, params: dict[str, Any], at: Attempt) -> None:
         body = self._heartbeat_body(params, at)
+        signing = Signing(**params.get("signing", {}))
+        if "signing" in params:
+            at.result.request["signing"] = params["signing"]
+        target = self._target(params)
         self._check_call(
             at,
-            lambda: raw_heartbeat(self.target, body, self.calls.append, self.exchanges.append),
+            lambda: raw_heartbeat(target, body, self.calls.append, self.exchanges.append, signing),
         )
 
     def _do_sleep(self, params: dict[str, Any], at: Attempt) -> None:
@@ -398,9 +453,11 @@ class ScenarioRun:
 
     def _on_task(self, params: Mapping[str, Any], at: Attempt, method: str, *names: str) -> None:
         """Call an `ActivityHandle` method with the step's text parameters."""
-        handle = self.tasks[params["task"]]
+        handle = self._handle(params)
         given = {n: str(params[n]) for n in names if n in params}
         at.result.request = _short({"task": params["task"], **given})
+        if "identity" in params:
+            at.result.request["identity"] = params["identity"]
         self._check_call(at, lambda: getattr(handle, method)(**given))
 
     def _do_request_cancel(self, params: dict[str, Any], at: Attempt) -> None:
@@ -573,6 +630,7 @@ def run_scenario(
     sleep: Callable[[float], None] = time.sleep,
     new_client: ClientFactory | None = None,
     check: Callable[[], None] = lambda: None,
+    identities: Mapping[str, Target] | None = None,
 ) -> ScenarioResult:
     """Run `scenario` to its end (or, once `check` or `sleep` raise `RunInterrupted`, to its
     next step: `not_run`); never raises for anything the target or scenario does."""
@@ -585,6 +643,7 @@ def run_scenario(
             sleep=sleep,
             new_client=new_client,
             check=check,
+            identities=identities,
         )
         return run.run()
     except RunInterrupted as exc:  # before its first step

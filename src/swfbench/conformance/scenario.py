@@ -43,7 +43,7 @@ ACTIONS = (
 HISTORY_ACTIONS = ("history", "wait_for_history")
 CALL_ACTIONS = tuple(a for a in ACTIONS if a not in ("sleep", *HISTORY_ACTIONS))
 """Actions that make one call whose error `expect.error` judges: the ones `until_error` repeats."""
-CAPABILITIES = ("quotas", "virtual_clock")
+CAPABILITIES = ("quotas", "virtual_clock", "signatures")
 """What a scenario may require of its target (`requires:`); see `swfbench.capabilities`."""
 TIMEOUT_KEYS = {
     "heartbeat_timeout": "heartbeat",
@@ -101,6 +101,8 @@ class Scenario:
     steps: tuple[Step, ...]
     requires: tuple[str, ...] = ()
     """Capabilities the target must have (`CAPABILITIES`); without them it is skipped."""
+    identities: tuple[str, ...] = ()
+    """Identities its steps sign as (`identity:`); a target without them skips it."""
 
     def timeouts(self, overrides: dict[str, Any]) -> ActivityTimeouts:
         """The scenario's default timeouts with a start_activity step's overrides."""
@@ -320,4 +322,7 @@ def load_scenario(path: Path) -> Scenario:
         activity=dict(data.get("activity", {})),
         steps=tuple(steps),
         requires=tuple(data.get("requires", ())),
+        identities=tuple(
+            dict.fromkeys(s.params["identity"] for s in steps if "identity" in s.params)
+        ),
     )

@@ -6,7 +6,8 @@ The suite takes about as long as its slowest scenario. One target serves them al
 scenario uses workflow executions of its own (`start_activity` gives unique task lists).
 
 The target's capabilities (`swfbench.capabilities`) are found once, when the run starts; a
-scenario that `requires` one the target lacks is skipped. Scenarios that require `quotas` burst
+scenario that `requires` one the target lacks is skipped, and so is one that signs as an
+identity the run was not given (`--auth FILE`; with `--aws`, `--restricted-profile NAME`). Scenarios that require `quotas` burst
 heartbeats until the account's bucket is empty, which would throttle every other scenario's
 heartbeats: they run alone, one after another, once all the others have ended.
 """
@@ -19,14 +20,17 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.exceptions
+
 from swfbench import __version__
 from swfbench.activity import DEFAULT_DOMAIN, bootstrap
-from swfbench.capabilities import missing, target_capabilities
+from swfbench.capabilities import missing, missing_identities, target_capabilities
 from swfbench.client import CallObserver, ExchangeObserver, SWFClient
 from swfbench.conformance.deviations import (
     OUTCOMES,
@@ -43,7 +47,7 @@ from swfbench.conformance.runner import (
     skipped_result,
 )
 from swfbench.conformance.scenario import Scenario
-from swfbench.errors import SwfbenchError
+from swfbench.errors import ConfigurationError, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
 from swfbench.results import RunStatus, write_json
 from swfbench.target import Target, TargetSpec, open_target
@@ -76,6 +80,15 @@ class ConformanceOptions:
     domain: str = DEFAULT_DOMAIN
     roots: tuple[Path, ...] = field(default_factory=tuple)
     """Folders searched for `conformance/targets/` (pytest's rootdir, the working directory)."""
+    restricted_profile: str | None = None
+    """With real SWF: an AWS profile whose credentials are the identity `restricted`."""
+
+    def __post_init__(self) -> None:
+        if self.restricted_profile and not self.spec.aws:
+            raise UsageError(
+                "--restricted-profile names an AWS profile for real SWF (--aws); an emulator's "
+                "identities come from --auth FILE"
+            )
 
 
 class ConformanceSession:
@@ -113,6 +126,8 @@ class ConformanceSession:
         """Set when the target keeps virtual time: waits then become clock advances."""
         self.capabilities: frozenset[str] = frozenset()
         """What the target offers that scenarios may `require`; found when the run starts."""
+        self.identities: dict[str, Target] = {}
+        """The target as each identity scenarios may sign as (`identity:` in a step)."""
 
     def _deviations(self) -> KnownDeviations:
         path = self.options.known_deviations
@@ -161,6 +176,7 @@ class ConformanceSession:
             self.deviations = self._deviations()
             with abortable:
                 self.target = self._stack.enter_context(open_target(self.options.spec))
+                self.identities = self._identities(self.target)
                 bootstrap(SWFClient(self.target), self.options.domain)
         except KeyboardInterrupt:
             by = self.interrupts.by if self.interrupts else None
@@ -184,7 +200,9 @@ class ConformanceSession:
                 continue
             self._order.append(scenario.id)
             self._scenarios[scenario.id] = scenario
-            reason = missing(scenario.requires, self.capabilities, target_kind=self.target.kind)
+            reason = missing(
+                scenario.requires, self.capabilities, target_kind=self.target.kind
+            ) or missing_identities(scenario.identities, self.identities)
             if reason is not None:
                 self._futures[scenario.id] = self._skip(scenario, reason)
             elif ALONE & set(scenario.requires):
@@ -215,6 +233,34 @@ class ConformanceSession:
             self._order.append(scenario.id)
             self._scenarios[scenario.id] = scenario
             self._futures[scenario.id] = self._done(not_run_result(scenario, self._reason()))
+
+    def _identities(self, target: Target) -> dict[str, Target]:
+        auth = self.options.spec.auth
+        if auth is not None:
+            return {name: target.as_identity(i) for name, i in auth.identities.items()}
+        profile = self.options.restricted_profile
+        if profile is None:
+            return {}
+        try:
+            session = boto3.Session(profile_name=profile, region_name=target.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigurationError(
+                f"--restricted-profile: no AWS profile named {profile!r} (see aws configure "
+                "list-profiles)"
+            ) from None
+        found = session.get_credentials()
+        if found is None:
+            raise ConfigurationError(
+                f"--restricted-profile: profile {profile!r} has no credentials"
+            )
+        frozen = found.get_frozen_credentials()
+        restricted = replace(
+            target,
+            credentials=(frozen.access_key, frozen.secret_key),
+            session_token=frozen.token,
+            identity="restricted",
+        )
+        return {"restricted": restricted}
 
     def _skip(self, scenario: Scenario, reason: str) -> Future[ScenarioResult]:
         return self._done(skipped_result(scenario, reason))
@@ -272,6 +318,7 @@ class ConformanceSession:
             sleep=sleep,
             new_client=self._new_client,
             check=self._check,
+            identities=self.identities,
         )
         self._finished(result)
         return result
@@ -366,6 +413,8 @@ class ConformanceSession:
                 "error": str(self.error) if self.error else None,
                 "clock": "virtual" if self.virtual_clock else "real",
                 "capabilities": sorted(self.capabilities),
+                "identities": sorted(self.identities),
+                "identity": target.identity if target else None,
             },
             "known_deviations": {
                 "path": str(self.deviations.path) if self.deviations.path else None,

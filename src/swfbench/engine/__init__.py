@@ -1,7 +1,7 @@
 """The extended engine: moto's SWF, kept to SWF's heartbeat promises and fast at fleet scale.
 
 Run it with ``python -m swfbench.engine --host 127.0.0.1 --port P [--quotas none|aws]
-[--clock real|virtual]``; `swfbench.engine.server` documents the admin endpoints (virtual
+[--clock real|virtual] [--auth FILE]``; `swfbench.engine.server` documents the admin endpoints (virtual
 clock, engine info).
 
 How it is built, one module per concern:
@@ -24,6 +24,9 @@ How it is built, one module per concern:
 - `quotas`: SWF's token buckets for heartbeats (``--quotas aws``).
 - `clock`: real or virtual time, passed in; no module-level mutable state.
 - `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch.
+- `auth`, `policy`, `access` (``--auth FILE`` only): SigV4 verification with botocore's signer,
+  IAM policy evaluation, and SWF's access model (domain resources, condition keys, decisions
+  that fail with OPERATION_NOT_PERMITTED).
 
 Deliberate choices where SWF's behaviour is not known: a token the engine never issued answers
 moto's ``ValidationException: Invalid token`` (the fact sheet grades SWF's answer unknown), so

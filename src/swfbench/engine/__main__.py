@@ -1,7 +1,7 @@
 """`python -m swfbench.engine`: serve the extended engine until SIGTERM or SIGINT.
 
 Exit codes: 0 after a signal, 249 (`ExitCode.EMBEDDED_TARGET`) when the engine cannot start
-(untested moto version, address in use), 2 for bad flags.
+(untested moto version, address in use), 2 for bad flags or a bad `--auth` file.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import threading
 from types import FrameType
 
 from swfbench.errors import ExitCode
+
+ENGINE_REGION = "us-east-1"
+"""The one region the engine serves; with --auth, requests must be signed for it."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=("real", "virtual"),
         default="real",
         help="virtual: time moves only through POST /swfbench/clock/advance",
+    )
+    parser.add_argument(
+        "--auth",
+        metavar="FILE",
+        help="verify SigV4 signatures and evaluate IAM policies of the identities in FILE",
     )
     return parser
 
@@ -66,8 +74,19 @@ def main(argv: list[str] | None = None) -> int:
 
     clock: Clock = VirtualClock() if args.clock == "virtual" else RealClock()
     quotas = QuotaSettings(**overrides) if args.quotas == "aws" else None
+    access = None
+    if args.auth:
+        from swfbench.engine.access import AccessControl
+        from swfbench.errors import UsageError
+        from swfbench.identities import load_auth_file
+
+        try:
+            access = AccessControl(load_auth_file(args.auth), region=ENGINE_REGION)
+        except UsageError as exc:
+            print(f"swfbench engine: {exc}", file=sys.stderr)
+            return 2
     try:
-        server = create_server(args.host, args.port, clock=clock, quotas=quotas)
+        server = create_server(args.host, args.port, clock=clock, quotas=quotas, access=access)
     except OSError as exc:
         print(
             f"swfbench engine: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -85,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start_sweeper()
     print(
         f"swfbench engine (moto {server.engine_info()['moto']}) listening on "
-        f"http://{args.host}:{server.server_address[1]} (clock {args.clock}, quotas {args.quotas})",
+        f"http://{args.host}:{server.server_address[1]} (clock {args.clock}, quotas {args.quotas}"
+        + (f", auth {len(access.auth.identities)} identities)" if access else ")"),
         file=sys.stderr,
         flush=True,
     )

@@ -31,6 +31,12 @@ from moto.swf.models.workflow_execution import WorkflowExecution
 from moto.swf.models.workflow_type import WorkflowType
 from moto.swf.utils import decapitalize
 
+from swfbench.engine.access import (
+    NOT_PERMITTED_EVENTS,
+    DecisionCheck,
+    allow_every_decision,
+    not_permitted_event,
+)
 from swfbench.engine.clock import Clock
 from swfbench.engine.deadlines import DeadlineHeap
 
@@ -41,7 +47,9 @@ EXTRA_HISTORY_EVENT_TYPES = (
     "RequestCancelActivityTaskFailed",
     "WorkflowExecutionCancelRequested",
 )
-HISTORY_EVENT_TYPES = frozenset(SUPPORTED_HISTORY_EVENT_TYPES + EXTRA_HISTORY_EVENT_TYPES)
+HISTORY_EVENT_TYPES = frozenset(SUPPORTED_HISTORY_EVENT_TYPES + EXTRA_HISTORY_EVENT_TYPES).union(
+    event_type for event_type, _ in NOT_PERMITTED_EVENTS.values()
+)
 
 # Decisions the engine carries out; moto raises NotImplementedError (an HTTP 500) on the others,
 # so they are refused up front, before any decision of the batch is applied.
@@ -90,6 +98,8 @@ class EngineContext:
         self.stamp: float | None = None
         """While a timeout is processed, its deadline: every event it causes is stamped then."""
         self.on_execution_closed: Callable[[EngineWorkflowExecution], None] = lambda _: None
+        self.decision_allowed: DecisionCheck = allow_every_decision
+        """With --auth, whether the decider may make a decision (see `access.acting_as`)."""
 
     def now(self) -> float:
         return self.stamp if self.stamp is not None else self.clock.now()
@@ -560,6 +570,13 @@ class EngineWorkflowExecution(WorkflowExecution):
         for decision in decisions:
             decision_type = decision["decisionType"]
             attributes = decision.get(f"{decapitalize(decision_type)}DecisionAttributes", {})
+            if not self.ctx.decision_allowed(self.domain.name, decision_type, attributes):
+                # Seed: "the associated event attribute's cause parameter is set to
+                # OPERATION_NOT_PERMITTED"; the failed decision is news for the decider.
+                event_type, fields = not_permitted_event(event_id, decision_type, attributes)
+                self._add_event(event_type, **fields)
+                self.should_schedule_decision_next = True
+                continue
             if decision_type == "CompleteWorkflowExecution":
                 self.complete(event_id, attributes.get("result"))
             elif decision_type == "FailWorkflowExecution":

@@ -44,8 +44,11 @@ class Backends:
         clock: Clock,
         quotas: QuotaSettings | None = None,
         poll_wait: float = DEFAULT_POLL_WAIT,
+        account_id: str = ACCOUNT_ID,
     ) -> None:
         self.clock = clock
+        self.account_id = account_id
+        """The account every region's ARNs name (an --auth file's account, else moto's)."""
         self.quota_settings = quotas
         self.poll_wait = poll_wait
         self._lock = threading.Lock()
@@ -60,7 +63,7 @@ class Backends:
             if backend is None:
                 backend = EngineBackend(
                     region,
-                    ACCOUNT_ID,
+                    self.account_id,
                     clock=self.clock,
                     quotas=self.quota_settings,
                     poll_wait=self.poll_wait,

@@ -13,6 +13,7 @@ from typing import Any
 from moto.swf.responses import SWFResponse
 
 from swfbench import swf_model
+from swfbench.engine.access import Caller, acting_as
 from swfbench.engine.backend import EngineBackend
 from swfbench.engine.exceptions import SerializationError, UnknownOperation
 from swfbench.engine.validation import validate
@@ -47,9 +48,13 @@ class EngineResponse(SWFResponse):
         # moto re-parses the body on every access; the engine parses it once per call.
         return self._request_params
 
-    def call(self, operation: str, body: bytes, backend: EngineBackend) -> str:
+    def call(
+        self, operation: str, body: bytes, backend: EngineBackend, caller: Caller | None = None
+    ) -> str:
         """Run `operation` with the JSON `body` on `backend`; raises moto's SWFClientError
-        faults, and SerializationError or ValidationError for a request SWF's model refuses."""
+        faults, and SerializationError or ValidationError for a request SWF's model refuses.
+        With a `caller` (an engine started with --auth), the call is first authorized as that
+        caller."""
         method = OPERATIONS.get(operation)
         if method is None:
             raise UnknownOperation()
@@ -60,7 +65,7 @@ class EngineResponse(SWFResponse):
             # refuses it before any member is read.
             raise SerializationError() from None
         validate(operation, params)
-        with backend.lock:
+        with backend.lock, acting_as(caller, backend, operation, params):
             self._backend = backend
             self._request_params = params
             result: str = getattr(self, method)()

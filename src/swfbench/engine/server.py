@@ -5,15 +5,17 @@ the 1.8 ms it spends per heartbeat. This server knows one service and one wire f
 
 SWF calls
     ``POST /`` with ``X-Amz-Target: SimpleWorkflowService.<Operation>`` and a JSON body.
-    Signatures are not checked; the region of the credential scope picks the region's backend
-    (`regions`). Every JSON answer carries ``Content-Type: application/x-amz-json-1.0``;
-    faults answer HTTP 400 with ``{"__type": ..., "message": ...}`` as SWF does, an engine bug
-    HTTP 500 ``InternalFailure`` with a line on stderr.
+    Signatures are not checked, unless the engine runs with ``--auth FILE``: then every call is
+    authenticated and authorized (`swfbench.engine.access`). The region of the credential scope
+    picks the region's backend (`regions`). Every JSON answer carries
+    ``Content-Type: application/x-amz-json-1.0``; faults answer HTTP 400 with
+    ``{"__type": ..., "message": ...}`` as SWF does, an engine bug HTTP 500 ``InternalFailure``
+    with a line on stderr.
 
 Admin endpoints (JSON in, JSON out)
     ``GET /swfbench/engine``
         ``{"engine": "swfbench", "moto": "<version>", "quotas": {...} | null,
-        "clock": "real" | "virtual"}``
+        "clock": "real" | "virtual", "auth": {"account_id": ..., "identities": [...]} | null}``
     ``GET /swfbench/clock``
         ``{"now": <epoch seconds>, "mode": "real" | "virtual"}``; works with either clock, so a
         runner can tell whether it may advance time.
@@ -41,11 +43,12 @@ from typing import Any
 import moto
 from moto.core.exceptions import JsonRESTError
 
+from swfbench.engine.access import AccessControl
 from swfbench.engine.backend import DEFAULT_POLL_WAIT
 from swfbench.engine.clock import Clock
 from swfbench.engine.exceptions import UnknownOperation
 from swfbench.engine.quotas import QuotaSettings
-from swfbench.engine.regions import Backends, region_of
+from swfbench.engine.regions import ACCOUNT_ID, Backends, region_of
 from swfbench.engine.responses import EngineResponse
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -63,8 +66,15 @@ class EngineHTTPServer(ThreadingHTTPServer):
     # and each dropped SYN costs the client a 1 s retransmit, measured as a 1 s call.
     request_queue_size = 1024
 
-    def __init__(self, address: tuple[str, int], backends: Backends) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backends: Backends,
+        access: AccessControl | None = None,
+    ) -> None:
         self.backends = backends
+        self.access = access
+        """Set with --auth: every SWF call is authenticated and authorized."""
         self.stopping = threading.Event()
         super().__init__(address, EngineRequestHandler)
 
@@ -75,6 +85,12 @@ class EngineHTTPServer(ThreadingHTTPServer):
             "moto": moto.__version__,
             "quotas": settings.to_dict() if settings is not None else None,
             "clock": self.backends.clock.mode,
+            "auth": None
+            if self.access is None
+            else {
+                "account_id": self.access.account_id,
+                "identities": list(self.access.auth.identities),
+            },
         }
 
     def start_sweeper(self) -> threading.Thread:
@@ -179,8 +195,13 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             if prefix != TARGET_PREFIX.rstrip("."):
                 # Every SWF call names its service: SWF serves nothing without the prefix.
                 raise UnknownOperation()
+            caller = None
+            if self.server.access is not None:
+                caller = self.server.access.authenticate(
+                    self.command, self.path, self.headers, body
+                )
             backend = self.server.backends.get(region_of(self.headers.get("Authorization")))
-            answer = self.responder.call(operation, body, backend)
+            answer = self.responder.call(operation, body, backend, caller)
         except JsonRESTError as fault:
             self._error(fault.code, fault.error_type, fault.message)
             return
@@ -221,7 +242,13 @@ def create_server(
     clock: Clock,
     quotas: QuotaSettings | None = None,
     poll_wait: float = DEFAULT_POLL_WAIT,
+    access: AccessControl | None = None,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
-    backends = Backends(clock=clock, quotas=quotas, poll_wait=poll_wait)
-    return EngineHTTPServer((host, port), backends)
+    backends = Backends(
+        clock=clock,
+        quotas=quotas,
+        poll_wait=poll_wait,
+        account_id=access.account_id if access is not None else ACCOUNT_ID,
+    )
+    return EngineHTTPServer((host, port), backends, access)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,12 @@ def locust_command(
     ]  # fmt: skip
     if args.send_mode:
         command += ["--swf-send-mode", args.send_mode]
+    if args.auth is not None:
+        # The file, not its secrets, goes on Locust's command line.
+        command += ["--swf-auth", str(Path(args.auth).resolve())]
+        identity = run_identity(args, profile)
+        if identity is not None:
+            command += ["--swf-identity", identity]
     if args.worker:
         command += ["--worker", "--master-host", args.master_host]
         command += ["--master-port", str(args.master_port)]
@@ -198,6 +205,16 @@ def locust_command(
         command += ["--master", "--expect-workers", str(args.expect_workers)]
         command += ["--master-bind-port", str(args.master_port)]
     return command + shlex.split(args.locust_args)
+
+
+def run_identity(args: argparse.Namespace, profile: Profile) -> str | None:
+    """The identity the fleet signs as: --identity, else the profile's, else the file's default."""
+    identity: str | None = args.identity or profile.identity
+    if identity is not None and args.auth is None:
+        raise UsageError(
+            f"{profile.path}: identity {identity!r} names an identity of an auth file: give --auth"
+        )
+    return identity
 
 
 class LocustControl:
@@ -463,9 +480,13 @@ def run_fleet(
     run_dir = Path(args.reports_dir) / run_id
     check_writable(run_dir)  # a full disk or a file in the way: one line now, no run lost
     timeouts = client_timeouts(args, profile.client_timeouts)
+    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
     try:
-        with open_target(target_spec(args, timeouts=timeouts)) as target:
-            client = SWFClient(target)
+        with open_target(spec) as target:
+            # Registration and the closing audit are housekeeping: the file's default identity
+            # does them, whatever the fleet's own identity may not.
+            own = spec.auth.identity(None) if spec.auth is not None else None
+            client = SWFClient(target.as_identity(own) if own is not None else target)
             bootstrap(client, profile.domain, attempts=BOOTSTRAP_ATTEMPTS)
             print(
                 f"swfbench {args.command}: profile {profile.name} against "

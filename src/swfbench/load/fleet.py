@@ -18,7 +18,8 @@ import boto3
 
 from swfbench.activity import ActivityHandle, bootstrap
 from swfbench.client import CallObserver, CallRecord, SWFClient
-from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable
+from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable, UsageError
+from swfbench.identities import AuthFile
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
@@ -45,23 +46,32 @@ class SWFFault(Exception):
 
 
 def target_for_host(
-    host: str, region: str | None, timeouts: ClientTimeouts | None = None
+    host: str,
+    region: str | None,
+    auth: AuthFile | None = None,
+    identity: str | None = None,
+    *,
+    timeouts: ClientTimeouts | None = None,
 ) -> Target:
-    """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise."""
+    """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise;
+    with an auth file, calls sign as `identity` (None: the file's default)."""
     host = host.rstrip("/")
     timeouts = timeouts or ClientTimeouts()
     if ".amazonaws.com" in host:
+        if auth is not None:
+            raise UsageError("--swf-auth gives identities for an emulator, not for real SWF")
         session = boto3.Session(region_name=region)
         if session.region_name is None:
             raise ConfigurationError("real SWF needs a region: pass --swf-region")
         return Target(kind="aws", endpoint_url=host, region=session.region_name, timeouts=timeouts)
-    return Target(
+    target = Target(
         kind="endpoint",
         endpoint_url=host,
         region=region or EMULATOR_REGION,
         credentials=EMULATOR_CREDENTIALS,
         timeouts=timeouts,
     )
+    return target.as_identity(auth.identity(identity)) if auth is not None else target
 
 
 def locust_observer(request_event: Any, metrics: FleetMetrics) -> CallObserver:
@@ -141,7 +151,7 @@ class FleetRuntime:
 
     def _credentials(self) -> Credentials:
         if self.target.credentials is not None:
-            return (*self.target.credentials, None)
+            return (*self.target.credentials, self.target.session_token)
         found = boto3.Session(region_name=self.target.region).get_credentials()
         if found is None:
             raise ConfigurationError("no AWS credentials found for real SWF")

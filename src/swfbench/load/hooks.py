@@ -26,6 +26,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 from swfbench import lifeline
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
+from swfbench.identities import load_auth_file
 from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
@@ -65,6 +66,12 @@ def add_arguments(parser: Any) -> None:
         help="heartbeat send path (default: the profile's)",
     )
     group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
+    group.add_argument(
+        "--swf-auth", default="", help="auth file: calls sign as one of its identities"
+    )
+    group.add_argument(
+        "--swf-identity", default="", help="with --swf-auth: the identity (default: the file's)"
+    )
     group.add_argument("--swf-results", default="", help="write the results JSON here")
     group.add_argument("--swf-run-id", default="", help="run id for the results")
     group.add_argument(
@@ -146,7 +153,11 @@ def configure(environment: Any) -> FleetRuntime | None:
             connect_s=options.swf_connect_timeout or defaults.connect_s,
             read_s=options.swf_read_timeout or defaults.read_s,
         )
-        target = target_for_host(environment.host, options.swf_region or None, timeouts)
+        auth = load_auth_file(options.swf_auth) if options.swf_auth else None
+        identity = (options.swf_identity or profile.identity) if auth is not None else None
+        target = target_for_host(
+            environment.host, options.swf_region or None, auth, identity, timeouts=timeouts
+        )
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
         raise  # unreachable: _die exits

@@ -122,6 +122,8 @@ class Profile:
     domain: str = LOAD_DOMAIN
     run_time_s: float = 30.0
     send_mode: SendMode = "fast"
+    identity: str | None = None
+    """With --auth FILE, the identity the fleet signs as (the `--identity` flag overrides it)."""
     workers: int = 10
     spawn_rate: float = 10.0
     shape: Shape | None = None
@@ -272,6 +274,7 @@ def parse_profile(data: Any, path: str) -> Profile:
         domain=data.get("domain", LOAD_DOMAIN),
         run_time_s=float(data.get("run_time_s", 30.0)),
         send_mode=data.get("send_mode", "fast"),
+        identity=data.get("identity"),
         workers=int(fleet.get("workers", 10)),
         spawn_rate=float(fleet.get("spawn_rate", 10.0)),
         shape=_shape(fleet["shape"], path) if "shape" in fleet else None,
