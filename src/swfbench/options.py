@@ -12,7 +12,13 @@ from typing import Any
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
 from swfbench.identities import load_auth_file
-from swfbench.target import TargetSpec, check_endpoint_url
+from swfbench.target import (
+    CONNECT_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    ClientTimeouts,
+    TargetSpec,
+    check_endpoint_url,
+)
 
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
@@ -41,6 +47,17 @@ class ArgumentParser(argparse.ArgumentParser):
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def finite_float(value: str) -> float:
+    """A number flag: any finite number (inf and nan would only fail later, mid-run)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    return number
+
+
 def duration(value: str) -> float:
     """A positive duration flag: seconds, or with a unit (500ms, 30s, 2m, 1h)."""
     number, scale = value, 1.0
@@ -56,6 +73,8 @@ def duration(value: str) -> float:
         ) from None
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"{value!r}: a duration must be positive")
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
     return seconds
 
 
@@ -131,6 +150,20 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "--region", help="AWS region (default: the AWS configuration; us-east-1 for emulators)"
     )
     group.add_argument(
+        "--connect-timeout",
+        type=duration,
+        metavar="S",
+        help=f"give up on a connection to the target after S (default {CONNECT_TIMEOUT_S:g} s); "
+        "such a call fails as ConnectTimeout",
+    )
+    group.add_argument(
+        "--read-timeout",
+        type=duration,
+        metavar="S",
+        help=f"give up on an answer after S (default {READ_TIMEOUT_S:g} s; long polls at least "
+        "70 s); such a call fails as ReadTimeout",
+    )
+    group.add_argument(
         "--identity",
         metavar="NAME",
         help="with --auth: the identity swfbench's calls sign as (default: the file's "
@@ -163,7 +196,7 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
     for flag in QUOTA_FLAGS:
         group.add_argument(
             f"--{flag.replace('_', '-')}",
-            type=float,
+            type=finite_float,
             metavar="N",
             help=argparse.SUPPRESS
             if flag != "account_refill"
@@ -237,7 +270,23 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(extra)
 
 
-def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetSpec:
+def client_timeouts(
+    args: argparse.Namespace, defaults: ClientTimeouts | None = None
+) -> ClientTimeouts:
+    """The flags' timeouts; those not given come from `defaults` (e.g. a load profile's)."""
+    defaults = defaults or ClientTimeouts()
+    return ClientTimeouts(
+        connect_s=getattr(args, "connect_timeout", None) or defaults.connect_s,
+        read_s=getattr(args, "read_timeout", None) or defaults.read_s,
+    )
+
+
+def target_spec(
+    args: argparse.Namespace,
+    *,
+    port: int | None = None,
+    timeouts: ClientTimeouts | None = None,
+) -> TargetSpec:
     auth = getattr(args, "auth", None)
     return TargetSpec(
         endpoint_url=args.endpoint_url,
@@ -248,4 +297,5 @@ def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetS
         engine_args=engine_args(args),
         auth=load_auth_file(auth) if auth is not None else None,
         identity=getattr(args, "identity", None),
+        timeouts=timeouts or client_timeouts(args),
     )

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS
+from swfbench.options import QUOTA_FLAGS, finite_float
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
@@ -34,11 +34,15 @@ def register(subparsers: Any) -> None:
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument("--workers", type=int, required=True, help="activity workers heartbeating")
     fleet.add_argument(
-        "--interval", type=float, required=True, metavar="S", help="heartbeat interval, seconds"
+        "--interval",
+        type=finite_float,
+        required=True,
+        metavar="S",
+        help="heartbeat interval, seconds",
     )
     fleet.add_argument(
         "--jitter",
-        type=float,
+        type=finite_float,
         default=0.0,
         metavar="S",
         help="uniform ± jitter per interval (default 0)",
@@ -58,7 +62,7 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=float,
+        type=finite_float,
         default=None,
         metavar="S",
         help="default: twice the interval",
@@ -70,13 +74,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="YAML in the form of swfbench/data/swf_quotas.yaml",
     )
-    quotas.add_argument("--account-bucket", type=float, metavar="N")
-    quotas.add_argument("--account-refill", type=float, metavar="PER_S", help="e.g. a raised quota")
-    quotas.add_argument("--execution-bucket", type=float, metavar="N")
-    quotas.add_argument("--execution-refill", type=float, metavar="PER_S")
+    quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
+    quotas.add_argument(
+        "--account-refill", type=finite_float, metavar="PER_S", help="e.g. a raised quota"
+    )
+    quotas.add_argument("--execution-bucket", type=finite_float, metavar="N")
+    quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
     parser.add_argument(
         "--duration",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )

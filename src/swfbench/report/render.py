@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 import jinja2
 
 from swfbench import __version__
-from swfbench.errors import UsageError
+from swfbench.errors import ReportsError, UsageError
 from swfbench.report.charts import LineChart, line_chart, percentile_ticks, percentile_x
-from swfbench.results import RESULTS_FILE, RunStatus, now_iso, write_json, write_text
+from swfbench.results import RESULTS_FILE, RunStatus, make_dir, now_iso, write_json, write_text
 
 REPORT_FILE = "index.html"
 
@@ -127,10 +128,16 @@ def _load_charts(results: dict[str, Any]) -> dict[str, Any]:
     points = timeline["points"]
     width = timeline["width_s"]
     per = "s" if width == 1 else f"{width} s"
+    answered: dict[str, list[tuple[float, float]]] = {}
+    if points and "due_per_s" in points[0]:
+        # What the schedule asked for and what went out: a hung target shows as the gap.
+        answered["due/s"] = [(p["t_s"], p["due_per_s"]) for p in points]
+        answered["sent/s"] = [(p["t_s"], p["sent_per_s"]) for p in points]
+    answered["OK heartbeats/s"] = [(p["t_s"], p["heartbeats_per_s"]) for p in points]
     over_time = [
         line_chart(
-            "Heartbeats answered per second",
-            {"OK heartbeats/s": [(p["t_s"], p["heartbeats_per_s"]) for p in points]},
+            "Heartbeats due, sent and answered OK per second",
+            answered,
             x_label="seconds into the run",
             y_label="heartbeats/s",
         ),
@@ -363,12 +370,32 @@ def _run_status(results: dict[str, Any]) -> dict[str, Any] | None:
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
     """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index."""
     html = render(results)  # render first: a failure leaves no half-written run behind
-    run_dir = reports_dir / run_id_of(results)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_dir(reports_dir / run_id_of(results))
     write_json(run_dir / RESULTS_FILE, results)
     write_text(run_dir / REPORT_FILE, html)
     write_index(reports_dir)
     return run_dir / REPORT_FILE
+
+
+def write_run(
+    results: dict[str, Any], reports_dir: Path, files: dict[str, str] | None = None
+) -> Path:
+    """A finished run's results first, then its other `files` (junit.xml) and its page. When
+    the disk fills or the directory refuses, the results are kept when they fit and say which
+    part was not written; the error is raised (exit 248)."""
+    run_dir = make_dir(reports_dir / run_id_of(results))
+    write_json(run_dir / RESULTS_FILE, results)
+    try:
+        for name, text in (files or {}).items():
+            write_text(run_dir / name, text)
+        return write_report(results, reports_dir)
+    except ReportsError as exc:
+        status = RunStatus.of(results)
+        status.lack(f"report not written: {exc}")
+        results["status"] = status.to_dict()
+        with contextlib.suppress(ReportsError):
+            write_json(run_dir / RESULTS_FILE, results)
+        raise
 
 
 def write_index(reports_dir: Path) -> Path:
@@ -400,6 +427,6 @@ def write_index(reports_dir: Path) -> Path:
     html = _environment.get_template("index.html.j2").render(
         version=__version__, generated=now_iso(), runs=runs, run_status=None
     )
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(reports_dir)
     write_text(reports_dir / REPORT_FILE, html)
     return reports_dir / REPORT_FILE
