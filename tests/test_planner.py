@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from swfbench.planner import (
     simulate_per_worker,
     stepped_arrivals,
 )
+from swfbench.report import render
+from swfbench.report.render import bucket_envelope
 
 SWF = Quotas.swf_defaults()
 
@@ -388,3 +391,27 @@ def test_the_bucket_minimum_shows_the_bucket_emptied_between_samples() -> None:
     # The exact minimum comes from the same replay as the samples: the per-worker model agrees.
     exact = simulate_per_worker(Fleet(workers=3000, interval_s=60), SWF, "synchronized", 360)
     assert min(level for _, level in exact.bucket_min) == 0.0
+
+
+def test_the_plan_report_draws_the_bucket_down_to_empty() -> None:
+    """The bucket chart draws each window's lowest and highest level, not the samples: the
+    synchronized line reaches 0 tokens where the samples dip to a few hundred."""
+    result = plan(Fleet(workers=20000, interval_s=60), SWF)
+    herd = result.simulations["synchronized"]
+    document = {"kind": "plan", "run_id": "bucket", "swfbench_version": "0"}
+    html = render({**document, "plan": result.to_dict()})
+    chart = html[html.index("Account bucket level") :]
+    # The grid line drawn for the y tick labelled 0.
+    zero = chart[: chart.index(">0<")].rsplit('y1="', 1)[1].split('"', 1)[0]
+    lines = chart.split("<polyline", 3)[1:3]
+    lowest = [max(float(point.split(",")[1]) for point in _points(line)) for line in lines]
+    assert lowest[1] == pytest.approx(float(zero), abs=1)  # synchronized reaches 0 tokens
+    drawn = bucket_envelope(json.loads(json.dumps(dataclasses.asdict(herd))))
+    assert len(drawn) == 2 * len(herd.bucket_level) and min(y for _, y in drawn) == 0.0
+    for (t0, level0), (t1, level1) in pairwise(drawn):
+        # In time order; at one instant the level can only fall (calls), never rise.
+        assert t0 <= t1 and (t0 < t1 or level1 <= level0)
+
+
+def _points(polyline: str) -> list[str]:
+    return polyline.split('points="', 1)[1].split('"', 1)[0].split()
