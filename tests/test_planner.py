@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import subprocess
+import sys
 from functools import cache
 from itertools import pairwise
 from pathlib import Path
@@ -415,3 +417,22 @@ def test_the_plan_report_draws_the_bucket_down_to_empty() -> None:
 
 def _points(polyline: str) -> list[str]:
     return polyline.split('points="', 1)[1].split('"', 1)[0].split()
+
+
+def test_plan_starts_without_importing_boto3_moto_or_locust(tmp_path: Path) -> None:
+    """A plan is arithmetic: its start-up leaves out the libraries the other commands need
+    (they are most of swfbench's import time)."""
+    script = (
+        "import sys\n"
+        "from swfbench.cli import main\n"
+        "code = main(['plan', '--workers', '100', '--interval', '60'])\n"
+        "heavy = sorted({'boto3', 'botocore', 'moto', 'locust', 'gevent'} & set(sys.modules))\n"
+        "print('heavy:', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "fits: no throttling" in done.stdout
+    assert "heavy: []" in done.stdout

@@ -8,31 +8,17 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from swfbench import (
-    __version__,
-    capacity_command,
-    demo,
-    gate_command,
-    heartbeat_command,
-    plan_command,
-    report_command,
-)
-from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
-from swfbench.client import SWFClient
-from swfbench.conformance import command as conform_command
-from swfbench.embedded import EmbeddedServer
+from swfbench import __version__, plan_command
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
-from swfbench.load import command as load_command
-from swfbench.options import (
-    ArgumentParser,
-    add_engine_options,
-    add_target_options,
-    engine_args,
-    target_spec,
-)
-from swfbench.target import open_target
+from swfbench.options import ArgumentParser, add_engine_options, engine_args
+
+if TYPE_CHECKING:
+    from swfbench.activity import Timeout
+
+# Commands import what they need (boto3, Locust, moto) when they are registered or run, so a
+# command that needs none of it, such as `plan`, starts quickly.
 
 
 def _timeout(value: str) -> Timeout:
@@ -58,6 +44,8 @@ def _register_serve(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from swfbench.embedded import EmbeddedServer
+
     with EmbeddedServer(engine=args.engine, port=args.port, extra_args=engine_args(args)) as server:
         print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
         try:
@@ -69,6 +57,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _register_activity(subparsers: Any) -> None:
+    from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
+    from swfbench.options import add_target_options
+
     parser = subparsers.add_parser("activity", help="start activity tasks by hand")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser(
@@ -105,6 +96,11 @@ def _register_activity(subparsers: Any) -> None:
 
 
 def _activity_start(args: argparse.Namespace) -> int:
+    from swfbench.activity import ActivityTimeouts, bootstrap, start_activity
+    from swfbench.client import SWFClient
+    from swfbench.options import target_spec
+    from swfbench.target import open_target
+
     timeouts = ActivityTimeouts(
         heartbeat=args.heartbeat_timeout,
         start_to_close=args.start_to_close_timeout,
@@ -127,7 +123,10 @@ def _activity_start(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(command: str | None = None) -> ArgumentParser:
+    """The command line; with `command` "plan", that subcommand alone. A plan is arithmetic on
+    the quotas, so it starts without importing boto3, moto or Locust, which take most of the
+    whole parser's start-up time."""
     parser = ArgumentParser(
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
@@ -136,6 +135,19 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if command == "plan":
+        plan_command.register(subparsers)
+        return parser
+    from swfbench import (
+        capacity_command,
+        demo,
+        gate_command,
+        heartbeat_command,
+        report_command,
+    )
+    from swfbench.conformance import command as conform_command
+    from swfbench.load import command as load_command
+
     demo.register(subparsers)
     heartbeat_command.register(subparsers)
     conform_command.register(subparsers)
@@ -158,16 +170,19 @@ USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
 """Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
 
 
+def _command(argv: Sequence[str]) -> str:
+    return next((arg for arg in argv if not arg.startswith("-")), "")
+
+
 def _usage_exit_code(argv: Sequence[str]) -> int:
-    command = next((arg for arg in argv if not arg.startswith("-")), "")
-    return USAGE_EXIT_CODES.get(command, ExitCode.USAGE)
+    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command(argv)).parse_args(argv)
         code: int = args.run(args)
         return code
     except UsageError as exc:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
-from swfbench.target import TargetSpec
+
+if TYPE_CHECKING:
+    from swfbench.target import TargetSpec
 
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
@@ -122,6 +125,9 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetSpec:
+    # Imported here: the target pulls in boto3, which `swfbench plan` never needs.
+    from swfbench.target import TargetSpec
+
     return TargetSpec(
         endpoint_url=args.endpoint_url,
         aws=args.aws,
