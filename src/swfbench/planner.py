@@ -625,17 +625,14 @@ class _Shuffled(_InOrder):
         self.since = [(last_ok, float(size))]
         self.alive, self.expired, self.scale = float(size), 0.0, 1.0
 
-    def _expire(self, now: float, timeout: float) -> None:
-        since = self.since
-        while since and now - since[0][0] >= timeout:
-            members = since.pop(0)[1] * self.scale
-            self.alive -= members
-            self.expired += members
-
     def arrive(self, t: float, won: int, timeout: float) -> None:
         since = self.since
         if since and t - since[0][0] >= timeout:
-            self._expire(t, timeout)
+            gone = 0.0
+            while since and t - since[0][0] >= timeout:
+                gone += since.pop(0)[1]
+            self.alive -= gone * self.scale
+            self.expired += gone * self.scale
         if won == self.size:
             self.since = [(t, self.alive)]
             self.scale = 1.0
@@ -653,8 +650,10 @@ class _Shuffled(_InOrder):
             since.append((t, share * self.alive / scale))
 
     def timed_out(self, horizon_s: float, timeout: float) -> float:
-        self._expire(horizon_s, timeout)
-        return self.expired
+        # A gap still open when the horizon ends counts too.
+        return self.expired + self.scale * sum(
+            members for ok, members in self.since if horizon_s - ok >= timeout
+        )
 
 
 def simulate(
