@@ -6,9 +6,10 @@
 Each measurement is a fresh process running `swfbench plan --workers N --interval 60` (start-up
 included, as a user runs it), once as shipped and once with the planner's `simulate` replaced by
 `simulate_per_worker`, the per-worker model plans used before (the baseline). Both run in this
-one invocation; the ratio is the baseline's time over the grouped plan's. Every size is run
+one invocation; the ratios are the baseline's wall and CPU time over the grouped plan's. Every size is run
 without jitter and with 10 s of jitter (the grouped path's slowest: expected member counts).
-Wall time is the best of --repeat runs; peak memory is the process's maximum resident set. The
+Wall time is the best of --repeat runs, with its CPU time (user and system: steadier than wall
+time on a shared machine); peak memory is the process's maximum resident set. The
 per-worker baseline grows linearly in time and memory (about 0.8 KB and 10 us per worker), so it
 runs only up to --baseline-max workers. The table also shows what each plan found (throttled
 fraction, tasks timed out) for the spread start, so the two can be read side by side.
@@ -80,10 +81,11 @@ def main() -> None:
     sizes = [int(float(size)) for size in options.sizes.split(",")]
     out = f"/tmp/plan-scale-{os.getpid()}.json"
     rows: list[dict[str, Any]] = []
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     print(
-        f"{'workers':>13} {'jitter':>6}  {'grouped s':>9} {'MiB':>5} {'groups':>6}"
-        f"  {'per-worker s':>12} {'MiB':>6}  {'ratio':>6}"
-        f"  {'throttled g/pw':>15}  {'timed out grouped / per-worker':>30}"
+        f"{'workers':>13} {'jitter':>6}  {'grouped s':>9} {'cpu':>5} {'MiB':>4} {'groups':>6}"
+        f"  {'per-worker s':>12} {'cpu':>6} {'MiB':>4}  {'ratio':>5} {'cpu':>5}"
+        f"  {'throttled g / pw':>16}  {'timed out grouped / per-worker':>30}"
     )
     for workers in sizes:
         for jitter in ("0", "10"):
@@ -103,17 +105,23 @@ def main() -> None:
                 }
             )
             if baseline is None:
-                pw = f"{'not run':>12} {'':>6}  {'':>6}"
-                found = f"{grouped['throttled_fraction']:7.2%}{'':>8}"
+                pw = f"{'not run':>12} {'':>6} {'':>4}  {'':>5} {'':>5}"
+                found = f"{grouped['throttled_fraction']:7.2%}{'':>9}"
                 timed = f"{grouped['tasks_timed_out']:>14}{'':>16}"
             else:
                 ratio = baseline["wall_s"] / grouped["wall_s"]
-                pw = f"{baseline['wall_s']:12.2f} {baseline['peak_mib']:6.0f}  {ratio:6.1f}"
-                found = f"{grouped['throttled_fraction']:7.2%}/{baseline['throttled_fraction']:.2%}"
+                cpu = baseline["cpu_s"] / grouped["cpu_s"]
+                pw = (
+                    f"{baseline['wall_s']:12.2f} {baseline['cpu_s']:6.2f}"
+                    f" {baseline['peak_mib']:4.0f}  {ratio:5.1f} {cpu:5.1f}"
+                )
+                found = (
+                    f"{grouped['throttled_fraction']:7.2%} / {baseline['throttled_fraction']:.2%}"
+                )
                 timed = f"{grouped['tasks_timed_out']:>14} / {baseline['tasks_timed_out']:<13}"
             print(
-                f"{workers:13,} {jitter:>6}  {grouped['wall_s']:9.2f} {grouped['peak_mib']:5.0f}"
-                f" {grouped['groups']:6}  {pw}  {found:>15}  {timed}",
+                f"{workers:13,} {jitter:>6}  {grouped['wall_s']:9.2f} {grouped['cpu_s']:5.2f}"
+                f" {grouped['peak_mib']:4.0f} {grouped['groups']:6}  {pw}  {found:>16}  {timed}",
                 flush=True,
             )
     os.unlink(out)
