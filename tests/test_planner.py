@@ -215,15 +215,22 @@ def test_plan_command_bad_input_exits_2_with_one_line(
     assert len(captured.err) < 300 and captured.out == ""
 
 
-def test_plan_quotas_file_with_non_finite_numbers_exits_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "account",
+    [
+        "{bucket: .nan, refill_per_s: 160}",
+        "{bucket: 2000, refill_per_s: .inf}",
+        "{bucket: 1%s, refill_per_s: 160}" % ("0" * 400),
+    ],
+)
+def test_plan_quotas_file_with_non_finite_or_huge_numbers_exits_2(
+    account: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     limits = tmp_path / "quotas.yaml"
-    limits.write_text(
-        "account: {bucket: .nan, refill_per_s: 160}\nexecution: {bucket: 1000, refill_per_s: .inf}\n"
-    )
+    limits.write_text(f"account: {account}\nexecution: {{bucket: 1000, refill_per_s: 1000}}\n")
     assert main(["plan", "--workers", "10", "--interval", "60", "--quotas", str(limits)]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("swfbench: error:") and err.count("\n") == 1
 
 
 def test_a_stepped_fleet_drains_the_bucket_at_the_arithmetic_instant() -> None:

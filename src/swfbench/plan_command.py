@@ -140,7 +140,7 @@ def _quotas(args: argparse.Namespace) -> Quotas:
             )
         except OSError as exc:
             raise UsageError(f"--quotas: cannot read {args.quotas}: {exc.strerror}") from None
-        except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        except (yaml.YAMLError, KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
                 f"--quotas {args.quotas}: expected account and execution, each with bucket and "
                 f"refill_per_s numbers ({type(exc).__name__}: {exc})"
