@@ -443,3 +443,12 @@ def test_plan_starts_without_importing_boto3_moto_or_locust(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert "fits: no throttling" in done.stdout
     assert "heavy: []" in done.stdout
+
+
+def test_plan_results_written_before_groups_and_extremes_still_render() -> None:
+    result = plan(Fleet(workers=2000, interval_s=60), SWF).to_dict()
+    for simulation in result["simulations"].values():
+        for key in ("groups", "exact", "bucket_min", "bucket_max"):
+            del simulation[key]
+    html = render({"kind": "plan", "run_id": "older", "swfbench_version": "0", "plan": result})
+    assert html.count("<polyline") == 4 and "groups of workers simulated" in html
