@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from swfbench.capacity_command import analyse, capacity_metrics, summary
 from swfbench.embedded import free_port
 from swfbench.errors import UsageError
+from swfbench.load.capacity import StepPlan
 from swfbench.slo import Objective, parse_slo
 
 SWFBENCH = [sys.executable, "-m", "swfbench.cli"]
@@ -120,3 +122,38 @@ def test_an_unreachable_target_leaves_no_run_behind(tmp_path: Path) -> None:
     assert done.returncode == 250, done.stderr
     assert "cannot reach endpoint" in done.stderr and "Traceback" not in done.stderr
     assert not list(reports.glob("*/*"))
+
+
+def _step(step: int, holds: bool) -> dict[str, object]:
+    return {"step": step, "holds": holds, "offered_per_s": 10.0 * (step + 1), "broken": []}
+
+
+@pytest.mark.parametrize(
+    ("steps", "by", "expected"),
+    [
+        ([], "SIGINT", "no knee: interrupted by SIGINT after 0 of 3 steps; no step was judged"),
+        (
+            [_step(0, True)],
+            "SIGTERM",
+            "no knee: interrupted by SIGTERM after 1 of 3 steps; the rate held up to 10/s so "
+            "far, a lower bound",
+        ),
+        (
+            [_step(0, True), _step(1, True)],
+            None,
+            "no knee: interrupted by the run ending after 2 of 3 steps; the rate held up to "
+            "20/s so far, a lower bound",
+        ),
+    ],
+)
+def test_a_search_that_did_not_finish_has_no_knee(
+    steps: list[dict[str, object]], by: str | None, expected: str
+) -> None:
+    plan = StepPlan(
+        rates=(10.0, 20.0, 30.0), step_s=4, interval_s=1, spawn_rate=10, slo="p99 < 1 s"
+    )
+    results = {"capacity": {"steps": steps}, "first_error_s": {}}
+    analysed = analyse(results, plan, None, by)
+    assert analysed["knee"] is None and not analysed["finished"]
+    assert summary(analysed) == f"swfbench capacity: {expected}"
+    assert capacity_metrics(analysed)["capacity"]["knee_per_s"] == 0.0

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.interrupts import Interrupts
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
@@ -44,9 +45,7 @@ def register(subparsers: Any) -> None:
         "against p50, p99 and error ratio. Each step is measured over its second half, after "
         "its new workers have started. Where heartbeats are throttled, the report shows "
         "when throttling began; with --quotas aws, beside the planner's prediction. "
-        "Writes results.json and index.html under REPORTS/RUN-ID/. Exit codes: 0 a knee was "
-        "found, 1 the first step already broke the SLO, 2 bad SLO or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "Writes results.json and index.html under REPORTS/RUN-ID/.",
     )
     parser.add_argument(
         "--slo",
@@ -179,13 +178,27 @@ def predicted_onset(plan: StepPlan, quotas: Quotas, seed: int = 1) -> dict[str, 
     return {"time_s": round(at, 3), "step": step, "offered_per_s": plan.offered(step)}
 
 
-def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> dict[str, Any]:
-    """The knee, the curve, and throttling's onset measured against the planner's."""
+def analyse(
+    results: dict[str, Any],
+    plan: StepPlan,
+    quotas: Quotas | None,
+    interrupted_by: str | None = None,
+) -> dict[str, Any]:
+    """The knee, the curve, and throttling's onset measured against the planner's.
+
+    A search stopped by a signal before any step broke or the last step held has no knee: the
+    highest step that held is only a lower bound (`held_so_far`)."""
     record = results.get("capacity") or {"steps": []}
     steps = record["steps"]
     held = [s for s in steps if s["holds"]]
     broke = next((s for s in steps if not s["holds"]), None)
-    knee = held[-1] if held and (broke is None or held[-1]["step"] < broke["step"]) else None
+    exhausted = broke is None and len(steps) == len(plan.rates)
+    finished = broke is not None or exhausted
+    knee = (
+        held[-1]
+        if finished and held and (broke is None or held[-1]["step"] < broke["step"])
+        else None
+    )
     capacity: dict[str, Any] = {
         "slo": plan.slo,
         "plan": {
@@ -198,7 +211,15 @@ def analyse(results: dict[str, Any], plan: StepPlan, quotas: Quotas | None) -> d
         "steps": steps,
         "knee": knee,
         "broken_at": broke,
-        "exhausted": broke is None and len(steps) == len(plan.rates),
+        "exhausted": exhausted,
+        "finished": finished,
+        "held_so_far": None if finished or not held else held[-1],
+        "interrupted": None
+        if finished
+        else (
+            f"interrupted by {interrupted_by or 'the run ending'} after {len(steps)} of "
+            f"{len(plan.rates)} steps"
+        ),
     }
     measured_at = results["first_error_s"].get(THROTTLED)
     if quotas is not None or measured_at is not None:
@@ -269,23 +290,33 @@ def capacity_metrics(capacity: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def verdict(capacity: dict[str, Any]) -> str:
+    """The search's outcome in one line, for the console and the report."""
+    knee, broke = capacity["knee"], capacity["broken_at"]
+    if capacity.get("interrupted"):
+        held = capacity.get("held_so_far")
+        so_far = (
+            f"the rate held up to {held['offered_per_s']:g}/s so far, a lower bound"
+            if held
+            else "no step was judged"
+        )
+        return f"no knee: {capacity['interrupted']}; {so_far}"
+    if knee is None:
+        return f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
+    return (
+        f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
+        f"measured, p50 {knee['p50']} ms, p99 {knee['p99']} ms, errors {knee['errors']:.2%}) "
+        f"within {capacity['slo']}"
+    )
+
+
 def summary(capacity: dict[str, Any]) -> str:
     knee, broke = capacity["knee"], capacity["broken_at"]
-    lines = []
-    if knee is None:
-        lines.append(
-            f"no knee: the first step ({broke['offered_per_s']:g}/s) already broke {capacity['slo']}"
-        )
-    else:
-        lines.append(
-            f"knee: {knee['offered_per_s']:g} heartbeats/s offered ({knee['heartbeats_per_s']:g} "
-            f"measured, p50 {knee['p50']} ms, p99 {knee['p99']} ms, errors {knee['errors']:.2%}) "
-            f"within {capacity['slo']}"
-        )
-        if broke is not None:
-            lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
-        elif capacity["exhausted"]:
-            lines.append("every step held: the knee is above --max-rate")
+    lines = [verdict(capacity)]
+    if knee is not None and broke is not None:
+        lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
+    elif knee is not None and capacity["exhausted"]:
+        lines.append("every step held: the knee is above --max-rate")
     if capacity.get("note"):
         lines.append(capacity["note"])
     throttling = capacity.get("throttling")
@@ -345,18 +376,24 @@ def run(args: argparse.Namespace) -> int:
             with contextlib.suppress(OSError):
                 run_dir.rmdir()
         raise
-    capacity = analyse(results, plan, quotas)
+    interrupts: Interrupts = args.interrupts
+    capacity = analyse(results, plan, quotas, interrupts.by)
     results["kind"] = "capacity"
     results["capacity"] = capacity
     # A search checks steps: one that judged none has no knee to report, whatever it sent.
-    results["status"]["checked"] = len(capacity["steps"])
-    results["status"]["whole"] = RunStatus.of(results).whole
+    status = RunStatus.of(results)
+    status.checked = len(capacity["steps"])
+    if not capacity["finished"] and not interrupts.by:
+        status.lack(f"steps not judged: {len(plan.rates) - len(capacity['steps'])}")
+    results["status"] = status.to_dict()
     results["metrics"].update(capacity_metrics(capacity))
     print(summary(capacity), flush=True)
     report = write_report(results, Path(args.reports_dir))
     print(
         f"swfbench capacity: results in {run_dir / 'results.json'}, report in {report}", flush=True
     )
+    if interrupts.by:
+        return ExitCode.INTERRUPTED
     if capacity["knee"] is None:
         return ExitCode.GATE_FAILED
     return ExitCode.OK

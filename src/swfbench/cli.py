@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from swfbench import __version__, plan_command
-from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.errors import (
+    EndpointURLError,
+    ExitCode,
+    SwfbenchError,
+    UsageError,
+    exit_codes_help,
+)
+from swfbench.interrupts import Interrupts
 from swfbench.options import ArgumentParser, add_engine_options, engine_args
 
 if TYPE_CHECKING:
@@ -51,7 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             code = server.wait()
         except KeyboardInterrupt:
-            return ExitCode.OK
+            # Stopped as asked; still 130, as every command stopped by a signal.
+            return ExitCode.INTERRUPTED
     print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
     return ExitCode.OTHER
 
@@ -137,6 +143,7 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     if command == "plan":
         plan_command.register(subparsers)
+        _add_exit_codes(parser)
         return parser
     from swfbench import (
         capacity_command,
@@ -158,12 +165,17 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
+    _add_exit_codes(parser)
     return parser
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so every `finally` (the embedded server's stop) runs.
-    raise KeyboardInterrupt
+def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
+    """The one exit-code table at the end of every command's --help."""
+    parser.epilog = exit_codes_help()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_exit_codes(child)
 
 
 USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
@@ -179,21 +191,24 @@ def _usage_exit_code(argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _terminate)
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser(_command(argv)).parse_args(argv)
-        code: int = args.run(args)
-        return code
-    except UsageError as exc:
-        print(f"swfbench: error: {exc}", file=sys.stderr)
-        return _usage_exit_code(argv)
-    except SwfbenchError as exc:
-        print(f"swfbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("swfbench: interrupted", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+    # Ctrl-C, SIGTERM and SIGHUP unwind as KeyboardInterrupt, so every `finally` (the embedded
+    # server's stop) runs, until a command's run is under way and holds them (see interrupts).
+    with Interrupts() as interrupts:
+        try:
+            args = build_parser(_command(argv)).parse_args(argv)
+            args.interrupts = interrupts
+            code: int = args.run(args)
+            return code
+        except UsageError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
+        except SwfbenchError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("swfbench: interrupted", file=sys.stderr)
+            return ExitCode.INTERRUPTED
 
 
 if __name__ == "__main__":

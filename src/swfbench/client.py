@@ -23,7 +23,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from swfbench.errors import ConfigurationError, SWFError, TargetUnreachable, UsageError
+from swfbench.errors import (
+    ConfigurationError,
+    NotSWF,
+    SWFError,
+    TargetUnreachable,
+    UsageError,
+    speaks_swf,
+)
 from swfbench.target import Target
 
 CONNECTION_ERROR = "ConnectionError"
@@ -115,6 +122,8 @@ class SWFClient:
                     _content_length(exc.response),
                 )
             )
+            if not speaks_swf(code, status):
+                raise NotSWF(operation, code, message, status, self.target.description) from None
             raise SWFError(operation, code, message, status) from None
         except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError) as exc:
             self.observer(

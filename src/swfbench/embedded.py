@@ -6,8 +6,6 @@ itself be killed outright, the kernel's parent-death signal (Linux), so no serve
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import signal
 import socket
 import subprocess
@@ -19,6 +17,7 @@ import urllib.request
 from types import TracebackType
 from typing import IO
 
+from swfbench import lifeline
 from swfbench.errors import EmbeddedTargetError
 
 HOST = "127.0.0.1"
@@ -58,13 +57,6 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask Linux to SIGTERM it when its parent dies."""
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def answers(url: str, timeout: float = 0.5) -> bool:
     """True once anything answers HTTP at `url`, whatever the status."""
     try:
@@ -98,7 +90,11 @@ class EmbeddedServer:
         return f"http://{HOST}:{self.port}"
 
     def __enter__(self) -> EmbeddedServer:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # Ctrl-C while it starts: no __exit__ will stop it
+            self.stop()
+            raise
         return self
 
     def __exit__(
@@ -139,7 +135,8 @@ class EmbeddedServer:
             # Own session: a Ctrl-C in the terminal reaches swfbench, which stops the child
             # itself, instead of the child printing its own interrupt traceback.
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            # SIGTERM when swfbench dies: the server stops as it would on Ctrl-C.
+            preexec_fn=lifeline.for_child(signal.SIGTERM),
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:

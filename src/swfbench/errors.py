@@ -7,6 +7,8 @@ can tell them apart.
 
 from __future__ import annotations
 
+import textwrap
+
 
 class ExitCode:
     """Process exit codes, one per kind of outcome."""
@@ -16,10 +18,49 @@ class ExitCode:
     INTERRUPTED = 130
     EMBEDDED_TARGET = 249  # the embedded target could not start (port in use, moto missing)
     UNREACHABLE = 250  # the endpoint did not answer
+    NOT_SWF = 251  # the endpoint answered, but not as SWF does
     USAGE = 252  # bad flag, bad parameter, malformed input file
     CONFIGURATION = 253  # missing credentials or region for real SWF
     SERVICE = 254  # the target answered with an error
     OTHER = 255
+
+
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (
+        0,
+        "complete: the run was whole and every verdict holds (load and conform: every gate "
+        "and scenario; capacity: a knee found; plan: no task times out)",
+    ),
+    (
+        1,
+        "a verdict failed: a gate (a run that is not whole fails the run.status gate), a "
+        "scenario, a plan in which tasks time out, a capacity search with no knee; or a "
+        "conformance run that checked nothing",
+    ),
+    (2, "usage error in plan, capacity, report and gate (analysis tools' convention)"),
+    (
+        130,
+        "interrupted by Ctrl-C, SIGTERM or SIGHUP: whatever ran is written, marked "
+        "interrupted (a second signal stops at once)",
+    ),
+    (249, "the embedded server could not start (e.g. --port in use)"),
+    (250, "the endpoint did not answer"),
+    (251, "the endpoint answered, but not as SWF does (an HTTP error without an AWS code)"),
+    (252, "usage error: bad flag, parameter, input file or endpoint URL (any command)"),
+    (253, "missing configuration for real SWF: credentials or region"),
+    (254, "the service answered with an error (its code and message are printed)"),
+    (255, "anything else (e.g. Locust failed and wrote no results)"),
+)
+"""The exit codes of every command, one table: `swfbench COMMAND --help` and the README."""
+
+
+def exit_codes_help() -> str:
+    """`EXIT_CODES` as the epilog of every command's --help."""
+    rows = [
+        textwrap.fill(text, 78, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7)
+        for code, text in EXIT_CODES
+    ]
+    return "exit codes (the same for every command):\n" + "\n".join(rows)
 
 
 class SwfbenchError(Exception):
@@ -32,6 +73,11 @@ class UsageError(SwfbenchError):
     """A flag, parameter or input file is wrong; nothing was sent."""
 
     exit_code = ExitCode.USAGE
+
+
+class EndpointURLError(UsageError):
+    """A malformed endpoint URL. Exit 252 in every command, even those whose other usage
+    errors exit 2, as the AWS CLI's own --endpoint-url check does."""
 
 
 class ConfigurationError(SwfbenchError):
@@ -65,3 +111,24 @@ class SWFError(SwfbenchError):
         super().__init__(
             f"An error occurred ({code}) when calling the {operation} operation: {message}"
         )
+
+
+class NotSWF(SWFError):
+    """The endpoint answered an SWF call with an HTTP error and no AWS error code (a 404 or 501
+    page): whatever listens there, it does not speak SWF."""
+
+    exit_code = ExitCode.NOT_SWF
+
+    def __init__(self, operation: str, code: str, message: str, http_status: int, where: str):
+        super().__init__(operation, code, message, http_status)
+        self.args = (
+            f"{where} answered {operation} with HTTP {http_status} and no AWS error: it does "
+            "not speak SWF; check the endpoint URL",
+        )
+
+
+def speaks_swf(code: str, http_status: int) -> bool:
+    """False for an answer no SWF service gives: an HTTP client error or 501 without an AWS
+    error code (SWF names every error it returns). 5xx pages may be a passing fault: kept."""
+    bare = code == f"HTTP{http_status}"
+    return not (bare and (400 <= http_status < 500 or http_status == 501))

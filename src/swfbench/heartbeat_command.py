@@ -33,10 +33,7 @@ def register(subparsers: Any) -> None:
         help="record one activity task heartbeat (like aws swf record-activity-task-heartbeat)",
         description=(
             "Report that the activity task behind --task-token is still making progress, and "
-            "learn whether a cancellation was requested. Prints the service's answer as JSON. "
-            "Exit codes: 0 success, 252 usage or parameter error, 254 the service answered "
-            "with an error, 255 anything else (250 unreachable endpoint, 253 missing "
-            "credentials or region, 249 embedded server failed)."
+            "learn whether a cancellation was requested. Prints the service's answer as JSON."
         ),
     )
     parser.add_argument(

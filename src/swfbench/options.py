@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
@@ -12,11 +12,27 @@ from swfbench.errors import UsageError
 if TYPE_CHECKING:
     from swfbench.target import TargetSpec
 
+# swfbench.target pulls in boto3, which `swfbench plan` never needs: it is imported where used.
+
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph texts as argparse does; keeps texts of several lines (the exit-code
+    table) as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that reports a usage error as `UsageError` (exit 252) instead of exiting 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
@@ -43,15 +59,34 @@ def duration(value: str) -> float:
     return seconds
 
 
+class _FromEnvironment(str):
+    """A flag's default read from the environment: its errors name the variable."""
+
+    __slots__ = ()
+
+
+def endpoint_url(value: str) -> str:
+    """--endpoint-url (or SWFBENCH_ENDPOINT_URL): checked when the command line is parsed, so
+    a malformed URL is one line and exit 252 before anything runs or is written. (An
+    `EndpointURLError` is no ArgumentTypeError: argparse lets it through with its exit code.)"""
+    from swfbench.target import check_endpoint_url
+
+    source = ENDPOINT_ENV if isinstance(value, _FromEnvironment) else "--endpoint-url"
+    return check_endpoint_url(str(value), source)
+
+
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "target",
         "With neither --endpoint-url nor --aws, swfbench starts its own SWF server on loopback "
         "(the embedded target) and stops it when the command ends.",
     )
+    from_environment = os.environ.get(ENDPOINT_ENV)
     group.add_argument(
         "--endpoint-url",
-        default=os.environ.get(ENDPOINT_ENV) or None,
+        type=endpoint_url,
+        # argparse passes a string default through `type` too: the variable is checked as well.
+        default=_FromEnvironment(from_environment) if from_environment else None,
         metavar="URL",
         help=f"an SWF-compatible endpoint such as moto or LocalStack (env {ENDPOINT_ENV})",
     )
@@ -125,7 +160,6 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetSpec:
-    # Imported here: the target pulls in boto3, which `swfbench plan` never needs.
     from swfbench.target import TargetSpec
 
     return TargetSpec(

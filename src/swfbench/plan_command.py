@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
             "the throttled fraction, the longest a worker goes without a successful heartbeat, "
             "the shortest safe interval and largest safe fleet, and what a synchronized start "
             "costs against a spread one. A throttled heartbeat is not retried: the worker sends "
-            "its next when due. Exit codes: 0 fits, 1 tasks would time out, 2 bad input."
+            "its next when due. Exit 0 when the fleet fits, 1 when tasks would time out."
         ),
     )
     fleet = parser.add_argument_group("fleet")

@@ -12,16 +12,47 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import boto3
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
-from swfbench.errors import ConfigurationError, UsageError
+from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
 EMULATOR_REGION = "us-east-1"
 EMULATOR_CREDENTIALS = ("swfbench", "swfbench")
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """What is wrong with an endpoint URL, or None: botocore wants http(s)://host[:port][/path],
+    and fails on anything else only once a call is made, deep inside a run."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when not a number in 0..65535
+    except ValueError as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if not parts.scheme or (parts.scheme not in ("http", "https") and not parts.netloc):
+        return f"{url!r} has no scheme: write http://{url.lstrip('/')}"
+    if parts.scheme not in ("http", "https"):
+        return f"{url!r} has the scheme {parts.scheme}: an SWF endpoint is http:// or https://"
+    if not parts.hostname:
+        return f"{url!r} has no host: write e.g. http://127.0.0.1:4566"
+    if port == 0:
+        return f"{url!r} has port 0"
+    if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+        return f"{url!r} is not a valid endpoint URL (botocore refuses it)"
+    return None
+
+
+def check_endpoint_url(url: str, source: str = "--endpoint-url") -> str:
+    """The URL, or a usage error that names where it came from (a flag or the environment)."""
+    problem = endpoint_url_problem(url)
+    if problem is not None:
+        raise EndpointURLError(f"{source}: {problem}")
+    return url
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +77,8 @@ class TargetSpec:
             raise UsageError(
                 "--aws and --endpoint-url are exclusive: choose real SWF or an endpoint"
             )
+        if self.endpoint_url:
+            check_endpoint_url(self.endpoint_url)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -96,6 +96,7 @@ def test_outcomes_against_the_known_deviation_list(
         "known_deviation": 1,
         "fixed": 1,
         "skipped": 0,
+        "not_run": 0,
     }
     outcome.stdout.fnmatch_lines(["XFAIL *area/listed_failing - known deviation: the*"])
     outcome.stdout.fnmatch_lines(
@@ -224,7 +225,14 @@ def test_scenario_needing_quotas_is_skipped_on_a_target_without_them(
         "quotas/burst": "skipped",
         "quotas/listed": "skipped",
     }
-    assert data["summary"] == {"pass": 1, "fail": 0, "known_deviation": 0, "fixed": 0, "skipped": 2}
+    assert data["summary"] == {
+        "pass": 1,
+        "fail": 0,
+        "known_deviation": 0,
+        "fixed": 0,
+        "skipped": 2,
+        "not_run": 0,
+    }
     assert data["target"]["capabilities"] == []
     burst = next(s for s in data["scenarios"] if s["id"] == "quotas/burst")
     assert burst["skipped"] == "needs a target with quotas (swfbench conform --quotas aws)"

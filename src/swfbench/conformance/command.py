@@ -21,11 +21,12 @@ import pytest
 from swfbench.conformance.deviations import OUTCOMES, Outcome, load_deviations
 from swfbench.conformance.plugin import SESSION_KEY, ScenarioItem
 from swfbench.conformance.runner import ScenarioResult
-from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceSession
-from swfbench.errors import ExitCode, UsageError
+from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
+from swfbench.errors import ExitCode, SwfbenchError, UsageError
+from swfbench.interrupts import Interrupts
 from swfbench.options import add_target_options, target_spec
 from swfbench.report import write_report
-from swfbench.results import new_run_id
+from swfbench.results import RunStatus, new_run_id
 
 DEFAULT_PATHS = ("scenarios/conformance",)
 PLUGIN = "swfbench.conformance.plugin"
@@ -35,6 +36,7 @@ LABELS: dict[Outcome, str] = {
     "known_deviation": "known deviation",
     "fixed": "FIXED",
     "skipped": "skipped",
+    "not_run": "not run",
 }
 
 
@@ -47,8 +49,9 @@ def register(subparsers: Any) -> None:
         "target's known deviations. Writes JSON results and JUnit XML under --reports-dir. "
         "Scenarios that require quotas run only with --quotas aws (never against real "
         "SWF); the others are reported skipped. "
-        "Exit codes: 0 all passed, known deviations or skipped, 1 a failure or a fixed deviation, "
-        "252 usage error (including an invalid scenario file).",
+        "Interrupted, scenarios not finished are reported not run. Exit 0 when every scenario "
+        "that ran passed or failed as a known deviation, 1 on a failure, a fixed deviation or "
+        "a run that checked nothing; an invalid scenario file is a usage error.",
     )
     parser.add_argument(
         "paths",
@@ -91,8 +94,9 @@ class Progress:
     """A pytest plugin of the command's own: a progress line per finished scenario, the
     one-line messages of invalid scenario files, and the failures' reports at the end."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, interrupts: Interrupts | None = None) -> None:
         self.out = out
+        self.interrupts = interrupts
         self.collect_errors: list[str] = []
         self.failures: list[str] = []
         self.outcomes: dict[str, Outcome] = {}
@@ -105,6 +109,7 @@ class Progress:
         self.state = config.stash.get(SESSION_KEY, None)
         if self.state is not None:
             self.state.listeners.append(self.finished)
+            self.state.interrupts = self.interrupts
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -121,7 +126,9 @@ class Progress:
         # Called from the scenario's thread as soon as it ends, in the order they end.
         with self._lock:
             self.outcomes[result.id] = outcome
-            detail = result.skipped if outcome == "skipped" else f"{result.duration_s:.1f} s"
+            detail = {"skipped": result.skipped, "not_run": result.not_run}.get(
+                outcome, f"{result.duration_s:.1f} s"
+            )
             self.out.write(
                 f"[{len(self.outcomes):{len(str(self.total))}d}/{self.total}] "
                 f"{LABELS[outcome]:<15} {result.id} ({detail})\n"
@@ -183,13 +190,70 @@ def _write_page(results: Path, run_dir: Path) -> Path:
     return write_report(document, run_dir.parent)
 
 
+class SignalWatch:
+    """Passes the signals swfbench receives on to the conformance session. A signal handler
+    must not take locks (the main thread may hold them), so it only records; this thread
+    tells the session, which wakes the scenarios' waits."""
+
+    def __init__(self, interrupts: Interrupts, progress: Progress) -> None:
+        self.interrupts = interrupts
+        self.progress = progress
+        self._told = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="swfbench-signals", daemon=True)
+
+    def __enter__(self) -> SignalWatch:
+        self.interrupts.hold()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            state, received = self.progress.state, len(self.interrupts.received)
+            if state is not None and received > self._told:
+                self._told = received
+                hurry = received >= 2
+                state.interrupt(self.interrupts.received[0], hurry=hurry)
+                print(
+                    f"swfbench conform: {self.interrupts.received[-1]}: "
+                    + (
+                        "stopping at once"
+                        if hurry
+                        else "stopping: scenarios not finished are not run; a second Ctrl-C "
+                        "stops at once"
+                    ),
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
+def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
+    """Stopped at once, with everything written: a scenario still blocked in a call to a
+    target that does not answer would hold the interpreter's exit (it joins the scenarios'
+    threads) until the call's read timeout. Give them `grace_s`, then leave without them."""
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread.name.startswith(SCENARIO_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() and t.name.startswith(SCENARIO_THREADS) for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)
+
+
 def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
     argv = pytest_args(args, results, junit)
-    progress = Progress(out)
+    progress = Progress(out, interrupts)
     started = time.monotonic()
-    code = pytest.main(argv, plugins=[progress])
+    with SignalWatch(interrupts, progress):
+        code = pytest.main(argv, plugins=[progress])
     if progress.collect_errors:
         # Invalid scenario files: one line each, then exit as a usage error.
         for message in progress.collect_errors:
@@ -201,6 +265,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if state.error is not None:
         raise state.error
     if not state.started:
+        if interrupts.by:
+            raise KeyboardInterrupt  # stopped before a scenario was selected: nothing ran
         raise UsageError(
             "no scenario selected" + (f" by -k {args.keyword}" if args.keyword else "")
         )
@@ -210,12 +276,24 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     for outcome in progress.outcomes.values():
         counts[outcome] += 1
     summary = ", ".join(f"{n} {LABELS[k].lower()}" for k, n in counts.items() if n)
-    target = state.target.description if state.target else "?"
+    target = f"on {state.target.description}" if state.target else "(no target opened)"
     page = _write_page(results, run_dir)
+    status = RunStatus.of(json.loads(results.read_text(encoding="utf-8")))
     out.write(
-        f"\n{sum(counts.values())} scenarios on {target} in {time.monotonic() - started:.1f} s: "
-        f"{summary}\nresults: {results}\njunit:   {junit}\nreport:  {page}\n"
+        f"\n{sum(counts.values())} scenarios {target} in {time.monotonic() - started:.1f} s: "
+        f"{summary}\n"
+        + ("" if status.whole else f"status:  {status.describe()}\n")
+        + f"results: {results}\njunit:   {junit}\nreport:  {page}\n"
     )
-    if code == pytest.ExitCode.INTERRUPTED:
+    out.flush()
+    if interrupts.hurried:
+        _leave_stuck_scenarios()
+    if interrupts.by or code == pytest.ExitCode.INTERRUPTED:
         return ExitCode.INTERRUPTED
-    return ExitCode.OK if counts["fail"] == counts["fixed"] == 0 else 1
+    unexplained = code == pytest.ExitCode.TESTS_FAILED and counts["fail"] == counts["fixed"] == 0
+    if unexplained:
+        raise SwfbenchError("a scenario item failed outside its steps (see above)")
+    if status.checked == 0:
+        print("swfbench: no scenario ran to its end: nothing was checked", file=sys.stderr)
+        return ExitCode.GATE_FAILED
+    return ExitCode.OK if counts["fail"] == counts["fixed"] == 0 else ExitCode.GATE_FAILED

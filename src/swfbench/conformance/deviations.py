@@ -12,7 +12,8 @@ A listed scenario that fails is a known deviation; one that passes is *fixed*, r
 failure so that the list stays true.
 
 A scenario the target cannot run (its `requires:` names a capability the target lacks) is
-*skipped*, whether listed or not: it says nothing about the target's deviations.
+*skipped*, whether listed or not: it says nothing about the target's deviations. Nor does one
+the run stopped before it finished (a signal): it is *not run*.
 """
 
 from __future__ import annotations
@@ -25,8 +26,15 @@ import yaml
 
 from swfbench.errors import UsageError
 
-Outcome = Literal["pass", "fail", "known_deviation", "fixed", "skipped"]
-OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "known_deviation", "fixed", "skipped")
+Outcome = Literal["pass", "fail", "known_deviation", "fixed", "skipped", "not_run"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "pass",
+    "fail",
+    "known_deviation",
+    "fixed",
+    "skipped",
+    "not_run",
+)
 TARGETS_DIR = Path("conformance") / "targets"
 
 
@@ -38,7 +46,11 @@ class KnownDeviations:
     reasons: dict[str, str] = field(default_factory=dict)
     """Scenario id -> why the target fails it."""
 
-    def outcome(self, scenario_id: str, passed: bool, *, skipped: bool = False) -> Outcome:
+    def outcome(
+        self, scenario_id: str, passed: bool, *, skipped: bool = False, not_run: bool = False
+    ) -> Outcome:
+        if not_run:
+            return "not_run"
         if skipped:
             return "skipped"
         listed = scenario_id in self.reasons

@@ -138,7 +138,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state is None or not state.started:
         return
     counts = state.to_dict()["summary"]
-    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
+    text = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n or k != "not_run")
     target = state.target.description if state.target else str(state.error)
     terminalreporter.write_line(f"swfbench conformance on {target}: {text}")
     if state.options.results is not None:
@@ -167,6 +167,8 @@ class ScenarioItem(pytest.Item):
         self.user_properties.append(("outcome", outcome))
         if outcome == "skipped":
             pytest.skip(f"{self.scenario.id} {result.skipped}")
+        if outcome == "not_run":
+            pytest.skip(f"not run: {self.scenario.id} {result.not_run}")
         if outcome == "known_deviation":
             reason = state.deviations.reasons[self.scenario.id]
             pytest.xfail(f"known deviation: {reason} ({one_line(result)})")
@@ -187,7 +189,8 @@ class ScenarioItem(pytest.Item):
             return describe_failure(excinfo.value.result)
         if isinstance(excinfo.value, ScenarioFixed | SwfbenchError):
             return f"{self.scenario.path}: {excinfo.value}"
-        return super().repr_failure(excinfo, style=style)
+        # Not the scenario's doing: one line, not pytest's page of harness frames.
+        return f"{self.scenario.path}: internal error: {excinfo.value!r}"
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, 0, f"conformance scenario {self.scenario.id}"

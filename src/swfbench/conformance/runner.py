@@ -83,6 +83,8 @@ class ScenarioResult:
     failure: Failure | None = None
     skipped: str | None = None
     """Why the scenario did not run: the target lacks what it `requires`."""
+    not_run: str | None = None
+    """Why the scenario did not finish: the run was interrupted (it proves nothing either way)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +100,11 @@ class Attempt:
     until_error: bool = False
     """Part of an `until_error` repeat: a successful call is not judged, an error ends it."""
     errored: bool = False
+
+
+class RunInterrupted(Exception):
+    """The run is stopping (a signal): the scenario ends at its next pause or step, `not run`.
+    Not a SwfbenchError, so that no step mistakes it for an answer of the target."""
 
 
 class StepFailed(Exception):
@@ -147,6 +154,7 @@ class ScenarioRun:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         new_client: ClientFactory | None = None,
+        check: Callable[[], None] = lambda: None,
     ) -> None:
         self.scenario = scenario
         self.target = target
@@ -154,6 +162,8 @@ class ScenarioRun:
         self.domain = domain
         self.clock = clock
         self.sleep = sleep
+        self.check = check
+        """Called before each step: raises `RunInterrupted` once the run is stopping."""
         self.calls: list[CallRecord] = []
         self.client = (new_client or SWFClient)(target, self.calls.append)
         self.tasks: dict[str, ActivityHandle] = {}
@@ -167,11 +177,16 @@ class ScenarioRun:
     def run(self) -> ScenarioResult:
         started_at, self.origin = _now(), self.clock()
         failure = None
+        not_run = None
         try:
             for step in self.scenario.steps:
                 self._run_step(step)
         except StepFailed as exc:
             failure = self._failure(exc)
+        except RunInterrupted as exc:
+            not_run = str(exc)
+            if self.steps and not self.steps[-1].ok:
+                self.steps[-1].message = f"not finished: {exc}"
         finally:
             self._close_all()
         return ScenarioResult(
@@ -183,9 +198,10 @@ class ScenarioRun:
             ended_at=_now(),
             started_monotonic=self.origin,
             duration_s=round(self.clock() - self.origin, 3),
-            passed=failure is None,
+            passed=failure is None and not_run is None,
             steps=self.steps,
             failure=failure,
+            not_run=not_run,
         )
 
     def _run_step(self, step: Step) -> None:
@@ -220,6 +236,7 @@ class ScenarioRun:
     def _attempt(self, step: Step, iteration: int | None, *, until_error: bool = False) -> bool:
         """Run the step once; True if it was part of an `until_error` repeat and its call failed
         (as expected: otherwise `StepFailed` is raised)."""
+        self.check()
         if iteration is not None:
             self.context["i"] = iteration
         # A virtual clock is read over HTTP: once per attempt start, once per end.
@@ -509,6 +526,11 @@ def skipped_result(scenario: Scenario, reason: str) -> ScenarioResult:
     return _unrun_result(scenario, skipped=reason)
 
 
+def not_run_result(scenario: Scenario, reason: str) -> ScenarioResult:
+    """The result of a scenario the run stopped before it started."""
+    return _unrun_result(scenario, not_run=reason)
+
+
 def run_scenario(
     scenario: Scenario,
     target: Target,
@@ -517,13 +539,23 @@ def run_scenario(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     new_client: ClientFactory | None = None,
+    check: Callable[[], None] = lambda: None,
 ) -> ScenarioResult:
-    """Run `scenario` to its end; never raises for anything the target or scenario does."""
+    """Run `scenario` to its end (or, once `check` or `sleep` raise `RunInterrupted`, to its
+    next step: `not_run`); never raises for anything the target or scenario does."""
     try:
         run = ScenarioRun(
-            scenario, target, slack=slack, clock=clock, sleep=sleep, new_client=new_client
+            scenario,
+            target,
+            slack=slack,
+            clock=clock,
+            sleep=sleep,
+            new_client=new_client,
+            check=check,
         )
         return run.run()
+    except RunInterrupted as exc:  # before its first step
+        return not_run_result(scenario, str(exc))
     except Exception as exc:  # a harness bug must not take down the other runs
         failure = Failure(
             step=0,

@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,9 +35,16 @@ from swfbench.conformance.deviations import (
     default_deviations_path,
     load_deviations,
 )
-from swfbench.conformance.runner import ScenarioResult, run_scenario, skipped_result
+from swfbench.conformance.runner import (
+    RunInterrupted,
+    ScenarioResult,
+    not_run_result,
+    run_scenario,
+    skipped_result,
+)
 from swfbench.conformance.scenario import Scenario
-from swfbench.errors import ExitCode, SwfbenchError
+from swfbench.errors import SwfbenchError
+from swfbench.interrupts import Interrupts
 from swfbench.results import RunStatus, write_json
 from swfbench.target import Target, TargetSpec, open_target
 from swfbench.virtual_clock import VirtualClock, virtual_clock_of
@@ -45,16 +53,12 @@ DEFAULT_SLACK_S = {"embedded": 1.0, "endpoint": 2.0, "aws": 30.0}
 """Seconds added to timing windows when neither the flag nor the target's list sets one. How
 late real SWF fires a timeout is undocumented (fact sheet, "Quotas"): 30 s is a guess."""
 DEFAULT_WORKERS = 64
+SCENARIO_THREADS = "swfbench-scenario"
+"""Name prefix of the threads scenarios run in."""
 ALONE = frozenset({"quotas"})
 """Scenarios that require any of these run alone, after the others (see above)."""
 
 Listener = Callable[[ScenarioResult, Outcome], None]
-
-
-class RunInterrupted(SwfbenchError):
-    """The run is shutting down: scenarios still waiting end at their next pause."""
-
-    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +98,17 @@ class ConformanceSession:
         self._futures: dict[str, Future[ScenarioResult]] = {}
         self._order: list[str] = []
         self._lock = threading.Lock()
+        self._scenarios: dict[str, Scenario] = {}
+        self._results_lock = threading.Lock()
         self._stopping = threading.Event()
+        """Set when the run is interrupted or closes: scenarios end at their next pause."""
+        self._hurry = threading.Event()
+        """Set by a second signal: nobody waits for the scenarios any more."""
+        self.interrupted_by: str | None = None
+        """The signal that interrupted the run (SIGINT, SIGTERM), if one did."""
+        self.interrupts: Interrupts | None = None
+        """The signals `swfbench conform` receives: a second one cuts short the opening of a
+        target that hangs (it blocks the main thread, see `Interrupts.abortable`)."""
         self.virtual_clock: VirtualClock | None = None
         """Set when the target keeps virtual time: waits then become clock advances."""
         self.capabilities: frozenset[str] = frozenset()
@@ -120,17 +134,44 @@ class ConformanceSession:
         kind = self.target.kind if self.target else "embedded"
         return DEFAULT_SLACK_S[kind]
 
+    def interrupt(self, by: str, *, hurry: bool = False) -> None:
+        """A signal: scenarios that have not finished end at their next step or pause and are
+        `not run`; with `hurry`, nobody waits for them any more. (It takes locks: call it from
+        a thread, never from a signal handler.)"""
+        if self.interrupted_by is None:
+            self.interrupted_by = by
+        self._stopping.set()
+        if hurry:
+            self._hurry.set()
+
+    def _reason(self) -> str:
+        return f"interrupted by {self.interrupted_by}" if self.interrupted_by else "interrupted"
+
     def start(self, scenarios: Sequence[Scenario]) -> None:
-        """Open the target and start every scenario; later calls do nothing."""
+        """Open the target and start every scenario; later calls do nothing. Interrupted
+        before, it opens nothing: every scenario is `not run`."""
         if self.started:
             return
         self.started_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if self._stopping.is_set():
+            self._none_run(scenarios)
+            return
+        abortable = self.interrupts.abortable() if self.interrupts else nullcontext()
         try:
             self.deviations = self._deviations()
-            self.target = self._stack.enter_context(open_target(self.options.spec))
-            bootstrap(SWFClient(self.target), self.options.domain)
+            with abortable:
+                self.target = self._stack.enter_context(open_target(self.options.spec))
+                bootstrap(SWFClient(self.target), self.options.domain)
+        except KeyboardInterrupt:
+            by = self.interrupts.by if self.interrupts else None
+            self.interrupt(by or "signal", hurry=True)
+            self._none_run(scenarios)
+            return
         except SwfbenchError as exc:
             self.error = exc
+            return
+        except Exception as exc:  # a harness bug: one error for the run, not one per item
+            self.error = SwfbenchError(f"the run could not start: {exc!r}")
             return
         self.virtual_clock = virtual_clock_of(self.target)
         self.capabilities = target_capabilities(
@@ -142,6 +183,7 @@ class ConformanceSession:
             if scenario.id in self._futures:
                 continue
             self._order.append(scenario.id)
+            self._scenarios[scenario.id] = scenario
             reason = missing(scenario.requires, self.capabilities, target_kind=self.target.kind)
             if reason is not None:
                 self._futures[scenario.id] = self._skip(scenario, reason)
@@ -154,22 +196,30 @@ class ConformanceSession:
         workers = 1 if self.virtual_clock else self.options.workers
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(len(shared), workers)),
-            thread_name_prefix="swfbench-scenario",
+            thread_name_prefix=SCENARIO_THREADS,
         )
         for scenario in shared:
             self._futures[scenario.id] = self._pool.submit(self._run, scenario)
         if alone:
             others = [self._futures[s.id] for s in shared]
             self._alone_pool = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="swfbench-scenario-alone"
+                max_workers=1, thread_name_prefix=f"{SCENARIO_THREADS}-alone"
             )
             for scenario in alone:
                 self._futures[scenario.id] = self._alone_pool.submit(
                     self._run_alone, scenario, others
                 )
 
+    def _none_run(self, scenarios: Sequence[Scenario]) -> None:
+        for scenario in scenarios:
+            self._order.append(scenario.id)
+            self._scenarios[scenario.id] = scenario
+            self._futures[scenario.id] = self._done(not_run_result(scenario, self._reason()))
+
     def _skip(self, scenario: Scenario, reason: str) -> Future[ScenarioResult]:
-        result = skipped_result(scenario, reason)
+        return self._done(skipped_result(scenario, reason))
+
+    def _done(self, result: ScenarioResult) -> Future[ScenarioResult]:
         self._finished(result)
         future: Future[ScenarioResult] = Future()
         future.set_result(result)
@@ -180,23 +230,30 @@ class ConformanceSession:
     ) -> ScenarioResult:
         wait(others)
         if self._stopping.is_set():
-            raise RunInterrupted("the run was interrupted")
+            result = not_run_result(scenario, self._reason())
+            self._finished(result)
+            return result
         return self._run(scenario)
 
     def _new_client(self, target: Target, observer: CallObserver) -> SWFClient:
-        # botocore's client creation is not safe to run in many threads at once.
+        # botocore's client creation is not safe to run in many threads at once; it takes a
+        # while, so scenarios queued here when the run is interrupted go no further.
         with self._lock:
+            self._check()
             return SWFClient(target, observer)
+
+    def _check(self) -> None:
+        if self._stopping.is_set():
+            raise RunInterrupted(self._reason())
 
     def _sleep(self, seconds: float) -> None:
         # Waits end early when the run is interrupted, so the pool can shut down.
         if self._stopping.wait(seconds):
-            raise RunInterrupted("the run was interrupted")
+            raise RunInterrupted(self._reason())
 
     def _advance(self, seconds: float) -> None:
         assert self.virtual_clock is not None
-        if self._stopping.is_set():
-            raise RunInterrupted("the run was interrupted")
+        self._check()
         self.virtual_clock.advance(seconds)
 
     def _run(self, scenario: Scenario) -> ScenarioResult:
@@ -212,30 +269,54 @@ class ConformanceSession:
             clock=clock,
             sleep=sleep,
             new_client=self._new_client,
+            check=self._check,
         )
         self._finished(result)
         return result
 
     def _finished(self, result: ScenarioResult) -> None:
-        self.results[result.id] = result
+        with self._results_lock:
+            if result.id in self.results:
+                return  # reported not run after a second signal; it finished too late
+            self.results[result.id] = result
         outcome = self.outcome(result)
         for listener in self.listeners:
             listener(result, outcome)
 
     def result(self, scenario_id: str) -> ScenarioResult:
-        """Wait for one scenario's result; raise the target's error if it never opened."""
+        """Wait for one scenario's result; raise the target's error if it never opened. After
+        a second signal, one not finished yet is `not run` at once."""
         if self.error is not None:
             raise self.error
-        return self._futures[scenario_id].result()
+        future = self._futures[scenario_id]
+        while not self._hurry.is_set():
+            try:
+                return future.result(timeout=0.2)
+            except FutureTimeout:
+                continue
+        if future.done() and not future.cancelled():
+            return future.result()
+        self._finished(not_run_result(self._scenarios[scenario_id], self._reason()))
+        return self.results[scenario_id]
 
     def outcome(self, result: ScenarioResult) -> Outcome:
-        return self.deviations.outcome(result.id, result.passed, skipped=result.skipped is not None)
+        return self.deviations.outcome(
+            result.id,
+            result.passed,
+            skipped=result.skipped is not None,
+            not_run=result.not_run is not None,
+        )
 
     def close(self) -> None:
+        """Stop what still runs (each scenario closes its executions), then the target. After
+        a second signal, the scenarios are not waited for."""
         self._stopping.set()
         for pool in (self._pool, self._alone_pool):
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown(wait=False, cancel_futures=True)
+        pending = {f for f in self._futures.values() if not f.done()}
+        while pending and not self._hurry.is_set():
+            _, pending = wait(pending, timeout=0.2)
         self._stack.close()
         if self.started and self.ended_at is None:
             self.ended_at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -247,8 +328,8 @@ class ConformanceSession:
         counts = dict.fromkeys(OUTCOMES, 0)
         for scenario_id in self._order:
             result = self.results.get(scenario_id)
-            if result is None:
-                continue  # interrupted before it finished
+            if result is None:  # stopped at once, before it finished
+                result = not_run_result(self._scenarios[scenario_id], self._reason())
             outcome = self.outcome(result)
             counts[outcome] += 1
             scenarios.append(
@@ -290,15 +371,17 @@ class ConformanceSession:
         }
 
     def status(self, counts: Mapping[Outcome, int]) -> RunStatus:
-        """How the run ended: aborted when the target never opened, interrupted when a
-        scenario it started did not finish; it checked the scenarios that ran (not skipped)."""
-        status = RunStatus(checked=sum(n for outcome, n in counts.items() if outcome != "skipped"))
+        """How the run ended: aborted when the target never opened, interrupted when a signal
+        came or a scenario did not finish; it checked the scenarios that ran to their end."""
+        status = RunStatus(
+            checked=sum(n for outcome, n in counts.items() if outcome not in ("skipped", "not_run"))
+        )
         if self.error is not None:
             status.abort(str(self.error))
-        unfinished = [s for s in self._order if s not in self.results]
-        if unfinished:
+        if self.interrupted_by or counts["not_run"]:
             status.interrupt(
-                "signal", f"{len(unfinished)} of {len(self._order)} scenarios did not finish"
+                self.interrupted_by or "signal",
+                f"{counts['not_run']} of {len(self._order)} scenarios not run",
             )
         return status
 

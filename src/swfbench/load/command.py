@@ -9,8 +9,10 @@ owns the target (an embedded server lives as long as the run), the run directory
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -21,10 +23,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from swfbench import lifeline
 from swfbench.activity import bootstrap
 from swfbench.client import SWFClient
+from swfbench.embedded import free_port
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.interrupts import Interrupts
 from swfbench.load.profile import Profile, load_profile
 from swfbench.load.results import metrics_skeleton
 from swfbench.options import add_target_options, duration, target_spec
@@ -34,7 +39,8 @@ from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
-EXIT_GRACE_S = 30.0
+HURRY_GRACE_S = 5.0
+"""After a second signal, how long Locust has to write its results before it is killed."""
 
 
 def register(subparsers: Any) -> None:
@@ -47,10 +53,9 @@ def register(subparsers: Any) -> None:
         "seconds and writes results.json, an HTML report (index.html), Locust's CSV files and "
         "its own HTML page under REPORTS/RUN-ID/. With --gates, judges the run's figures "
         "against the gates at the end (table, verdicts in the report and in junit.xml) and, "
-        "with --stop-after, stops the run once an upper limit has failed that long. "
-        "Exit codes: 0 run finished and every gate holds (failed calls are measured, not "
-        "fatal), 1 a gate failed, 252 bad profile, gates or flag, 249/250/253 target "
-        "problems, 255 Locust failed.",
+        "with --stop-after, stops the run once an upper limit has failed that long. Ctrl-C "
+        "stops the run gracefully (its users, audit and results; marked interrupted, exit "
+        "130), a second Ctrl-C at once. Failed calls are measured, not fatal.",
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
@@ -145,25 +150,110 @@ def locust_command(
         "--swf-progress", str(args.progress),
     ]  # fmt: skip
     if args.processes:
+        # The master and the workers it forks talk over TCP, on 5557 unless told: a free port,
+        # so that two runs on one machine do not collide.
+        port = str(free_port())
         command += ["--processes", str(args.processes)]
+        command += ["--master-bind-port", port, "--master-port", port]
     if args.master:
         command += ["--master", "--expect-workers", str(args.expect_workers)]
         command += ["--master-bind-port", str(args.master_port)]
     return command + shlex.split(args.locust_args)
 
 
-def _run_child(command: list[str]) -> int:
-    child = subprocess.Popen(command)
-    try:
-        return child.wait()
-    except KeyboardInterrupt:
-        # Locust stops its users, runs its audit and writes its results on SIGINT.
-        child.send_signal(signal.SIGINT)
+class LocustControl:
+    """The Locust child of a run, in a session of its own (a terminal's Ctrl-C reaches swfbench
+    only), dying with swfbench (parent-death signal, passed on to its --processes workers), and
+    told by swfbench how to stop: once, through a pipe that loses nothing said before Locust was
+    ready to listen (see hooks._listen)."""
+
+    def __init__(self, command: list[str], *, listens: bool) -> None:
+        read_fd, self._write_fd = os.pipe()
+        self.listens = listens
+        """A local run or master reads the pipe; a --worker is stopped with SIGTERM instead."""
+        if listens:
+            command = [*command, "--swf-control-fd", str(read_fd)]
         try:
-            return child.wait(timeout=EXIT_GRACE_S)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            return child.wait()
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(read_fd,),
+                env={**os.environ, lifeline.ENV: str(int(signal.SIGKILL))},
+                preexec_fn=lifeline.for_child(signal.SIGKILL),
+            )
+        except BaseException:
+            os.close(self._write_fd)
+            raise
+        finally:
+            os.close(read_fd)
+        self._open = True
+
+    def tell(self, by: str, count: int) -> None:
+        """A signal reached swfbench: pass it on, gracefully the first time, "now" after."""
+        if not self._open:
+            return
+        if not self.listens:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM if count == 1 else signal.SIGKILL)
+            return
+        word = "stop" if count == 1 else "now"
+        with contextlib.suppress(OSError):  # Locust gone: nothing to tell
+            os.write(self._write_fd, f"{word} {by}\n".encode())
+
+    def wait(self, interrupts: Interrupts, label: str) -> int:
+        """Locust's exit code. In a hurry (a second signal), Locust gets `HURRY_GRACE_S` to write
+        what it has, then its whole process group is killed."""
+        deadline: float | None = None
+        seen = 0
+        while True:
+            try:
+                return self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+            if len(interrupts.received) > seen:  # said here: a signal handler must not print
+                seen = len(interrupts.received)
+                print(
+                    f"{label}: {interrupts.received[-1]}: "
+                    + (
+                        "stopping at once, with what the run has"
+                        if interrupts.hurried
+                        else "stopping gracefully (users, audit, results); a second "
+                        "Ctrl-C stops at once"
+                    ),
+                    flush=True,
+                )
+            if interrupts.hurried and deadline is None:
+                deadline = time.monotonic() + HURRY_GRACE_S
+            if deadline is not None and time.monotonic() > deadline:
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL to Locust and its forked workers (its process group, led by a live Locust)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """After Locust exited: signals are no longer passed on."""
+        if self._open:
+            self._open = False
+            os.close(self._write_fd)
+
+
+def run_locust(
+    command: list[str], interrupts: Interrupts, label: str, *, listens: bool = True
+) -> int:
+    """Run Locust to its end and return its exit code. From its start on, signals no longer
+    raise: they are passed on to it (see `LocustControl`) and recorded in `interrupts`."""
+    control = LocustControl(command, listens=listens)
+    interrupts.hold(control.tell)
+    try:
+        return control.wait(interrupts, label)
+    finally:
+        interrupts.release()
+        control.kill()  # only if an unexpected error left it running
+        control.close()
 
 
 def audit_domain(client: SWFClient, domain: str, since: float, close: bool) -> dict[str, Any]:
@@ -238,8 +328,11 @@ def run(args: argparse.Namespace) -> int:
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
     gates, baseline = check_gates(args)
+    interrupts: Interrupts = args.interrupts
     if args.worker:
-        return _run_child(locust_command(args, profile, None, args.region or "", Path(".")))
+        command = locust_command(args, profile, None, args.region or "", Path("."))
+        code = run_locust(command, interrupts, "swfbench load", listens=False)
+        return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
     if args.run_time:
         extra += ["--swf-run-time", str(args.run_time)]
@@ -255,6 +348,8 @@ def run(args: argparse.Namespace) -> int:
     )
     report = write_report(results, Path(args.reports_dir))
     print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
+    if interrupts.by:
+        return ExitCode.INTERRUPTED  # whatever the gates say: the run is not whole
     return ExitCode.OK if held else ExitCode.GATE_FAILED
 
 
@@ -266,7 +361,13 @@ def run_fleet(
     locust_args: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Path]:
     """Run the profile with Locust against the target; return the results, audit included,
-    and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-* options)."""
+    and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-* options).
+
+    A signal before Locust starts ends the command (`KeyboardInterrupt`: nothing ran). Once it
+    runs, the first signal stops the run gracefully (Locust stops its users, closes their tasks,
+    writes its results; then the domain audit) and the second at once (no audits); either way
+    the results are returned, marked interrupted (see `swfbench.interrupts`)."""
+    interrupts: Interrupts = args.interrupts
     run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
     with open_target(target_spec(args)) as target:
@@ -280,8 +381,18 @@ def run_fleet(
         )
         started = time.time()
         command = locust_command(args, profile, _host(target), target.region, run_dir)
-        code = _run_child([*command, *locust_args])
-        audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
+        code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
+        try:
+            with interrupts.abortable():
+                audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
+        except KeyboardInterrupt:
+            audit = {
+                "domain": profile.domain,
+                "status": "skipped",
+                "reason": f"stopped at once by {interrupts.describe()}",
+                "open_after_run": None,
+                "closed": 0,
+            }
         target_record = target.to_dict()
     results_path = run_dir / RESULTS_FILE
     if not results_path.exists():
@@ -292,16 +403,22 @@ def run_fleet(
     results["profile"]["text"] = Path(profile.path).read_text("utf-8")
     results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
     # Executions the domain audit found open and could not close (real SWF: only reported).
-    results["metrics"]["audit"] = {"left_open": audit["open_after_run"] - audit["closed"]}
+    results["metrics"]["audit"] = {"left_open": _left_open(results, audit)}
     results["locust_exit_code"] = code
     status = RunStatus(checked=results["heartbeat"]["ok"])
     if results.get("stopped_early"):
         status.interrupt("early_stop", results["stopped_early"]["reason"])
+    if interrupts.by:
+        status.interrupt(interrupts.by, _interruption(results, interrupts))
+    if audit.get("status") == "skipped":
+        status.lack(f"audit skipped: {audit['reason']}")
     results["status"] = status.to_dict()
     results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
     print(
         f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after the "
-        f"run, {audit['closed']} closed",
+        f"run, {audit['closed']} closed"
+        if audit.get("status") != "skipped"
+        else f"swfbench {args.command}: audit skipped: {audit['reason']}",
         flush=True,
     )
     if results.get("stopped_early"):
@@ -309,7 +426,26 @@ def run_fleet(
             f"swfbench {args.command}: stopped early: {results['stopped_early']['reason']}",
             flush=True,
         )
+    if interrupts.by:
+        print(f"swfbench {args.command}: {RunStatus.of(results).describe()}", flush=True)
     return results, run_dir
+
+
+def _interruption(results: dict[str, Any], interrupts: Interrupts) -> str:
+    """One line: when the run was stopped and how."""
+    stopped = results.get("interrupted")
+    when = f" {stopped['at_s']:g} s into the run" if stopped else ""
+    how = "at once" if interrupts.hurried else "gracefully"
+    return f"stopped{when}, {how}"
+
+
+def _left_open(results: dict[str, Any], audit: dict[str, Any]) -> int:
+    """Executions the run left open: those the domain audit found and could not close; when it
+    was skipped, at least the tasks the workers' own audit left open."""
+    if audit.get("open_after_run") is not None:
+        return int(audit["open_after_run"] - audit["closed"])
+    tasks = results["tasks"]
+    return int(tasks["ends"].get("interrupted", 0) - tasks["closed_by_audit"])
 
 
 class LocustFailed(SwfbenchError):

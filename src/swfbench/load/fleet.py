@@ -87,6 +87,10 @@ class FleetRuntime:
     """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
     capacity: dict[str, Any] | None = None
     """A capacity search's plan and its judged steps (see `capacity`)."""
+    interrupted: dict[str, Any] | None = None
+    """Set when swfbench passed on a signal (see `interrupt`): which, at what second."""
+    hurry: bool = False
+    """A second signal: stop at once, without closing the tasks still open."""
     _client: SWFClient | None = None
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None
@@ -130,12 +134,24 @@ class FleetRuntime:
         """This process's metrics plus every worker's latest snapshot (master: only those)."""
         return merged([self.metrics, *self.worker_snapshots.values()], timeline=timeline)
 
+    def interrupt(self, by: str, *, hurry: bool = False) -> None:
+        """End the run at the load shape's next tick, as a finished run ends (its users stop,
+        the audit closes their tasks, the results are written), marked as interrupted by `by`;
+        with `hurry`, the audit leaves the tasks open."""
+        if self.interrupted is None:
+            self.interrupted = {"by": by, "at_s": round(time.time() - self.started_wall, 3)}
+        self.stop_requested = True
+        self.hurry = self.hurry or hurry
+
     def audit(self, report: Callable[[str], None] | None = None) -> int:
-        """Close every task still open (a user stopped mid-task); count them; return how many."""
+        """Close every task still open (a user stopped mid-task); count them; return how many.
+        In a hurry (see `interrupt`) they are counted, not closed."""
         closed = 0
         for workflow_id, handle in list(self.open_handles.items()):
             self.open_handles.pop(workflow_id, None)
             self.metrics.count("interrupted")
+            if self.hurry:
+                continue
             try:
                 if dataclasses.replace(handle, client=self.quiet_client).close():
                     closed += 1

@@ -11,12 +11,15 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.os
 from locust.runners import MasterRunner, WorkerRunner
 
+from swfbench import lifeline
 from swfbench.activity import bootstrap
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
@@ -63,6 +66,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-baseline", default="", help="baseline results for relative gates")
     group.add_argument(
         "--swf-capacity", default="", help="a capacity search's step plan (JSON, from swfbench)"
+    )
+    group.add_argument(
+        "--swf-control-fd",
+        type=int,
+        default=-1,
+        help="read end of a pipe from swfbench: 'stop SIGNAL' ends the run gracefully, 'now "
+        "SIGNAL' at once, end of file means swfbench is gone (swfbench load passes it)",
     )
     group.add_argument(
         "--swf-stop-after",
@@ -128,6 +138,10 @@ def progress_line(environment: Any, runtime: FleetRuntime) -> str:
 
 def install(events: Any) -> None:
     """Register swfbench's listeners on a Locust events object."""
+    if os.environ.get(lifeline.ENV):
+        # Started by swfbench, which dies with its children: so do the worker processes this
+        # one forks (--processes), since a fork does not inherit the parent-death signal.
+        lifeline.for_forks(int(os.environ[lifeline.ENV]))
     events.init_command_line_parser.add_listener(add_arguments)
     events.init.add_listener(_on_init)
 
@@ -179,6 +193,12 @@ def _on_init(environment: Any, **_: Any) -> None:
                 state[name].kill(block=False)
                 state[name] = None
         if runtime is not None and not isinstance(environment.runner, MasterRunner):
+            if runtime.open_handles:
+                print(
+                    f"swfbench: the run stopped; closing its {len(runtime.open_handles)} "
+                    "open tasks",
+                    flush=True,
+                )
             runtime.audit(report=log.warning)
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
@@ -199,19 +219,22 @@ def _on_init(environment: Any, **_: Any) -> None:
                 snapshot.timeline.keep_older(previous.timeline)
             runtime.worker_snapshots[client_id] = snapshot
 
+    def save_results(runtime: FleetRuntime) -> None:
+        path = environment.parsed_options.swf_results
+        if path:
+            metrics = runtime.merged_metrics()
+            processes = max(1, len(runtime.worker_snapshots))
+            results = build_results(runtime, metrics, environment.runner.stats, processes)
+            write_json(Path(path), results)
+
     def on_quitting(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is None or isinstance(environment.runner, WorkerRunner):
             return
-        metrics = runtime.merged_metrics()
-        processes = max(1, len(runtime.worker_snapshots))
-        print(f"swfbench: {summary_line(metrics)}", flush=True)
-        path = environment.parsed_options.swf_results
-        if path:
-            write_json(
-                Path(path), build_results(runtime, metrics, environment.runner.stats, processes)
-            )
-            print(f"swfbench: results in {path}", flush=True)
+        print(f"swfbench: {summary_line(runtime.merged_metrics())}", flush=True)
+        save_results(runtime)
+        if environment.parsed_options.swf_results:
+            print(f"swfbench: results in {environment.parsed_options.swf_results}", flush=True)
 
     def on_spawning_complete(user_count: int) -> None:
         # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
@@ -225,6 +248,10 @@ def _on_init(environment: Any, **_: Any) -> None:
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
     events.quitting.add_listener(on_quitting)
+    runtime = getattr(environment, ATTRIBUTE, None)
+    control_fd = environment.parsed_options.swf_control_fd
+    if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(_listen, runtime, control_fd, save_results)
 
 
 def _gate_watch(options: Any) -> GateWatch:
@@ -276,6 +303,31 @@ def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> 
         if not judged["holds"]:
             break
     runtime.stop_requested = True
+
+
+def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], None]) -> None:
+    """swfbench's word on stopping, one line each: "stop SIGINT" ends the run at the shape's
+    next tick as a finished run ends, marked interrupted; "now SIGINT" also skips closing the
+    open tasks, and saves the results as they are at once (a user or an audit call blocked on
+    a target that hangs may keep Locust from its end; swfbench kills it a few seconds later);
+    end of file means swfbench is gone (its parent-death signal follows)."""
+    gevent.os.make_nonblocking(fd)
+    pending = b""
+    while True:
+        try:
+            chunk = gevent.os.nb_read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            runtime.interrupt("swfbench exited", hurry=True)
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            word, _, by = line.decode(errors="replace").partition(" ")
+            hurried = runtime.hurry
+            runtime.interrupt(by or "signal", hurry=word == "now")
+            if runtime.hurry and not hurried:
+                save(runtime)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:

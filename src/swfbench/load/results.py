@@ -64,6 +64,7 @@ def build_results(
             for code, wall in sorted(metrics.first_error_wall.items())
         },
         "stopped_early": runtime.stopped_early,
+        "interrupted": runtime.interrupted,
         **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),
         "metrics": gate_metrics(fleet, duration),
     }

@@ -12,7 +12,7 @@ import jinja2
 from swfbench import __version__
 from swfbench.errors import UsageError
 from swfbench.report.charts import LineChart, line_chart, percentile_ticks, percentile_x
-from swfbench.results import RESULTS_FILE, now_iso, write_json, write_text
+from swfbench.results import RESULTS_FILE, RunStatus, now_iso, write_json, write_text
 
 REPORT_FILE = "index.html"
 
@@ -236,7 +236,14 @@ def _capacity_context(results: dict[str, Any]) -> dict[str, Any]:
     capacity = results["capacity"]
     steps = capacity["steps"]
     knee, broke = capacity["knee"], capacity["broken_at"]
-    if knee is None:
+    if capacity.get("interrupted"):
+        held = capacity.get("held_so_far")
+        verdict = f"No knee: the search was {capacity['interrupted']}" + (
+            f"; the rate held up to {held['offered_per_s']:g}/s so far (a lower bound)."
+            if held
+            else "."
+        )
+    elif knee is None:
         verdict = f"No knee: the first step already broke {capacity['slo']}."
     elif broke is not None:
         verdict = (
@@ -346,8 +353,20 @@ def render(results: dict[str, Any]) -> str:
     template, context = _RENDERERS[kind]
     values = {"gates": results.get("gates") or [], **context(results)}
     return _environment.get_template(template).render(
-        version=__version__, generated=now_iso(), meta=_meta(results), **values
+        version=__version__,
+        generated=now_iso(),
+        meta=_meta(results),
+        run_status=_run_status(results),
+        **values,
     )
+
+
+def _run_status(results: dict[str, Any]) -> dict[str, Any] | None:
+    """How the run ended, for the banner at the top of its page (None: nothing to show)."""
+    if "status" not in results:
+        return None  # a document that is no run's results (the conformance matrix)
+    status = RunStatus.of(results)
+    return {"whole": status.whole, "state": status.state, "text": status.describe()}
 
 
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
@@ -383,11 +402,12 @@ def write_index(reports_dir: Path) -> Path:
                 "started": started_of(results),
                 "target": (results.get("target") or {}).get("description"),
                 "summary": summary,
+                "status": _run_status(results),
             }
         )
     runs.sort(key=lambda run: run["started"], reverse=True)
     html = _environment.get_template("index.html.j2").render(
-        version=__version__, generated=now_iso(), runs=runs
+        version=__version__, generated=now_iso(), runs=runs, run_status=None
     )
     reports_dir.mkdir(parents=True, exist_ok=True)
     write_text(reports_dir / REPORT_FILE, html)
