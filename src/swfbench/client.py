@@ -33,7 +33,8 @@ from swfbench.errors import (
     UsageError,
     speaks_swf,
 )
-from swfbench.target import ClientTimeouts, Target
+from swfbench.target import Target
+from swfbench.timeouts import ClientTimeouts
 
 CONNECTION_ERROR = "ConnectionError"
 """The `error_code` reported for calls that got no HTTP answer at all (refused, reset)."""

@@ -7,18 +7,16 @@ import math
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
-from swfbench.identities import load_auth_file
-from swfbench.target import (
-    CONNECT_TIMEOUT_S,
-    READ_TIMEOUT_S,
-    ClientTimeouts,
-    TargetSpec,
-    check_endpoint_url,
-)
+from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
+
+if TYPE_CHECKING:
+    from swfbench.target import TargetSpec
+
+# swfbench.target pulls in boto3, which `swfbench plan` never needs: it is imported where used.
 
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
@@ -122,6 +120,8 @@ def endpoint_url(value: str) -> str:
     """--endpoint-url (or SWFBENCH_ENDPOINT_URL): checked when the command line is parsed, so
     a malformed URL is one line and exit 252 before anything runs or is written. (An
     `EndpointURLError` is no ArgumentTypeError: argparse lets it through with its exit code.)"""
+    from swfbench.target import check_endpoint_url
+
     source = ENDPOINT_ENV if isinstance(value, _FromEnvironment) else "--endpoint-url"
     return check_endpoint_url(str(value), source)
 
@@ -287,6 +287,9 @@ def target_spec(
     port: int | None = None,
     timeouts: ClientTimeouts | None = None,
 ) -> TargetSpec:
+    from swfbench.identities import load_auth_file
+    from swfbench.target import TargetSpec
+
     auth = getattr(args, "auth", None)
     return TargetSpec(
         endpoint_url=args.endpoint_url,

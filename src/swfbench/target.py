@@ -19,12 +19,11 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
 from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
 from swfbench.identities import AuthFile, Identity
+from swfbench.timeouts import ClientTimeouts
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
 EMULATOR_REGION = "us-east-1"
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 10.0
 EMULATOR_CREDENTIALS = ("swfbench", "swfbench")
 
 
@@ -55,20 +54,6 @@ def check_endpoint_url(url: str, source: str = "--endpoint-url") -> str:
     if problem is not None:
         raise EndpointURLError(f"{source}: {problem}")
     return url
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClientTimeouts:
-    """How long any SWF call may take to connect and to answer before it fails as
-    `ConnectTimeout` or `ReadTimeout`: a hung target shows as errors, not as silence."""
-
-    connect_s: float = CONNECT_TIMEOUT_S
-    read_s: float = READ_TIMEOUT_S
-    """For every call but the long polls: SWF answers PollFor*Task within 60 s, so those get at
-    least 70 s (see `client.LONG_POLL_S`)."""
-
-    def to_dict(self) -> dict[str, float]:
-        return {"connect_s": self.connect_s, "read_s": self.read_s}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,8 @@ from swfbench.activity import bootstrap, start_activity
 from swfbench.client import SWFClient, with_retries
 from swfbench.errors import SWFError, TargetUnreachable
 from swfbench.load.command import audit_domain
-from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, ClientTimeouts, Target
+from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+from swfbench.timeouts import ClientTimeouts
 
 from .proxy import FaultProxy
 

@@ -25,7 +25,8 @@ from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
 from swfbench.identities import load_auth_file
 from swfbench.options import finite_float
-from swfbench.target import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts, TargetSpec
+from swfbench.target import TargetSpec
+from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 

@@ -23,7 +23,8 @@ from swfbench.identities import AuthFile
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
-from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, ClientTimeouts, Target
+from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+from swfbench.timeouts import ClientTimeouts
 
 ATTRIBUTE = "swfbench_fleet"
 """Name of the attribute that carries the runtime on a Locust Environment."""

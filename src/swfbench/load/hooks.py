@@ -36,7 +36,7 @@ from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
 from swfbench.options import finite_float
 from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
-from swfbench.target import ClientTimeouts
+from swfbench.timeouts import ClientTimeouts
 
 PROFILE_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"

@@ -20,7 +20,7 @@ import yaml
 
 from swfbench.activity import ActivityTimeouts, Timeout
 from swfbench.errors import UsageError
-from swfbench.target import ClientTimeouts
+from swfbench.timeouts import ClientTimeouts
 
 Outcome = Literal["complete", "fail", "silent", "cancel"]
 OUTCOMES: tuple[Outcome, ...] = ("complete", "fail", "silent", "cancel")

@@ -55,6 +55,21 @@ def run_id_of(results: dict[str, Any]) -> str:
     return f"{stamp}-{results.get('kind', 'run')}"
 
 
+def bucket_envelope(sim: dict[str, Any]) -> list[tuple[float, float]]:
+    """The bucket's lowest and highest level in each sampling window, in time order: a line
+    through them shows every dip, down to an empty bucket, that samples alone would miss.
+    Within a window, at the same (rounded) instant the highest comes first: the level before a
+    call precedes the level after it. Results written before the extremes were recorded have
+    the samples only."""
+    lows, highs = sim.get("bucket_min"), sim.get("bucket_max")
+    if not lows or not highs:
+        return list(sim["bucket_level"])
+    points: list[tuple[float, float]] = []
+    for low, high in zip(lows, highs, strict=True):
+        points += (low, high) if low[0] < high[0] else (high, low)
+    return points
+
+
 def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     plan = results["plan"]
     fleet, sims = plan["fleet"], plan["simulations"]
@@ -67,8 +82,8 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     )
     charts = [
         line_chart(
-            "Account bucket level",
-            {mode: sims[mode]["bucket_level"] for mode in ("spread", "synchronized")},
+            "Account bucket level (lowest and highest between samples)",
+            {mode: bucket_envelope(sims[mode]) for mode in ("spread", "synchronized")},
             x_label="seconds",
             y_label="tokens left",
         ),
@@ -90,7 +105,9 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
         return "never" if value is None else f"{value:.1f} s"
 
     def cells(sim: dict[str, Any]) -> list[str]:
+        groups = sim.get("groups")
         return [
+            "—" if groups is None else f"{groups}" + (" (exact)" if sim.get("exact") else ""),
             f"{sim['heartbeats']}",
             seconds(sim["throttling_starts_s"]),
             f"{sim['throttled_fraction']:.1%}",
@@ -100,7 +117,8 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
         ]
 
     labels = [
-        *("heartbeats", "throttling starts", "throttled", "throttled, steady state"),
+        *("groups of workers simulated", "heartbeats", "throttling starts"),
+        *("throttled", "throttled, steady state"),
         *("longest gap without a successful heartbeat", "tasks that would time out"),
     ]
     columns = list(zip(cells(sims["spread"]), cells(sims["synchronized"]), strict=True))
