@@ -45,14 +45,19 @@ class ArgumentParser(argparse.ArgumentParser):
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def shown(value: str) -> str:
+    """A bad value as an error quotes it: its start only, so the error stays one short line."""
+    return repr(value if len(value) <= 24 else value[:24] + "...")
+
+
 def finite_float(value: str) -> float:
     """A number flag: any finite number (inf and nan would only fail later, mid-run)."""
     try:
         number = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a number") from None
     if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a finite number")
     return number
 
 

@@ -11,14 +11,10 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS
+from swfbench.options import QUOTA_FLAGS, finite_float, shown
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
-
-
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 24 else value[:24] + "...")
 
 
 def _whole(value: str) -> int:
@@ -26,16 +22,7 @@ def _whole(value: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a whole number") from None
-
-
-def _number(value: str) -> float:
-    """argparse's float, quoting no more than the start of a bad value. NaN, infinities and
-    out-of-range values parse: the planner's checks refuse them, each with its own bounds."""
-    try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{_shown(value)} is not a number") from None
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a whole number") from None
 
 
 def register(subparsers: Any) -> None:
@@ -57,11 +44,15 @@ def register(subparsers: Any) -> None:
         "--workers", type=_whole, required=True, help="activity workers heartbeating"
     )
     fleet.add_argument(
-        "--interval", type=_number, required=True, metavar="S", help="heartbeat interval, seconds"
+        "--interval",
+        type=finite_float,
+        required=True,
+        metavar="S",
+        help="heartbeat interval, seconds",
     )
     fleet.add_argument(
         "--jitter",
-        type=_number,
+        type=finite_float,
         default=0.0,
         metavar="S",
         help="uniform ± jitter per interval (default 0)",
@@ -81,7 +72,7 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=_number,
+        type=finite_float,
         default=None,
         metavar="S",
         help="default: twice the interval",
@@ -93,15 +84,15 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="YAML in the form of swfbench/data/swf_quotas.yaml",
     )
-    quotas.add_argument("--account-bucket", type=_number, metavar="N")
+    quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
     quotas.add_argument(
-        "--account-refill", type=_number, metavar="PER_S", help="e.g. a raised quota"
+        "--account-refill", type=finite_float, metavar="PER_S", help="e.g. a raised quota"
     )
-    quotas.add_argument("--execution-bucket", type=_number, metavar="N")
-    quotas.add_argument("--execution-refill", type=_number, metavar="PER_S")
+    quotas.add_argument("--execution-bucket", type=finite_float, metavar="N")
+    quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
     parser.add_argument(
         "--duration",
-        type=_number,
+        type=finite_float,
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )
