@@ -119,8 +119,8 @@ def test_load_report_opens_with_every_chart_drawn(browser: Any, load_run: Any) -
     widths = page.evaluate(
         "Array.from(document.querySelectorAll('svg polyline')).map(e => e.getBBox().width)"
     )
-    # rate, p50/p90/p99, lag; latency, lag and cancel propagation distributions
-    assert len(widths) == 8 and all(width > 100 for width in widths)
+    # due, sent and OK rates, p50/p90/p99, lag; latency, lag and cancel propagation distributions
+    assert len(widths) == 10 and all(width > 100 for width in widths)
     failed = page.locator("tr.fail[data-gate]")
     assert failed.count() == 1 and failed.is_visible()
     assert errors == []

@@ -8,22 +8,9 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from swfbench import (
-    __version__,
-    capacity_command,
-    demo,
-    gate_command,
-    heartbeat_command,
-    plan_command,
-    redact,
-    report_command,
-)
-from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
-from swfbench.client import SWFClient
-from swfbench.conformance import command as conform_command
-from swfbench.embedded import EmbeddedServer
+from swfbench import __version__, plan_command, redact
 from swfbench.errors import (
     EndpointURLError,
     ExitCode,
@@ -33,15 +20,13 @@ from swfbench.errors import (
     one_line,
 )
 from swfbench.interrupts import Interrupts
-from swfbench.load import command as load_command
-from swfbench.options import (
-    ArgumentParser,
-    add_engine_options,
-    add_target_options,
-    port,
-    target_spec,
-)
-from swfbench.target import open_target
+from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
+
+if TYPE_CHECKING:
+    from swfbench.activity import Timeout
+
+# Commands import what they need (boto3, Locust, moto) when they are registered or run, so a
+# command that needs none of it, such as `plan`, starts quickly.
 
 
 def _timeout(value: str) -> Timeout:
@@ -72,6 +57,8 @@ def _register_serve(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from swfbench.embedded import EmbeddedServer
+
     spec = target_spec(args, port=args.port or None)
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
@@ -90,6 +77,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _register_activity(subparsers: Any) -> None:
+    from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
+    from swfbench.options import add_target_options
+
     parser = subparsers.add_parser("activity", help="start activity tasks by hand")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser(
@@ -126,6 +116,11 @@ def _register_activity(subparsers: Any) -> None:
 
 
 def _activity_start(args: argparse.Namespace) -> int:
+    from swfbench.activity import ActivityTimeouts, bootstrap, start_activity
+    from swfbench.client import SWFClient
+    from swfbench.options import target_spec
+    from swfbench.target import open_target
+
     timeouts = ActivityTimeouts(
         heartbeat=args.heartbeat_timeout,
         start_to_close=args.start_to_close_timeout,
@@ -148,7 +143,10 @@ def _activity_start(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(command: str | None = None) -> ArgumentParser:
+    """The command line; with `command` "plan", that subcommand alone. A plan is arithmetic on
+    the quotas, so it starts without importing boto3, moto or Locust, which take most of the
+    whole parser's start-up time."""
     parser = ArgumentParser(
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
@@ -157,6 +155,20 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if command == "plan":
+        plan_command.register(subparsers)
+        _add_common(parser)
+        return parser
+    from swfbench import (
+        capacity_command,
+        demo,
+        gate_command,
+        heartbeat_command,
+        report_command,
+    )
+    from swfbench.conformance import command as conform_command
+    from swfbench.load import command as load_command
+
     demo.register(subparsers)
     heartbeat_command.register(subparsers)
     conform_command.register(subparsers)
@@ -203,15 +215,18 @@ USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
 """Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
 
 
-def _usage_exit_code(argv: Sequence[str]) -> int:
-    command = next((arg for arg in argv if arg in COMMANDS), "")
-    return USAGE_EXIT_CODES.get(command, ExitCode.USAGE)
-
-
 COMMANDS = frozenset(
     {"demo", "heartbeat", "conform", "load", "activity", "serve", "plan", "capacity", "report"}
     | {"gate"}
 )
+
+
+def _command(argv: Sequence[str]) -> str:
+    return next((arg for arg in argv if arg in COMMANDS), "")
+
+
+def _usage_exit_code(argv: Sequence[str]) -> int:
+    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -221,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # server's stop) runs, until a command's run is under way and holds them (see interrupts).
     with Interrupts() as interrupts:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(_command(argv)).parse_args(argv)
             args.log_level = getattr(args, "log_level", None)
             _configure_logging(args.log_level)
             args.interrupts = interrupts

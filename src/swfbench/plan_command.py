@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from swfbench.errors import UsageError
-from swfbench.inputs import load_yaml, shown
-from swfbench.options import QUOTA_FLAGS, finite_float
+from swfbench.errors import UsageError, one_line
+from swfbench.inputs import load_yaml
+from swfbench.options import QUOTA_FLAGS, finite_float, shown
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
+
+
+def _whole(value: str) -> int:
+    """argparse's int, quoting no more than the start of a bad value (one line, never 5 KB)."""
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a whole number") from None
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +39,9 @@ def register(subparsers: Any) -> None:
         ),
     )
     fleet = parser.add_argument_group("fleet")
-    fleet.add_argument("--workers", type=int, required=True, help="activity workers heartbeating")
+    fleet.add_argument(
+        "--workers", type=_whole, required=True, help="activity workers heartbeating"
+    )
     fleet.add_argument(
         "--interval",
         type=finite_float,
@@ -55,7 +64,7 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--activities-per-execution",
-        type=int,
+        type=_whole,
         default=1,
         metavar="N",
         help="open activity tasks per workflow execution (default 1)",
@@ -86,7 +95,7 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed for the jitter (default 1)")
+    parser.add_argument("--seed", type=_whole, default=1, help="seed for the jitter (default 1)")
     parser.add_argument(
         "--json", action="store_true", help="print the plan as JSON instead of a table"
     )
@@ -108,28 +117,21 @@ def _quotas(args: argparse.Namespace) -> Quotas:
     base = Quotas.swf_defaults()
     if args.quotas is not None:
         data = load_yaml(args.quotas, f"--quotas {args.quotas}")
-
-        def number(bucket: str, key: str) -> float:
-            value = float(data[bucket][key])
-            if not math.isfinite(value):
-                raise ValueError(f"{bucket}.{key} is not a finite number")
-            return value
-
         try:
             base = Quotas(
                 account=Bucket(
-                    size=number("account", "bucket"),
-                    refill_per_s=number("account", "refill_per_s"),
+                    size=float(data["account"]["bucket"]),
+                    refill_per_s=float(data["account"]["refill_per_s"]),
                 ),
                 execution=Bucket(
-                    size=number("execution", "bucket"),
-                    refill_per_s=number("execution", "refill_per_s"),
+                    size=float(data["execution"]["bucket"]),
+                    refill_per_s=float(data["execution"]["refill_per_s"]),
                 ),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
                 f"--quotas {args.quotas}: expected account and execution, each with bucket and "
-                f"refill_per_s numbers ({type(exc).__name__}: {shown(str(exc))})"
+                f"refill_per_s numbers ({type(exc).__name__}: {one_line(exc)[:100]})"
             ) from None
 
     return base.overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
@@ -181,6 +183,7 @@ def render_table(result: Plan) -> str:
 
     def cells(s: Simulation) -> list[str]:
         return [
+            f"{s.groups} (exact)" if s.exact else f"{s.groups}",
             f"{s.heartbeats}",
             _seconds(s.throttling_starts_s),
             f"{s.throttled_fraction:.1%}",
@@ -190,7 +193,7 @@ def render_table(result: Plan) -> str:
         ]
 
     labels = [
-        *("heartbeats", "throttling starts", "throttled", "throttled, steady"),
+        *("groups simulated", "heartbeats", "throttling starts", "throttled", "throttled, steady"),
         *("longest gap", "tasks timed out"),
     ]
     for label, left, right in zip(labels, cells(spread), cells(herd), strict=True):

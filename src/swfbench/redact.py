@@ -20,8 +20,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from swfbench.sessions import CREDENTIAL_VARIABLES
-
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
+"""Where the standard chain finds keys in the environment."""
 MASK = "****"
 SHAPES = (
     # Access key ids: AKIA (long-term), ASIA (temporary) and the other IAM unique-id prefixes.

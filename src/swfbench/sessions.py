@@ -26,14 +26,6 @@ from swfbench.errors import ConfigurationError
 
 _FILES = {"config_file", "credentials_file"}
 
-CREDENTIAL_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-)
-"""Where the standard chain finds keys in the environment (for the log redaction)."""
-
 
 def emulator_session() -> boto3.session.Session:
     """A session for an emulator: every setting at botocore's default, none read from the

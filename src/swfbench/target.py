@@ -21,6 +21,7 @@ from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
 from swfbench.errors import EndpointURLError, UsageError
 from swfbench.identities import AuthFile, Identity
 from swfbench.sessions import resolve_aws
+from swfbench.timeouts import ClientTimeouts
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
@@ -77,6 +78,7 @@ class TargetSpec:
     """Identities (`--auth FILE`): the embedded engine enforces them; calls sign as one."""
     identity: str | None = None
     """Which identity of `auth` swfbench's calls sign as (None: the file's default)."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
@@ -136,6 +138,7 @@ class Target:
     """Sent with `credentials` when the identity has temporary credentials."""
     identity: str | None = None
     """The name of the `--auth` identity the calls sign as, for reports."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     def __post_init__(self) -> None:
         if self.kind != "aws" and self.credentials is None:
@@ -164,6 +167,7 @@ class Target:
             "engine": self.engine,
             "emulator_version": self.emulator_version,
             "identity": self.identity,
+            "client_timeouts": self.timeouts.to_dict(),
         }
 
     def as_identity(self, identity: Identity) -> Target:
@@ -176,16 +180,18 @@ class Target:
         )
 
 
-def _aws_target(region: str | None) -> Target:
+def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
     setup = resolve_aws(region)
-    return Target(kind="aws", endpoint_url=setup.endpoint_url, region=setup.region)
+    return Target(
+        kind="aws", endpoint_url=setup.endpoint_url, region=setup.region, timeouts=timeouts
+    )
 
 
 @contextmanager
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region)
+        yield _aws_target(spec.region, spec.timeouts)
         return
     region = spec.region or EMULATOR_REGION
     identity = spec.signing_identity()
@@ -195,6 +201,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             endpoint_url=spec.endpoint_url.rstrip("/"),
             region=region,
             credentials=EMULATOR_CREDENTIALS,
+            timeouts=spec.timeouts,
         )
         yield target.as_identity(identity) if identity else target
         return
@@ -208,5 +215,6 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             credentials=EMULATOR_CREDENTIALS,
             engine=spec.engine,
             emulator_version=server.version,
+            timeouts=spec.timeouts,
         )
         yield target.as_identity(identity) if identity else target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,14 @@ from typing import Any
 import jinja2
 
 from swfbench import __version__
-from swfbench.errors import UsageError
+from swfbench.errors import ReportsError, UsageError
 from swfbench.inputs import load_json, shown
 from swfbench.report.charts import LineChart, line_chart, percentile_ticks, percentile_x
 from swfbench.results import (
     RESULTS_FILE,
     RunStatus,
     check_run_id,
+    make_dir,
     now_iso,
     write_json,
     write_text,
@@ -61,6 +63,21 @@ def run_id_of(results: dict[str, Any]) -> str:
     return f"{stamp}-{results.get('kind', 'run')}"
 
 
+def bucket_envelope(sim: dict[str, Any]) -> list[tuple[float, float]]:
+    """The bucket's lowest and highest level in each sampling window, in time order: a line
+    through them shows every dip, down to an empty bucket, that samples alone would miss.
+    Within a window, at the same (rounded) instant the highest comes first: the level before a
+    call precedes the level after it. Results written before the extremes were recorded have
+    the samples only."""
+    lows, highs = sim.get("bucket_min"), sim.get("bucket_max")
+    if not lows or not highs:
+        return list(sim["bucket_level"])
+    points: list[tuple[float, float]] = []
+    for low, high in zip(lows, highs, strict=True):
+        points += (low, high) if low[0] < high[0] else (high, low)
+    return points
+
+
 def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     plan = results["plan"]
     fleet, sims = plan["fleet"], plan["simulations"]
@@ -73,8 +90,8 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
     )
     charts = [
         line_chart(
-            "Account bucket level",
-            {mode: sims[mode]["bucket_level"] for mode in ("spread", "synchronized")},
+            "Account bucket level (lowest and highest between samples)",
+            {mode: bucket_envelope(sims[mode]) for mode in ("spread", "synchronized")},
             x_label="seconds",
             y_label="tokens left",
         ),
@@ -96,7 +113,9 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
         return "never" if value is None else f"{value:.1f} s"
 
     def cells(sim: dict[str, Any]) -> list[str]:
+        groups = sim.get("groups")
         return [
+            "—" if groups is None else f"{groups}" + (" (exact)" if sim.get("exact") else ""),
             f"{sim['heartbeats']}",
             seconds(sim["throttling_starts_s"]),
             f"{sim['throttled_fraction']:.1%}",
@@ -106,7 +125,8 @@ def _plan_context(results: dict[str, Any]) -> dict[str, Any]:
         ]
 
     labels = [
-        *("heartbeats", "throttling starts", "throttled", "throttled, steady state"),
+        *("groups of workers simulated", "heartbeats", "throttling starts"),
+        *("throttled", "throttled, steady state"),
         *("longest gap without a successful heartbeat", "tasks that would time out"),
     ]
     columns = list(zip(cells(sims["spread"]), cells(sims["synchronized"]), strict=True))
@@ -134,10 +154,16 @@ def _load_charts(results: dict[str, Any]) -> dict[str, Any]:
     points = timeline["points"]
     width = timeline["width_s"]
     per = "s" if width == 1 else f"{width} s"
+    answered: dict[str, list[tuple[float, float]]] = {}
+    if points and "due_per_s" in points[0]:
+        # What the schedule asked for and what went out: a hung target shows as the gap.
+        answered["due/s"] = [(p["t_s"], p["due_per_s"]) for p in points]
+        answered["sent/s"] = [(p["t_s"], p["sent_per_s"]) for p in points]
+    answered["OK heartbeats/s"] = [(p["t_s"], p["heartbeats_per_s"]) for p in points]
     over_time = [
         line_chart(
-            "Heartbeats answered per second",
-            {"OK heartbeats/s": [(p["t_s"], p["heartbeats_per_s"]) for p in points]},
+            "Heartbeats due, sent and answered OK per second",
+            answered,
             x_label="seconds into the run",
             y_label="heartbeats/s",
         ),
@@ -400,12 +426,32 @@ def write_report(results: dict[str, Any], reports_dir: Path, *, source: str | No
     `source`: the file the results were read from (their mistakes are then usage errors)."""
     # Render first: a failure leaves no half-written run behind.
     html = render(results) if source is None else render_saved(results, source)
-    run_dir = reports_dir / check_run_id(run_id_of(results), "the results' run_id")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_dir(reports_dir / check_run_id(run_id_of(results), "the results' run_id"))
     write_json(run_dir / RESULTS_FILE, results)
     write_text(run_dir / REPORT_FILE, html)
     write_index(reports_dir)
     return run_dir / REPORT_FILE
+
+
+def write_run(
+    results: dict[str, Any], reports_dir: Path, files: dict[str, str] | None = None
+) -> Path:
+    """A finished run's results first, then its other `files` (junit.xml) and its page. When
+    the disk fills or the directory refuses, the results are kept when they fit and say which
+    part was not written; the error is raised (exit 248)."""
+    run_dir = make_dir(reports_dir / run_id_of(results))
+    write_json(run_dir / RESULTS_FILE, results)
+    try:
+        for name, text in (files or {}).items():
+            write_text(run_dir / name, text)
+        return write_report(results, reports_dir)
+    except ReportsError as exc:
+        status = RunStatus.of(results)
+        status.lack(f"report not written: {exc}")
+        results["status"] = status.to_dict()
+        with contextlib.suppress(ReportsError):
+            write_json(run_dir / RESULTS_FILE, results)
+        raise
 
 
 def write_index(reports_dir: Path) -> Path:
@@ -437,6 +483,6 @@ def write_index(reports_dir: Path) -> Path:
     html = _environment.get_template("index.html.j2").render(
         version=__version__, generated=now_iso(), runs=runs, run_status=None
     )
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(reports_dir)
     write_text(reports_dir / REPORT_FILE, html)
     return reports_dir / REPORT_FILE
