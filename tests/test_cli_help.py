@@ -10,7 +10,7 @@ import pytest
 
 from swfbench.cli import build_parser, main
 from swfbench.errors import EXIT_CODES
-from swfbench.options import duration, finite_float
+from swfbench.options import duration, finite_float, non_negative_float
 
 
 def _commands() -> list[list[str]]:
@@ -64,7 +64,10 @@ def _number_flags() -> list[tuple[list[str], str]]:
             if isinstance(action, argparse._SubParsersAction):
                 for name, child in action.choices.items():
                     walk(child, [*path, name])
-            elif action.type in (float, finite_float, duration) and action.option_strings:
+            elif (
+                action.type in (float, finite_float, non_negative_float, duration)
+                and action.option_strings
+            ):
                 found.append((path, action.option_strings[0]))
 
     walk(build_parser(), [])

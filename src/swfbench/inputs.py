@@ -153,31 +153,55 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+def _labelled(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
+    """The node's children, each with the step of the path that leads to it."""
+    if isinstance(node, yaml.MappingNode):
+        found: list[tuple[str, yaml.Node]] = []
+        for key, value in node.value:
+            label = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            found += [("", key), (label, value)]
+        return found
+    if isinstance(node, yaml.SequenceNode):
+        return [(f"[{index}]", item) for index, item in enumerate(node.value)]
+    return []
+
+
+def _join(at: str, step: str) -> str:
+    if not step:
+        return at
+    return at + step if step.startswith("[") or not at else f"{at}.{step}"
+
+
 def check_nodes(root: yaml.Node) -> None:
     """Refuse a composed document whose expansion is too big, or that holds a key, an integer
-    or a number this module does not accept. Shared (aliased) nodes are visited once."""
+    or a number this module does not accept (named by its path, e.g. `heartbeat.interval`).
+    Shared (aliased) nodes are visited once."""
     sizes: dict[int, int] = {}
     depths: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, bool, str]] = [(root, False, "")]
     while stack:
-        node, done = stack.pop()
+        node, done, at = stack.pop()
         if id(node) in sizes:
             continue
-        children = _children(node)
+        children = _labelled(node)
         if not done:
-            stack.append((node, True))
-            stack.extend((child, False) for child in children if id(child) not in sizes)
-            _check_scalar(node)
+            stack.append((node, True, at))
+            stack.extend(
+                (child, False, _join(at, step))
+                for step, child in children
+                if id(child) not in sizes
+            )
+            _check_scalar(node, at)
             if isinstance(node, yaml.MappingNode):
                 for key, _ in node.value:
                     _check_key(key)
             continue
-        sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for child in children)
+        sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for _, child in children)
         if sizes[id(node)] > MAX_NODES:
             raise _Refused(
                 f"more than {MAX_NODES:,} values once its aliases are expanded", node.start_mark
             )
-        depths[id(node)] = 1 + max((depths.get(id(child), 1) for child in children), default=0)
+        depths[id(node)] = 1 + max((depths.get(id(child), 1) for _, child in children), default=0)
         if depths[id(node)] > MAX_DEPTH:
             raise _Refused(
                 f"nested deeper than {MAX_DEPTH} levels once its aliases are expanded",
@@ -195,15 +219,16 @@ def _check_key(key: yaml.Node) -> None:
         )
 
 
-def _check_scalar(node: yaml.Node) -> None:
+def _check_scalar(node: yaml.Node, at: str) -> None:
     if not isinstance(node, yaml.ScalarNode):
         return
+    where = f"{at}: " if at else ""
     if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
-        raise _Refused(f"an integer of more than {MAX_INT_DIGITS} digits", node.start_mark)
+        raise _Refused(f"{where}an integer of more than {MAX_INT_DIGITS} digits", node.start_mark)
     if node.tag == _FLOAT_TAG:
         text = node.value.lower().lstrip("+-")
         if text in (".inf", ".nan") or not math.isfinite(_yaml_float(node.value)):
-            raise _Refused(f"{shown(node.value)} is not a finite number", node.start_mark)
+            raise _Refused(f"{where}{shown(node.value)} is not a finite number", node.start_mark)
 
 
 def _yaml_float(text: str) -> float:
