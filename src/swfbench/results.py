@@ -144,7 +144,11 @@ def claim_run_dir(reports_dir: Path, run_id: str) -> Path:
     """The folder of a new run. A folder that already holds a run is refused, never written
     over (its report and junit.xml would mix with this run's)."""
     run_dir = reports_dir / check_run_id(run_id)
-    if run_dir.is_dir() and any(run_dir.iterdir()):
+    try:
+        taken = run_dir.is_dir() and any(run_dir.iterdir())
+    except OSError:
+        taken = False  # a folder that cannot be read: the write check says why, in one line
+    if taken:
         raise UsageError(
             f"--run-id {run_id}: {run_dir} already holds a run: choose another --run-id, or "
             "move that folder away"
@@ -211,6 +215,17 @@ def check_writable(directory: Path) -> None:
 def write_text(path: Path, text: str) -> None:
     """Write whole or not at all: a reader never sees half a file, and a write that fails
     (disk full, no permission) leaves no partial file behind and raises `ReportsError`."""
+    if path.is_dir() or not path.name:
+        raise ReportsError(f"cannot write {path}: it is a directory; name a file")
+    if path.exists() and not path.is_file():
+        # A device or a link to one (--junit /dev/stdout): written to, never replaced by a
+        # file of ours (as root, replacing /dev/full would leave a file in its place).
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise ReportsError(f"cannot write {path}: {_problem(exc)}") from None
+        return
     make_dir(path.parent)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import boto3
 import botocore.session
 from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
+from botocore.credentials import CredentialResolver
 from botocore.exceptions import BotoCoreError
 
 from swfbench.errors import ConfigurationError
@@ -34,7 +35,11 @@ def emulator_session() -> boto3.session.Session:
         name: (None, None, os.devnull if name in _FILES else default, convert)
         for name, (_, _, default, convert) in BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
     }
-    return boto3.session.Session(botocore_session=botocore.session.Session(variables))
+    session = botocore.session.Session(variables)
+    # No credential provider either (the environment's keys, a profile, SSO, instance
+    # metadata): an emulator client signs with the keys it is given, or cannot be made.
+    session.register_component("credential_provider", CredentialResolver(providers=[]))
+    return boto3.session.Session(botocore_session=session)
 
 
 def without_aws_environment(environ: dict[str, str]) -> dict[str, str]:

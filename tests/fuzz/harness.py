@@ -5,8 +5,10 @@ exit code of the documented table (never 255, an internal error), no traceback, 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -23,8 +25,33 @@ MAX_SECONDS = 5.0
 HANG_SECONDS = 20.0
 """A run still going then is stopped (SIGALRM) and reported as a hang."""
 MAX_STDERR_LINES = 3
-DEAD_ENDPOINT = "http://127.0.0.1:1"
-"""Nothing listens on port 1: a command whose input is valid ends with exit 250 at once."""
+
+
+class NotSWF(http.server.BaseHTTPRequestHandler):
+    """Answers every request 404 with no AWS error: a command whose input is valid ends at its
+    first call with exit 251, at once (an error that is not retried), starting nothing."""
+
+    def do_POST(self) -> None:
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def not_swf_endpoint() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotSWF)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @dataclass
