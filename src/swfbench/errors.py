@@ -53,9 +53,17 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (250, "the endpoint did not answer, or not within the client's connect or read timeout"),
     (251, "the endpoint answered, but not as SWF does (an HTTP error without an AWS code)"),
     (252, "usage error: bad flag, parameter, input file or endpoint URL (any command)"),
-    (253, "missing configuration for real SWF: credentials or region"),
+    (
+        253,
+        "missing or broken configuration for real SWF (--aws only): credentials, region, "
+        "profile, config file",
+    ),
     (254, "the service answered with an error (its code and message are printed)"),
-    (255, "anything else (e.g. Locust failed and wrote no results)"),
+    (
+        255,
+        "anything else (an aborted run; an internal error, one line: SWFBENCH_TRACEBACK=1 "
+        "shows where)",
+    ),
 )
 """The exit codes of every command, one table: `swfbench COMMAND --help` and the README."""
 
