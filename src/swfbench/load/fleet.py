@@ -58,7 +58,7 @@ def locust_observer(request_event: Any, metrics: FleetMetrics) -> CallObserver:
     """An observer that fires Locust's request event (named by operation) and counts the call."""
 
     def observe(record: CallRecord) -> None:
-        metrics.record_call(record.operation, record.error_code)
+        metrics.record_call(record.operation, record.error_code, record.duration_s)
         request_event.fire(
             request_type="SWF",
             name=record.operation,
@@ -94,6 +94,8 @@ class FleetRuntime:
     """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
     capacity: dict[str, Any] | None = None
     """A capacity search's plan and its judged steps (see `capacity`)."""
+    users: dict[int, int] = field(default_factory=dict)
+    """On a Locust master or local runner: simulated workers running, by second of wall time."""
     interrupted: dict[str, Any] | None = None
     """Set when swfbench passed on a signal (see `interrupt`): which, at what second."""
     hurry: bool = False

@@ -162,7 +162,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The shape ticks before test_start: a master or a local run needs its profile now.
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
-    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None}
+    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None, "users": None}
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -180,6 +180,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
             return
+        state["users"] = gevent.spawn(_count_users, environment, runtime)
         if options.swf_progress > 0:
             state["progress"] = gevent.spawn(_progress, environment, runtime, options.swf_progress)
         if options.swf_gates and options.swf_stop_after > 0:
@@ -197,7 +198,7 @@ def _on_init(environment: Any, **_: Any) -> None:
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        for name in ("progress", "watch", "capacity"):
+        for name in ("progress", "watch", "capacity", "users"):
             if state[name] is not None:
                 state[name].kill(block=False)
                 state[name] = None
@@ -337,6 +338,13 @@ def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], None]
             runtime.interrupt(by or "signal", hurry=word == "now")
             if runtime.hurry and not hurried:
                 save(runtime)
+
+
+def _count_users(environment: Any, runtime: FleetRuntime) -> None:
+    """Simulated workers running, once a second, for the report's users-over-time line."""
+    while True:
+        runtime.users[int(time.time())] = environment.runner.user_count
+        gevent.sleep(1.0)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
