@@ -148,9 +148,10 @@ def test_load_report_renders_again_from_saved_results(
     capsys.readouterr()
     html = (reports / "gated-run" / "index.html").read_text()
     assert_self_contained(html)
-    # Over time: rate, latency, lag (no failed calls, so no error chart); distributions:
-    # latency, lag and cancel propagation (the mix cancels tasks).
-    assert html.count("<svg") == 6
+    # Over time: rate, workers, latency, lag (no failed calls, so no error chart);
+    # distributions: latency, lag and cancel propagation (the mix cancels tasks); latency by
+    # operation.
+    assert html.count("<svg") == 8
     assert "Cancel propagation: decision to cancelRequested" in html
     assert "No call failed during the run." in html
     assert html.count('data-gate="') == 7
