@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from swfbench.report.numbers import EMPTY, metric_unit, metric_value, with_unit
+from swfbench.report.numbers import EMPTY, metric_unit, metric_value
 
 KIND_NAMES = {
     "load": "load",
@@ -120,7 +120,3 @@ def gates_verdict(gates: list[dict[str, Any]]) -> str | None:
         return None
     failed = sum(1 for g in gates if not g["passed"])
     return f"{failed} of {len(gates)} fail" if failed else f"all {len(gates)} hold"
-
-
-def unit_label(unit: str) -> str:
-    return with_unit("", unit).strip() or "count"
