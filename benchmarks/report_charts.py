@@ -158,7 +158,7 @@ def load_time_ms(browser: Any, path: Path, rounds: int) -> float:
     for _ in range(rounds):
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         errors: list[str] = []
-        page.on("pageerror", errors.append)
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
         times.append(
