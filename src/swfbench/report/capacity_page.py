@@ -264,7 +264,7 @@ def verdict(capacity: dict[str, Any]) -> str:
         return f"No knee: the first step already broke {capacity['slo']}."
     if broke is not None:
         return (
-            f"Knee at {figure(knee['offered_per_s'], ' heartbeats/s')}: the next step, "
+            f"Knee at {figure(knee['offered_per_s'], 'heartbeats/s')}: the next step, "
             f"{figure(broke['offered_per_s'], '/s')}, broke {'; '.join(broke['broken'])}."
         )
     return (

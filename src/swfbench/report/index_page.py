@@ -25,7 +25,7 @@ def headline(results: dict[str, Any]) -> str:
             hb = metrics["heartbeat"]
             return (
                 f"p99 {figure(hb['latency']['p99_ms'], 'ms')} at "
-                f"{figure(hb['rate_per_s'], ' heartbeats/s')}; "
+                f"{figure(hb['rate_per_s'], 'heartbeats/s')}; "
                 f"{percent(metrics['errors']['total']['ratio'])} of calls failed"
             )
         if kind == "capacity":

@@ -118,7 +118,7 @@ def over_time_charts(
         charts.append(
             line_chart(
                 "Simulated workers running (Locust users)",
-                [Line("workers", [(t, n) for t, n in users], " workers", color="#4b5563")],
+                [Line("workers", [(t, n) for t, n in users], "workers", color="#4b5563")],
                 y_label="workers",
                 **common,
             )

@@ -78,7 +78,7 @@ def plan_context(results: dict[str, Any]) -> dict[str, Any]:
         line_chart(
             "Account bucket level",
             [
-                Line(mode, points, " tokens", style="solid" if mode == "spread" else "dashed")
+                Line(mode, points, "tokens", style="solid" if mode == "spread" else "dashed")
                 for mode, (points, _) in envelopes.items()
             ],
             x_label="seconds simulated",
