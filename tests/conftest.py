@@ -3,8 +3,10 @@ real gated load run whose results and report several tests read, and LocalStack'
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +120,52 @@ def load_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return LoadRun(reports, reports / "gated-run", done.returncode, done.stdout)
+
+
+@pytest.fixture
+def black_hole() -> Iterator[str]:
+    """An endpoint that neither accepts nor refuses a connection, as behind a firewall that
+    drops packets: a listening socket whose backlog is full, so the kernel drops new SYNs."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    address = server.getsockname()
+    fillers: list[socket.socket] = []
+    while len(fillers) < 64:
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        try:
+            probe.connect(address)
+        except TimeoutError:
+            probe.close()
+            break  # the next connection hangs: the hole is ready
+        fillers.append(probe)
+    try:
+        yield f"http://127.0.0.1:{address[1]}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """An endpoint that accepts connections and reads requests but never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
 
 
 @dataclass(frozen=True)

@@ -157,3 +157,39 @@ def test_a_search_that_did_not_finish_has_no_knee(
     assert analysed["knee"] is None and not analysed["finished"]
     assert summary(analysed) == f"swfbench capacity: {expected}"
     assert capacity_metrics(analysed)["capacity"]["knee_per_s"] == 0.0
+
+
+PLAN = StepPlan(rates=(10.0, 20.0, 30.0), step_s=4, interval_s=1, spawn_rate=10, slo="p99 < 1 ms")
+
+
+def _full_step(step: int, holds: bool) -> dict[str, object]:
+    rate = PLAN.rates[step]
+    return {"step": step, "holds": holds, "offered_per_s": rate, "heartbeats_per_s": rate,
+            "p50": 0.5, "p99": 0.9, "errors": 0.0, "broken": [] if holds else ["p99 < 1 ms"]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("steps", "finished", "says"),
+    [
+        ([], False, "no knee: interrupted by the run ending after 0 of 3 steps; no step was"),
+        ([_full_step(0, True)], False, "held up to 10/s so far, a lower bound"),
+        ([_full_step(1, True)], False, "its record of steps has gaps (1 of 3); no lower bound"),
+        ([_full_step(0, True), _full_step(2, False)], False, "its record of steps has gaps"),
+        ([_full_step(0, False)], True, "no knee: the first step (10/s) already broke"),
+        ([_full_step(0, True), _full_step(1, False)], True, "knee: 10 heartbeats/s offered"),
+        ([_full_step(k, True) for k in range(3)], True, "every step held"),
+    ],
+)
+def test_a_knee_is_claimed_only_from_a_whole_search(
+    steps: list[dict[str, object]], finished: bool, says: str
+) -> None:
+    """A search interrupted after its first step once claimed that step as its knee; one
+    interrupted before it crashed summary() with a TypeError; one with a step missing from its
+    record must not read the steps around the gap as a curve."""
+    capacity = analyse({"capacity": {"steps": steps}, "first_error_s": {}}, PLAN, None)
+    assert capacity["finished"] == finished
+    assert (capacity["knee"] is None) == (not finished or not steps[0]["holds"])
+    assert says in summary(capacity)
+    assert capacity_metrics(capacity)["capacity"]["knee_per_s"] == (
+        capacity["knee"]["offered_per_s"] if capacity["knee"] else 0.0
+    )

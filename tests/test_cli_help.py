@@ -10,6 +10,7 @@ import pytest
 
 from swfbench.cli import build_parser, main
 from swfbench.errors import EXIT_CODES
+from swfbench.options import duration, finite_float
 
 
 def _commands() -> list[list[str]]:
@@ -52,3 +53,41 @@ def test_the_readme_table_lists_the_same_exit_codes() -> None:
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (\d+) \|", section, re.MULTILINE)
     assert [int(code) for code in rows] == [code for code, _ in EXIT_CODES]
+
+
+def _number_flags() -> list[tuple[list[str], str]]:
+    """Every flag of every command that takes a number that can be fractional."""
+    found: list[tuple[list[str], str]] = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, [*path, name])
+            elif action.type in (float, finite_float, duration) and action.option_strings:
+                found.append((path, action.option_strings[0]))
+
+    walk(build_parser(), [])
+    return found
+
+
+NUMBER_FLAGS = _number_flags()
+
+
+def test_number_flags_are_found() -> None:
+    flags = {(" ".join(path), flag) for path, flag in NUMBER_FLAGS}
+    assert {("plan", "--interval"), ("capacity", "--start-rate"), ("load", "--run-time")} <= flags
+    assert {("conform", "--timing-slack"), ("serve", "--account-refill")} <= flags
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999"])
+@pytest.mark.parametrize(("command", "flag"), NUMBER_FLAGS, ids=lambda x: str(x))
+def test_number_flags_refuse_non_finite_values(
+    command: list[str], flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`plan --interval inf` once simulated forever; a profile's .inf once failed mid-run."""
+    code = main([*command, f"{flag}={value}"])
+    err = capsys.readouterr().err.strip()
+    assert code in (2, 252), err  # analysis tools exit 2 on usage errors, the others 252
+    (line,) = err.splitlines()
+    assert flag in line and ("finite" in line or "positive" in line), line

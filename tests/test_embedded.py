@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from importlib import metadata
@@ -15,6 +18,11 @@ import pytest
 
 from processes import SWFBENCH, alive, processes_marked, wait_until
 from swfbench.embedded import ENGINES, HOST, EmbeddedServer, Launch, answers, free_port
+from swfbench.engine.limits import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CLOSED_EXECUTIONS,
+    DEFAULT_MAX_CONNECTIONS,
+)
 from swfbench.errors import EmbeddedTargetError, ExitCode
 
 
@@ -64,10 +72,10 @@ def test_unknown_engine_is_refused() -> None:
         EmbeddedServer(engine="nope").start()
 
 
-def _serve(mark: str, port: int) -> subprocess.Popen[str]:
+def _serve(mark: str, port: int, *flags: str) -> subprocess.Popen[str]:
     env = {**os.environ, "SWFBENCH_TEST_MARK": mark}
     process = subprocess.Popen(
-        [*SWFBENCH, "serve", "--port", str(port)],
+        [*SWFBENCH, "serve", "--port", str(port), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -136,3 +144,86 @@ def test_a_server_interrupted_while_starting_is_stopped(monkeypatch: pytest.Monk
         pass
     assert len(started) == 1
     assert not processes_marked(mark)
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--port=99999",
+        "--port=-1",
+        "--port=70000",
+        "--port=four",
+        "--idle-timeout=inf",
+        "--idle-timeout=nan",
+        "--idle-timeout=0",
+        "--max-connections=0",
+        "--max-connections=1e3",
+        "--max-closed-executions=-1",
+    ],
+)
+def test_serve_refuses_a_bad_port_or_limit_in_one_line(flag: str) -> None:
+    result = subprocess.run([*SWFBENCH, "serve", flag], capture_output=True, text=True, timeout=30)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stderr.count("\n") == 1
+    assert flag.split("=")[0] in result.stderr and "Traceback" not in result.stderr
+
+
+def _time_wait_on(port: int) -> int:
+    """Sockets in TIME_WAIT whose local port is `port` (ss from iproute2)."""
+    listing = subprocess.run(
+        ["ss", "-tanH", "state", "time-wait", f"sport = :{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return len(listing.splitlines())
+
+
+@pytest.mark.skipif(shutil.which("ss") is None, reason="needs ss (iproute2) to see TIME_WAIT")
+def test_serve_restarts_at_once_on_its_port_after_a_crash() -> None:
+    """A crashed server leaves its connections in TIME_WAIT on the port for a minute; a
+    restart on the same port must not wait for them."""
+    mark, port = uuid.uuid4().hex, free_port()
+    process = _serve(mark, port)
+    client = socket.create_connection((HOST, port), timeout=30)
+    client.sendall(b"GET / HTTP/1.1\r\nHost: engine\r\n\r\n")
+    assert client.recv(65536).startswith(b"HTTP/1.1 200")
+    server_pid = next(pid for pid in processes_marked(mark) if pid != process.pid)
+
+    os.kill(server_pid, signal.SIGKILL)
+    # The kernel closes the dead server's side first; once the client closes too, the
+    # server's end of the connection sits in TIME_WAIT on the port.
+    assert client.recv(1) == b""
+    client.close()
+    process.wait(timeout=15)
+    assert wait_until(lambda: _time_wait_on(port) > 0)
+
+    restarted = _serve(mark, port)
+    restarted.send_signal(signal.SIGTERM)
+    restarted.communicate(timeout=15)
+    assert restarted.returncode in (ExitCode.OK, ExitCode.INTERRUPTED)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    process.stderr.close()
+
+
+def test_serve_hands_the_engine_its_limits() -> None:
+    mark, port = uuid.uuid4().hex, free_port()
+    process = _serve(
+        mark, port, "--max-closed-executions", "7", "--max-connections", "9", "--idle-timeout", "2m"
+    )
+    with urllib.request.urlopen(f"http://{HOST}:{port}/swfbench/engine", timeout=30) as response:
+        info = json.loads(response.read())
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=15)
+    assert info["max_closed_executions"] == 7
+    assert info["connections"]["max_connections"] == 9
+    assert info["connections"]["idle_timeout_s"] == 120.0
+
+
+def test_help_states_the_engine_limit_defaults() -> None:
+    result = subprocess.run([*SWFBENCH, "serve", "--help"], capture_output=True, text=True)
+    text = " ".join(result.stdout.split())
+    assert f"(default {DEFAULT_MAX_CLOSED_EXECUTIONS})" in text
+    assert f"(default {DEFAULT_MAX_CONNECTIONS}," in text
+    assert f"(default {DEFAULT_IDLE_TIMEOUT:g}s)" in text

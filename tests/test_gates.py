@@ -7,8 +7,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
 from swfbench.cli import main
+from swfbench.gates import evaluate, parse_gates, verdicts_to_dict
 
 
 def write(path: Path, text: str) -> Path:
@@ -227,3 +229,41 @@ def test_a_run_that_is_not_whole_fails_every_gates_file(
         ["--results", str(results), "--gates", str(gates), "--allow-incomplete"], capsys
     )
     assert code == 0 and "2 of 2 gates hold" in out and shown in out
+
+
+def test_a_metric_the_run_could_not_measure_fails_its_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Null in the results (the audit could not list the executions, nothing was due): the
+    gate cannot be shown to hold, so it fails, and says why, even under --allow-incomplete."""
+    document = {
+        "kind": "load",
+        "run_id": "run-3",
+        "swfbench_version": "0.1.0",
+        "status": {"state": "complete", "missing": ["audit failed: timed out"], "checked": 5},
+        "metrics": {"audit": {"left_open": None}, "heartbeat": {"delivered_ratio": None}},
+    }
+    results = write(tmp_path / "results.json", json.dumps(document))
+    gates = write(
+        tmp_path / "gates.yaml",
+        "gates:\n  audit.left_open: {max: 0}\n  heartbeat.delivered_ratio: {min: 0.95}\n",
+    )
+    args = ["--results", str(results), "--gates", str(gates), "--allow-incomplete"]
+    code, out, _ = gate([*args, "--junit", str(tmp_path / "gates.xml")], capsys)
+    assert code == 1 and "1 of 3 gates hold" in out
+    rows = [line for line in out.splitlines() if "unknown (not measured in this run)" in line]
+    assert len(rows) == 2 and all(row.endswith("FAIL") for row in rows)
+    junit = ElementTree.parse(tmp_path / "gates.xml").getroot()
+    assert junit.get("failures") == "2"
+    _, parsed = parse_gates(yaml.safe_load(gates.read_text()), "gates")
+    verdicts = verdicts_to_dict(evaluate(parsed, document, allow_incomplete=True))
+    # As results store them: JSON has no NaN, an unknown value is null.
+    assert json.loads(json.dumps(verdicts, allow_nan=False))[1]["value"] is None
+
+
+def test_the_shipped_ci_gates_put_a_floor_on_delivered_heartbeats() -> None:
+    from swfbench.gates import load_gates
+
+    _, gates = load_gates(Path(__file__).resolve().parents[1] / "gates" / "ci.yaml")
+    floors = {g.metric: g.limit for g in gates if g.kind == "min"}
+    assert floors["heartbeat.delivered_ratio"] == 0.95

@@ -222,3 +222,26 @@ def test_console_script_exit_codes_and_no_traceback(moto_server: EmbeddedServer)
         result = subprocess.run([*swfbench, *extra], capture_output=True, text=True, timeout=60)
         assert result.returncode == expected, result.stderr
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("endpoint_fixture", "flag", "message"),
+    [
+        ("black_hole", "--connect-timeout", "no connection within the 1 s connect timeout"),
+        ("silent_server", "--read-timeout", "did not answer RecordActivityTaskHeartbeat within"),
+    ],
+)
+def test_a_target_that_never_answers_is_one_line_and_exit_250(
+    endpoint_fixture: str, flag: str, message: str, request: pytest.FixtureRequest
+) -> None:
+    """botocore's ConnectTimeoutError once escaped as a 93-line traceback and exit 1 (the code
+    of a failed gate)."""
+    url = request.getfixturevalue(endpoint_fixture)
+    result = subprocess.run(
+        [sys.executable, "-m", "swfbench.cli", "heartbeat", "--task-token", "t",
+         "--endpoint-url", url, flag, "1s"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == ExitCode.UNREACHABLE, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert message in line and "Traceback" not in result.stderr

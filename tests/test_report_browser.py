@@ -244,3 +244,11 @@ def test_conformance_matrix_cells_expand(browser: Any, site: dict[str, Path]) ->
     assert cell.get_attribute("open") is not None and steps.is_visible()
     assert cell.locator("table.steps tr").count() > 2
     assert opened.errors == []
+
+
+def test_the_load_page_marks_its_failed_gate(browser: Any, site: dict[str, Path]) -> None:
+    opened = open_page(browser, site["load"])
+    failed = opened.page.locator("tr.fail[data-gate]")
+    assert failed.count() == 1 and failed.is_visible()
+    assert "FAIL" in failed.inner_text() and " ms" in failed.inner_text()
+    assert opened.errors == []

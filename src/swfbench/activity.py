@@ -13,13 +13,14 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from swfbench.client import SWFClient
+from swfbench.client import SWFClient, with_retries
 from swfbench.errors import SWFError
 
 DEFAULT_DOMAIN = "swfbench"
 WORKFLOW_TYPE = {"name": "swfbench-workflow", "version": "1"}
 ACTIVITY_TYPE = {"name": "swfbench-activity", "version": "1"}
 CANCEL_SIGNAL = "swfbench-request-cancel"
+BOOTSTRAP_DEADLINE_S = 60.0
 POLL_DEADLINE_S = 90.0
 """How long to keep polling for a task that should be there: one long poll on real SWF is 60 s."""
 
@@ -54,9 +55,11 @@ def bootstrap(
     domain: str = DEFAULT_DOMAIN,
     *,
     activity_type: dict[str, str] | None = None,
+    attempts: int = 1,
 ) -> None:
     """Register the domain, the workflow type and the activity type (swfbench's own unless
-    given); "already exists" counts as success.
+    given); "already exists" counts as success. Each call is tried up to `attempts` times on
+    transient errors (5xx, throttling, no answer), with backoff.
 
     SWF domains cannot be deleted, so against real SWF one domain is reused run after run.
     """
@@ -85,7 +88,11 @@ def bootstrap(
     ]
     for operation, params, already_exists in calls:
         try:
-            client.call(operation, **params)
+            with_retries(
+                lambda o=operation, p=params: client.call(o, **p),  # type: ignore[misc]
+                deadline_s=BOOTSTRAP_DEADLINE_S,
+                attempts=attempts,
+            )
         except SWFError as exc:
             if exc.code != already_exists:
                 raise

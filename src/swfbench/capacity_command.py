@@ -23,10 +23,10 @@ from swfbench.interrupts import Interrupts
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import QUOTA_FLAGS, add_target_options, duration
+from swfbench.options import QUOTA_FLAGS, add_target_options, duration, finite_float
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
-from swfbench.report import write_report
-from swfbench.results import RunStatus, new_run_id
+from swfbench.report.render import write_run
+from swfbench.results import RunStatus, check_writable, new_run_id, write_text
 from swfbench.slo import parse_slo
 
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
@@ -45,7 +45,9 @@ def register(subparsers: Any) -> None:
         "against p50, p99 and error ratio. Each step is measured over its second half, after "
         "its new workers have started. Where heartbeats are throttled, the report shows "
         "when throttling began; with --quotas aws, beside the planner's prediction. "
-        "Writes results.json and index.html under REPORTS/RUN-ID/.",
+        "Writes results.json and index.html under REPORTS/RUN-ID/. A knee is claimed only "
+        "from a whole search (steps judged in order from the first to one that broke, or to "
+        "the last); a search that is not whole exits 1, an aborted one 255.",
     )
     parser.add_argument(
         "--slo",
@@ -55,13 +57,21 @@ def register(subparsers: Any) -> None:
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
-        "--start-rate", type=float, default=50.0, metavar="R", help="first step, hb/s"
+        "--start-rate", type=finite_float, default=50.0, metavar="R", help="first step, hb/s"
     )
     parser.add_argument(
-        "--step-rate", type=float, default=None, metavar="R", help="added per step (default: R)"
+        "--step-rate",
+        type=finite_float,
+        default=None,
+        metavar="R",
+        help="added per step (default: R)",
     )
     parser.add_argument(
-        "--max-rate", type=float, default=2000.0, metavar="R", help="last step at most (2000)"
+        "--max-rate",
+        type=finite_float,
+        default=2000.0,
+        metavar="R",
+        help="last step at most (2000)",
     )
     parser.add_argument(
         "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
@@ -73,7 +83,9 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
     )
-    parser.add_argument("--spawn-rate", type=float, default=None, help="workers started per second")
+    parser.add_argument(
+        "--spawn-rate", type=finite_float, default=None, help="workers started per second"
+    )
     add_run_options(parser, distributed=False, progress=10.0)
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -186,19 +198,31 @@ def analyse(
 ) -> dict[str, Any]:
     """The knee, the curve, and throttling's onset measured against the planner's.
 
-    A search stopped by a signal before any step broke or the last step held has no knee: the
-    highest step that held is only a lower bound (`held_so_far`)."""
+    A knee is claimed only from a whole search: steps judged in order from the first, up to
+    one that broke or to the last. A search stopped before (by a signal, the run ending, an
+    abort) has no knee: the highest step that held is only a lower bound (`held_so_far`); a
+    record of steps with gaps (a step missing) has neither."""
     record = results.get("capacity") or {"steps": []}
-    steps = record["steps"]
-    held = [s for s in steps if s["holds"]]
-    broke = next((s for s in steps if not s["holds"]), None)
-    exhausted = broke is None and len(steps) == len(plan.rates)
+    steps = list(record.get("steps") or [])
+    in_order = [s.get("step") for s in steps] == list(range(len(steps)))
+    held = [s for s in steps if s["holds"]] if in_order else []
+    broke = next((s for s in steps if not s["holds"]), None) if in_order else None
+    exhausted = in_order and broke is None and len(steps) == len(plan.rates)
     finished = broke is not None or exhausted
     knee = (
         held[-1]
         if finished and held and (broke is None or held[-1]["step"] < broke["step"])
         else None
     )
+    if finished:
+        why = None
+    elif not in_order:
+        why = f"incomplete: its record of steps has gaps ({len(steps)} of {len(plan.rates)})"
+    else:
+        why = (
+            f"interrupted by {interrupted_by or 'the run ending'} after {len(steps)} of "
+            f"{len(plan.rates)} steps"
+        )
     capacity: dict[str, Any] = {
         "slo": plan.slo,
         "plan": {
@@ -214,12 +238,8 @@ def analyse(
         "exhausted": exhausted,
         "finished": finished,
         "held_so_far": None if finished or not held else held[-1],
-        "interrupted": None
-        if finished
-        else (
-            f"interrupted by {interrupted_by or 'the run ending'} after {len(steps)} of "
-            f"{len(plan.rates)} steps"
-        ),
+        # Why the search did not finish, when it did not: a signal, the run ending, gaps.
+        "interrupted": why,
     }
     measured_at = results["first_error_s"].get(THROTTLED)
     if quotas is not None or measured_at is not None:
@@ -299,6 +319,8 @@ def verdict(capacity: dict[str, Any]) -> str:
             f"the rate held up to {held['offered_per_s']:g}/s so far, a lower bound"
             if held
             else "no step was judged"
+            if not capacity["steps"]
+            else "no lower bound either"
         )
         return f"no knee: {capacity['interrupted']}; {so_far}"
     if knee is None:
@@ -352,19 +374,19 @@ def run(args: argparse.Namespace) -> int:
     quotas = quotas_of(args)
     run_id = args.run_id or new_run_id("capacity")
     run_dir = Path(args.reports_dir) / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(run_dir)
     profile_path = run_dir / "profile.yaml"
-    document = profile_document(plan, args.send_mode)
-    profile_path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    profile = parse_profile(document, str(profile_path))
     plan_path = run_dir / "steps.json"
-    plan.write(plan_path)
+    document = profile_document(plan, args.send_mode)
     print(
         f"swfbench capacity: {len(plan.rates)} steps of {plan.step_s:g} s from "
         f"{plan.rates[0]:g} to {plan.rates[-1]:g} heartbeats/s, until {plan.slo} breaks",
         flush=True,
     )
     try:
+        write_text(profile_path, yaml.safe_dump(document, sort_keys=False))
+        write_text(plan_path, plan.to_json())
+        profile = parse_profile(document, str(profile_path))
         results, run_dir = run_fleet(
             args, profile, run_id=run_id, locust_args=["--swf-capacity", str(plan_path)]
         )
@@ -388,12 +410,14 @@ def run(args: argparse.Namespace) -> int:
     results["status"] = status.to_dict()
     results["metrics"].update(capacity_metrics(capacity))
     print(summary(capacity), flush=True)
-    report = write_report(results, Path(args.reports_dir))
+    report = write_run(results, Path(args.reports_dir))
     print(
         f"swfbench capacity: results in {run_dir / 'results.json'}, report in {report}", flush=True
     )
     if interrupts.by:
         return ExitCode.INTERRUPTED
-    if capacity["knee"] is None:
+    if status.state == "aborted":
+        return ExitCode.OTHER
+    if capacity["knee"] is None or not status.whole:
         return ExitCode.GATE_FAILED
     return ExitCode.OK

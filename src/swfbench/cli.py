@@ -6,21 +6,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from swfbench import (
-    __version__,
-    capacity_command,
-    demo,
-    gate_command,
-    heartbeat_command,
-    plan_command,
-    report_command,
-)
-from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts, Timeout, bootstrap, start_activity
-from swfbench.client import SWFClient
-from swfbench.conformance import command as conform_command
-from swfbench.embedded import EmbeddedServer
+from swfbench import __version__, plan_command
 from swfbench.errors import (
     EndpointURLError,
     ExitCode,
@@ -29,9 +17,13 @@ from swfbench.errors import (
     exit_codes_help,
 )
 from swfbench.interrupts import Interrupts
-from swfbench.load import command as load_command
-from swfbench.options import ArgumentParser, add_engine_options, add_target_options, target_spec
-from swfbench.target import open_target
+from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
+
+if TYPE_CHECKING:
+    from swfbench.activity import Timeout
+
+# Commands import what they need (boto3, Locust, moto) when they are registered or run, so a
+# command that needs none of it, such as `plan`, starts quickly.
 
 
 def _timeout(value: str) -> Timeout:
@@ -52,14 +44,19 @@ def _register_serve(subparsers: Any) -> None:
         "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
     )
     parser.add_argument(
-        "--port", type=int, default=None, help="port to listen on (default: a free one)"
+        "--port",
+        type=port,
+        default=None,
+        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    spec = target_spec(args, port=args.port)
+    from swfbench.embedded import EmbeddedServer
+
+    spec = target_spec(args, port=args.port or None)
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
     ) as server:
@@ -77,6 +74,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _register_activity(subparsers: Any) -> None:
+    from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
+    from swfbench.options import add_target_options
+
     parser = subparsers.add_parser("activity", help="start activity tasks by hand")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser(
@@ -113,6 +113,11 @@ def _register_activity(subparsers: Any) -> None:
 
 
 def _activity_start(args: argparse.Namespace) -> int:
+    from swfbench.activity import ActivityTimeouts, bootstrap, start_activity
+    from swfbench.client import SWFClient
+    from swfbench.options import target_spec
+    from swfbench.target import open_target
+
     timeouts = ActivityTimeouts(
         heartbeat=args.heartbeat_timeout,
         start_to_close=args.start_to_close_timeout,
@@ -135,7 +140,10 @@ def _activity_start(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(command: str | None = None) -> ArgumentParser:
+    """The command line; with `command` "plan", that subcommand alone. A plan is arithmetic on
+    the quotas, so it starts without importing boto3, moto or Locust, which take most of the
+    whole parser's start-up time."""
     parser = ArgumentParser(
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
@@ -144,6 +152,20 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if command == "plan":
+        plan_command.register(subparsers)
+        _add_exit_codes(parser)
+        return parser
+    from swfbench import (
+        capacity_command,
+        demo,
+        gate_command,
+        heartbeat_command,
+        report_command,
+    )
+    from swfbench.conformance import command as conform_command
+    from swfbench.load import command as load_command
+
     demo.register(subparsers)
     heartbeat_command.register(subparsers)
     conform_command.register(subparsers)
@@ -171,9 +193,12 @@ USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
 """Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
 
 
+def _command(argv: Sequence[str]) -> str:
+    return next((arg for arg in argv if not arg.startswith("-")), "")
+
+
 def _usage_exit_code(argv: Sequence[str]) -> int:
-    command = next((arg for arg in argv if not arg.startswith("-")), "")
-    return USAGE_EXIT_CODES.get(command, ExitCode.USAGE)
+    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # server's stop) runs, until a command's run is under way and holds them (see interrupts).
     with Interrupts() as interrupts:
         try:
-            args = build_parser().parse_args(argv)
+            args = build_parser(_command(argv)).parse_args(argv)
             args.interrupts = interrupts
             code: int = args.run(args)
             return code

@@ -10,31 +10,43 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
-    ConnectionClosedError,
-    EndpointConnectionError,
+    ConnectTimeoutError,
+    HTTPClientError,
     NoCredentialsError,
     ParamValidationError,
     ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from swfbench.errors import (
     ConfigurationError,
     NotSWF,
+    SwfbenchError,
     SWFError,
     TargetUnreachable,
     UsageError,
     speaks_swf,
 )
 from swfbench.target import Target
+from swfbench.timeouts import ClientTimeouts
 
 CONNECTION_ERROR = "ConnectionError"
-"""The `error_code` reported for calls that got no HTTP answer at all."""
+"""The `error_code` reported for calls that got no HTTP answer at all (refused, reset)."""
+CONNECT_TIMEOUT = "ConnectTimeout"
+"""The `error_code` of a call whose connection was not accepted within the connect timeout."""
+READ_TIMEOUT = "ReadTimeout"
+"""The `error_code` of a call not answered within the read timeout."""
+LONG_POLL_S = 70.0
+"""SWF holds PollForActivityTask and PollForDecisionTask open up to 60 s when no task is there:
+their read timeout is at least this."""
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +83,12 @@ def _ignore(_: CallRecord) -> None:
     pass
 
 
-def _botocore_config() -> Config:
+def _botocore_config(connect_s: float, read_s: float) -> Config:
     return Config(
         # One attempt: a throttled or failed call must be seen by the harness, not retried away.
         retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        # SWF holds PollFor*Task open for up to 60 s when there is no task.
-        read_timeout=70,
+        connect_timeout=connect_s,
+        read_timeout=read_s,
         max_pool_connections=64,
     )
 
@@ -131,20 +142,45 @@ class SWFClient:
         """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
         self.target = target
         self.observer = observer or _ignore
-        kwargs: dict[str, Any] = {"region_name": target.region, "config": _botocore_config()}
-        if target.endpoint_url is not None:
-            kwargs["endpoint_url"] = target.endpoint_url
-        if target.credentials is not None:
-            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = target.credentials
-            kwargs["aws_session_token"] = target.session_token
-        self._boto = boto3.session.Session().client("swf", **kwargs)
+        self.timeouts: ClientTimeouts = target.timeouts
+        self._exchanges = exchanges
+        self._boto = self._client(self.timeouts.read_s)
+        self._boto_poll: Any = None
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
-        if exchanges is not None:
-            self._boto.meta.events.register("before-parse.swf", _exchange_hook(exchanges))
+
+    def _client(self, read_s: float) -> Any:
+        kwargs: dict[str, Any] = {
+            "region_name": self.target.region,
+            "config": _botocore_config(self.timeouts.connect_s, read_s),
+        }
+        if self.target.endpoint_url is not None:
+            kwargs["endpoint_url"] = self.target.endpoint_url
+        if self.target.credentials is not None:
+            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
+            kwargs["aws_session_token"] = self.target.session_token
+        client = boto3.session.Session().client("swf", **kwargs)
+        if self._exchanges is not None:
+            client.meta.events.register("before-parse.swf", _exchange_hook(self._exchanges))
+        return client
+
+    def _read_timeout(self, operation: str) -> float:
+        if operation.startswith("PollFor"):
+            return max(self.timeouts.read_s, LONG_POLL_S)
+        return self.timeouts.read_s
+
+    def _method(self, operation: str) -> Any:
+        boto = self._boto
+        if self._read_timeout(operation) != self.timeouts.read_s:
+            if self._boto_poll is None:
+                self._boto_poll = self._client(self._read_timeout(operation))
+            boto = self._boto_poll
+        return getattr(boto, self._methods[operation])
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call an SWF operation by its API name; raise `SWFError` if the target refuses."""
-        method = getattr(self._boto, self._methods[operation])
+        """Call an SWF operation by its API name; raise `SWFError` if the target refuses, and
+        `TargetUnreachable` (code ConnectionError, ConnectTimeout or ReadTimeout) if it does
+        not answer."""
+        method = self._method(operation)
         started = time.perf_counter()
         try:
             response: dict[str, Any] = method(**params)
@@ -164,13 +200,10 @@ class SWFClient:
             if not speaks_swf(code, status):
                 raise NotSWF(operation, code, message, status, self.target.description) from None
             raise SWFError(operation, code, message, status) from None
-        except (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError) as exc:
-            self.observer(
-                CallRecord(operation, time.perf_counter() - started, CONNECTION_ERROR, None, 0)
-            )
-            raise TargetUnreachable(
-                f"cannot reach {self.target.description}: {exc}; is the server running?"
-            ) from None
+        except (BotocoreConnectionError, HTTPClientError) as exc:
+            code, message = self._unreachable(operation, exc)
+            self.observer(CallRecord(operation, time.perf_counter() - started, code, None, 0))
+            raise TargetUnreachable(message, code) from None
         except NoCredentialsError:
             raise ConfigurationError(
                 "no AWS credentials found: configure them as for the AWS CLI"
@@ -188,3 +221,54 @@ class SWFClient:
         )
         response.pop("ResponseMetadata", None)
         return response
+
+    def _unreachable(self, operation: str, exc: Exception) -> tuple[str, str]:
+        where = self.target.description
+        if isinstance(exc, ConnectTimeoutError):
+            return CONNECT_TIMEOUT, (
+                f"cannot reach {where}: no connection within the {self.timeouts.connect_s:g} s "
+                "connect timeout; is the server running, and is the address right?"
+            )
+        if isinstance(exc, ReadTimeoutError):
+            return READ_TIMEOUT, (
+                f"{where} did not answer {operation} within the "
+                f"{self._read_timeout(operation):g} s read timeout"
+            )
+        return CONNECTION_ERROR, f"cannot reach {where}: {exc}; is the server running?"
+
+
+def transient(exc: BaseException) -> bool:
+    """An error worth trying again: no answer, a server error (5xx) or throttling."""
+    if isinstance(exc, TargetUnreachable):
+        return True
+    if isinstance(exc, SWFError):
+        return exc.http_status >= 500 or exc.code in THROTTLING_CODES
+    return False
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    deadline_s: float,
+    attempts: int | None = None,
+    first_backoff_s: float = 0.25,
+    max_backoff_s: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """`call()`, tried again after transient errors with a doubling backoff, until it succeeds,
+    `attempts` are used up or the next try would start after `deadline_s` from now; then the
+    last error is raised. Other errors are raised at once."""
+    give_up = clock() + deadline_s
+    backoff = first_backoff_s
+    tried = 0
+    while True:
+        tried += 1
+        try:
+            return call()
+        except SwfbenchError as exc:
+            out_of_attempts = attempts is not None and tried >= attempts
+            if not transient(exc) or out_of_attempts or clock() + backoff > give_up:
+                raise
+        sleep(backoff)
+        backoff = min(max_backoff_s, backoff * 2)

@@ -118,7 +118,13 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """True if a server could listen on `port` now.
+
+    Probed as the servers bind, with SO_REUSEADDR: connections of a server that just exited
+    still sit in TIME_WAIT on the port for a minute, and must not stop a restart on it.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:

@@ -16,6 +16,7 @@ class ExitCode:
     OK = 0
     GATE_FAILED = 1  # the run finished and a gate did not hold
     INTERRUPTED = 130
+    REPORTS = 248  # the reports directory cannot be written (full, unwritable, a file in the way)
     EMBEDDED_TARGET = 249  # the embedded target could not start (port in use, moto missing)
     UNREACHABLE = 250  # the endpoint did not answer
     NOT_SWF = 251  # the endpoint answered, but not as SWF does
@@ -43,8 +44,13 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         "interrupted by Ctrl-C, SIGTERM or SIGHUP: whatever ran is written, marked "
         "interrupted (a second signal stops at once)",
     ),
+    (
+        248,
+        "the reports directory cannot be written: a file in the way, no permission, a full "
+        "disk (results are written first; nothing half-written is left)",
+    ),
     (249, "the embedded server could not start (e.g. --port in use)"),
-    (250, "the endpoint did not answer"),
+    (250, "the endpoint did not answer, or not within the client's connect or read timeout"),
     (251, "the endpoint answered, but not as SWF does (an HTTP error without an AWS code)"),
     (252, "usage error: bad flag, parameter, input file or endpoint URL (any command)"),
     (253, "missing configuration for real SWF: credentials or region"),
@@ -93,9 +99,21 @@ class EmbeddedTargetError(SwfbenchError):
 
 
 class TargetUnreachable(SwfbenchError):
-    """Nothing answered at the target's endpoint."""
+    """Nothing answered at the target's endpoint, or not within the client's timeouts."""
 
     exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, code: str = "ConnectionError") -> None:
+        super().__init__(message)
+        self.code = code
+        """What a load run records for the call: ConnectionError, ConnectTimeout, ReadTimeout."""
+
+
+class ReportsError(SwfbenchError):
+    """A results file or report could not be written: disk full, no permission, a file where
+    the reports directory should be. Nothing half-written is left behind."""
+
+    exit_code = ExitCode.REPORTS
 
 
 class SWFError(SwfbenchError):

@@ -9,7 +9,7 @@ from typing import Any
 from swfbench.gates import evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
 from swfbench.report import write_report
 from swfbench.report.render import run_id_of
-from swfbench.results import load_results
+from swfbench.results import load_results, write_text
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
         "verdict. Every run must first be whole: a results file whose run was interrupted, "
         "aborted, lacks a part (its audit, a Locust worker) or checked nothing fails the "
         "run.status gate, unless --allow-incomplete. "
-        "Exit 0 when every gate holds, 1 when one fails, 2 on a usage error.",
+        "Exit 0 when every gate holds, 1 when one fails, 2 on a usage error, 248 when --junit or "
+        "--report cannot be written.",
     )
     parser.add_argument("--results", type=Path, required=True, metavar="RESULTS.json")
     parser.add_argument("--gates", type=Path, required=True, metavar="GATES.yaml")
@@ -66,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(render_table(verdicts))
     if args.junit is not None:
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        args.junit.write_text(junit_xml(verdicts) + "\n", encoding="utf-8")
+        write_text(args.junit, junit_xml(verdicts) + "\n")
     if args.report:
         results["gates"] = verdicts_to_dict(verdicts)
         page = write_report(results, _reports_dir(args.results, results, args.reports_dir))

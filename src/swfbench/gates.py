@@ -14,6 +14,7 @@ Relative limits let CI catch regressions without absolute numbers that differ be
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -52,8 +53,10 @@ COMMON_ERROR_CODES = frozenset(
         *("ValidationError", "ValidationException", "SerializationException"),
         # How AWS JSON 1.0 services name the signature failures (the engine with --auth too).
         *("IncompleteSignatureException", "MissingAuthenticationTokenException"),
-        # What swfbench records for calls without an AWS error code.
-        *("ConnectionError", "MalformedResponse"),
+        # What swfbench records for calls without an AWS error code, and for an exception
+        # inside a simulated worker.
+        *("ConnectionError", "ConnectTimeout", "ReadTimeout", "MalformedResponse"),
+        "WorkerError",
     }
 )
 """Error codes a gate may name before they have occurred (with SWF's own faults from botocore)."""
@@ -94,6 +97,10 @@ class Verdict:
     @property
     def shown(self) -> str:
         return self.text if self.text is not None else f"{self.value:g}"
+
+    @property
+    def known(self) -> bool:
+        return not math.isnan(self.value)
 
     @property
     def name(self) -> str:
@@ -162,6 +169,22 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, fl
             yield from flatten(value, f"{path}.")
         elif isinstance(value, int | float) and not isinstance(value, bool):
             yield path, float(value)
+
+
+def unknown_metrics(tree: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """Metrics a results file has but could not measure (null): the audit failed, nothing was
+    due. A gate on one fails: it cannot be shown to hold."""
+    found: set[str] = set()
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            found |= unknown_metrics(value, f"{prefix}{key}.")
+        elif value is None:
+            found.add(f"{prefix}{key}")
+    return found
+
+
+def unknown_verdict(gate: Gate, why: str) -> Verdict:
+    return Verdict(gate, math.nan, None, False, f"unknown ({why})")
 
 
 def known_error_code(code: str) -> bool:
@@ -243,14 +266,21 @@ def evaluate(
             f"the baseline holds {baseline.get('kind')!r} results, not {results.get('kind')!r}"
         )
     verdicts = [status_verdict(results, allow_incomplete=allow_incomplete)]
+    unknown = unknown_metrics(results["metrics"])
+    base_unknown = unknown_metrics(baseline["metrics"]) if baseline is not None else set()
     for gate in gates:
+        if gate.relative and (base is None or baseline is None):
+            raise UsageError(f"gate {gate.metric} {gate.kind} needs a baseline: pass --baseline")
+        if gate.metric in unknown:
+            verdicts.append(unknown_verdict(gate, "not measured in this run"))
+            continue
         value = value_of(gate, values, results.get("kind"), source)
         reference = None
         if gate.relative:
-            if base is None or baseline is None:
-                raise UsageError(
-                    f"gate {gate.metric} {gate.kind} needs a baseline: pass --baseline"
-                )
+            assert base is not None and baseline is not None
+            if gate.metric in base_unknown:
+                verdicts.append(unknown_verdict(gate, "not measured in the baseline"))
+                continue
             reference = value_of(gate, base, baseline.get("kind"), "the baseline")
         verdicts.append(judge(gate, value, reference))
     return verdicts
@@ -279,7 +309,7 @@ def verdicts_to_dict(verdicts: list[Verdict]) -> list[dict[str, Any]]:
             "kind": v.gate.kind,
             "limit": v.gate.limit,
             "limit_text": v.gate.describe(),
-            "value": v.value,
+            "value": v.value if v.known else None,
             "value_text": v.shown,
             "baseline": v.baseline,
             "passed": v.passed,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import UsageError
-from swfbench.identities import load_auth_file
-from swfbench.target import TargetSpec, check_endpoint_url
+from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
+
+if TYPE_CHECKING:
+    from swfbench.target import TargetSpec
+
+# swfbench.target pulls in boto3, which `swfbench plan` never needs: it is imported where used.
 
 ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
@@ -39,6 +45,22 @@ class ArgumentParser(argparse.ArgumentParser):
 DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def shown(value: str) -> str:
+    """A bad value as an error quotes it: its start only, so the error stays one short line."""
+    return repr(value if len(value) <= 24 else value[:24] + "...")
+
+
+def finite_float(value: str) -> float:
+    """A number flag: any finite number (inf and nan would only fail later, mid-run)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a finite number")
+    return number
+
+
 def duration(value: str) -> float:
     """A positive duration flag: seconds, or with a unit (500ms, 30s, 2m, 1h)."""
     number, scale = value, 1.0
@@ -54,6 +76,42 @@ def duration(value: str) -> float:
         ) from None
     if not seconds > 0:
         raise argparse.ArgumentTypeError(f"{value!r}: a duration must be positive")
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
+    return seconds
+
+
+def port(value: str) -> int:
+    """A TCP port flag: 1 to 65535, or 0 for any free port."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value}: a port is 1 to 65535 (0: any free port)")
+    return number
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """A flag type: a whole number of at least `least`."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    return parse
+
+
+def finite_duration(value: str) -> float:
+    """A positive, finite duration flag (see `duration`)."""
+    seconds = duration(value)
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
     return seconds
 
 
@@ -67,6 +125,8 @@ def endpoint_url(value: str) -> str:
     """--endpoint-url (or SWFBENCH_ENDPOINT_URL): checked when the command line is parsed, so
     a malformed URL is one line and exit 252 before anything runs or is written. (An
     `EndpointURLError` is no ArgumentTypeError: argparse lets it through with its exit code.)"""
+    from swfbench.target import check_endpoint_url
+
     source = ENDPOINT_ENV if isinstance(value, _FromEnvironment) else "--endpoint-url"
     return check_endpoint_url(str(value), source)
 
@@ -95,6 +155,20 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "--region", help="AWS region (default: the AWS configuration; us-east-1 for emulators)"
     )
     group.add_argument(
+        "--connect-timeout",
+        type=duration,
+        metavar="S",
+        help=f"give up on a connection to the target after S (default {CONNECT_TIMEOUT_S:g} s); "
+        "such a call fails as ConnectTimeout",
+    )
+    group.add_argument(
+        "--read-timeout",
+        type=duration,
+        metavar="S",
+        help=f"give up on an answer after S (default {READ_TIMEOUT_S:g} s; long polls at least "
+        "70 s); such a call fails as ReadTimeout",
+    )
+    group.add_argument(
         "--identity",
         metavar="NAME",
         help="with --auth: the identity swfbench's calls sign as (default: the file's "
@@ -104,6 +178,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 QUOTA_FLAGS = ("account_bucket", "account_refill", "execution_bucket", "execution_refill")
+LIMIT_FLAGS = ("max_closed_executions", "max_connections", "idle_timeout")
 
 
 def add_engine_options(group: argparse._ActionsContainer) -> None:
@@ -126,7 +201,7 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
     for flag in QUOTA_FLAGS:
         group.add_argument(
             f"--{flag.replace('_', '-')}",
-            type=float,
+            type=finite_float,
             metavar="N",
             help=argparse.SUPPRESS
             if flag != "account_refill"
@@ -147,6 +222,28 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         help="identities and their IAM policies (YAML): the embedded engine then verifies every "
         "signature and policy, and swfbench signs as one of them (off by default)",
     )
+    group.add_argument(
+        "--max-closed-executions",
+        type=whole_number(0),
+        metavar="N",
+        # The defaults are the engine's (swfbench.engine.limits), which imports moto: too slow
+        # to load for every command line; a test keeps these texts true.
+        help="the embedded engine keeps at most N closed executions (default 5000), each only "
+        "for its domain's retention period",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=whole_number(1),
+        metavar="N",
+        help="the embedded engine serves at most N connections at once and answers more with "
+        "HTTP 503 (default 4096, or fewer to fit the file descriptor limit)",
+    )
+    group.add_argument(
+        "--idle-timeout",
+        type=finite_duration,
+        metavar="DURATION",
+        help="the embedded engine closes connections idle this long (default 120s)",
+    )
 
 
 def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
@@ -162,14 +259,42 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
             extra += [f"--{flag.replace('_', '-')}", f"{value:g}"]
     if args.clock != "real":
         extra += ["--clock", args.clock]
+    for flag in LIMIT_FLAGS:
+        value = getattr(args, flag)
+        if value is not None:
+            extra += [f"--{flag.replace('_', '-')}", str(value)]
     if extra and (args.endpoint_url or args.aws):
-        raise UsageError("--quotas and --clock apply to the embedded target only")
+        raise UsageError(
+            "--quotas, --clock and the engine's limits apply to the embedded target only"
+        )
     if extra and args.engine != "swfbench":
-        raise UsageError(f"--quotas and --clock need --engine swfbench; {args.engine} has neither")
+        raise UsageError(
+            f"--quotas, --clock and the engine's limits need --engine swfbench; {args.engine} "
+            "has none of them"
+        )
     return tuple(extra)
 
 
-def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetSpec:
+def client_timeouts(
+    args: argparse.Namespace, defaults: ClientTimeouts | None = None
+) -> ClientTimeouts:
+    """The flags' timeouts; those not given come from `defaults` (e.g. a load profile's)."""
+    defaults = defaults or ClientTimeouts()
+    return ClientTimeouts(
+        connect_s=getattr(args, "connect_timeout", None) or defaults.connect_s,
+        read_s=getattr(args, "read_timeout", None) or defaults.read_s,
+    )
+
+
+def target_spec(
+    args: argparse.Namespace,
+    *,
+    port: int | None = None,
+    timeouts: ClientTimeouts | None = None,
+) -> TargetSpec:
+    from swfbench.identities import load_auth_file
+    from swfbench.target import TargetSpec
+
     auth = getattr(args, "auth", None)
     return TargetSpec(
         endpoint_url=args.endpoint_url,
@@ -180,4 +305,5 @@ def target_spec(args: argparse.Namespace, *, port: int | None = None) -> TargetS
         engine_args=engine_args(args),
         auth=load_auth_file(auth) if auth is not None else None,
         identity=getattr(args, "identity", None),
+        timeouts=timeouts or client_timeouts(args),
     )

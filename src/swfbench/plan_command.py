@@ -11,10 +11,18 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS
+from swfbench.options import QUOTA_FLAGS, finite_float, shown
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
+
+
+def _whole(value: str) -> int:
+    """argparse's int, quoting no more than the start of a bad value (one line, never 5 KB)."""
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{shown(value)} is not a whole number") from None
 
 
 def register(subparsers: Any) -> None:
@@ -32,13 +40,19 @@ def register(subparsers: Any) -> None:
         ),
     )
     fleet = parser.add_argument_group("fleet")
-    fleet.add_argument("--workers", type=int, required=True, help="activity workers heartbeating")
     fleet.add_argument(
-        "--interval", type=float, required=True, metavar="S", help="heartbeat interval, seconds"
+        "--workers", type=_whole, required=True, help="activity workers heartbeating"
+    )
+    fleet.add_argument(
+        "--interval",
+        type=finite_float,
+        required=True,
+        metavar="S",
+        help="heartbeat interval, seconds",
     )
     fleet.add_argument(
         "--jitter",
-        type=float,
+        type=finite_float,
         default=0.0,
         metavar="S",
         help="uniform ± jitter per interval (default 0)",
@@ -51,14 +65,14 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--activities-per-execution",
-        type=int,
+        type=_whole,
         default=1,
         metavar="N",
         help="open activity tasks per workflow execution (default 1)",
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=float,
+        type=finite_float,
         default=None,
         metavar="S",
         help="default: twice the interval",
@@ -70,17 +84,19 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="YAML in the form of swfbench/data/swf_quotas.yaml",
     )
-    quotas.add_argument("--account-bucket", type=float, metavar="N")
-    quotas.add_argument("--account-refill", type=float, metavar="PER_S", help="e.g. a raised quota")
-    quotas.add_argument("--execution-bucket", type=float, metavar="N")
-    quotas.add_argument("--execution-refill", type=float, metavar="PER_S")
+    quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
+    quotas.add_argument(
+        "--account-refill", type=finite_float, metavar="PER_S", help="e.g. a raised quota"
+    )
+    quotas.add_argument("--execution-bucket", type=finite_float, metavar="N")
+    quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
     parser.add_argument(
         "--duration",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed for the jitter (default 1)")
+    parser.add_argument("--seed", type=_whole, default=1, help="seed for the jitter (default 1)")
     parser.add_argument(
         "--json", action="store_true", help="print the plan as JSON instead of a table"
     )
@@ -115,7 +131,7 @@ def _quotas(args: argparse.Namespace) -> Quotas:
             )
         except OSError as exc:
             raise UsageError(f"--quotas: cannot read {args.quotas}: {exc.strerror}") from None
-        except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        except (yaml.YAMLError, KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
                 f"--quotas {args.quotas}: expected account and execution, each with bucket and "
                 f"refill_per_s numbers ({type(exc).__name__}: {exc})"
@@ -170,6 +186,7 @@ def render_table(result: Plan) -> str:
 
     def cells(s: Simulation) -> list[str]:
         return [
+            f"{s.groups} (exact)" if s.exact else f"{s.groups}",
             f"{s.heartbeats}",
             _seconds(s.throttling_starts_s),
             f"{s.throttled_fraction:.1%}",
@@ -179,7 +196,7 @@ def render_table(result: Plan) -> str:
         ]
 
     labels = [
-        *("heartbeats", "throttling starts", "throttled", "throttled, steady"),
+        *("groups simulated", "heartbeats", "throttling starts", "throttled", "throttled, steady"),
         *("longest gap", "tasks timed out"),
     ]
     for label, left, right in zip(labels, cells(spread), cells(herd), strict=True):

@@ -25,7 +25,8 @@ def register(subparsers: Any) -> None:
         "runs newest first. Two load (or two capacity) results make a comparison page: A.json "
         "is the baseline, B.json the run compared with it, on the same axes with their "
         "differences in a table; several conformance results make one matrix. Exit 0 on "
-        "success, 2 on a missing or unreadable results file or results that do not combine.",
+        "success, 2 on a missing or unreadable results file or results that do not combine, "
+        "248 when the reports directory cannot be written.",
     )
     parser.add_argument(
         "results",

@@ -5,6 +5,7 @@ Reports, gates and `swfbench report` read results files by their `kind`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from swfbench import __version__
-from swfbench.errors import UsageError
+from swfbench.errors import ReportsError, UsageError
 
 RESULTS_FILE = "results.json"
 
@@ -137,12 +138,47 @@ def envelope(kind: str, *, started: str, target: dict[str, Any] | None = None) -
     }
 
 
+def _problem(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def make_dir(path: Path) -> Path:
+    """Create a directory for results and reports; a `ReportsError` saying why it cannot be."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (path, *path.parents) if p.exists()), path)
+        raise ReportsError(
+            f"cannot use {path} for reports: {blocker} is a file, not a directory; move it or "
+            "pass another --reports-dir"
+        ) from None
+    except OSError as exc:
+        raise ReportsError(
+            f"cannot create {path} for reports: {_problem(exc)}; pass another --reports-dir"
+        ) from None
+    return path
+
+
+def check_writable(directory: Path) -> None:
+    """Create `directory` and write a small file in it, before a run spends its time: a full
+    disk, no permission or a file in the way is one line now, not a lost run later."""
+    make_dir(directory)
+    write_text(directory / ".swfbench-write-check", "x" * 4096)
+    (directory / ".swfbench-write-check").unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write whole or not at all: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write whole or not at all: a reader never sees half a file, and a write that fails
+    (disk full, no permission) leaves no partial file behind and raises `ReportsError`."""
+    make_dir(path.parent)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise ReportsError(f"cannot write {path}: {_problem(exc)}") from None
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
 from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
 from swfbench.identities import AuthFile, Identity
+from swfbench.timeouts import ClientTimeouts
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
 
@@ -75,6 +76,7 @@ class TargetSpec:
     """Identities (`--auth FILE`): the embedded engine enforces them; calls sign as one."""
     identity: str | None = None
     """Which identity of `auth` swfbench's calls sign as (None: the file's default)."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
@@ -133,6 +135,7 @@ class Target:
     """Sent with `credentials` when the identity has temporary credentials."""
     identity: str | None = None
     """The name of the `--auth` identity the calls sign as, for reports."""
+    timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
 
     @property
     def description(self) -> str:
@@ -152,6 +155,7 @@ class Target:
             "engine": self.engine,
             "emulator_version": self.emulator_version,
             "identity": self.identity,
+            "client_timeouts": self.timeouts.to_dict(),
         }
 
     def as_identity(self, identity: Identity) -> Target:
@@ -164,7 +168,7 @@ class Target:
         )
 
 
-def _aws_target(region: str | None) -> Target:
+def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
     session = boto3.Session(region_name=region)
     if session.region_name is None:
         raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
@@ -173,14 +177,14 @@ def _aws_target(region: str | None) -> Target:
             "no AWS credentials found for --aws: configure them as for the AWS CLI "
             "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         )
-    return Target(kind="aws", endpoint_url=None, region=session.region_name)
+    return Target(kind="aws", endpoint_url=None, region=session.region_name, timeouts=timeouts)
 
 
 @contextmanager
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region)
+        yield _aws_target(spec.region, spec.timeouts)
         return
     region = spec.region or EMULATOR_REGION
     identity = spec.signing_identity()
@@ -190,6 +194,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             endpoint_url=spec.endpoint_url.rstrip("/"),
             region=region,
             credentials=EMULATOR_CREDENTIALS,
+            timeouts=spec.timeouts,
         )
         yield target.as_identity(identity) if identity else target
         return
@@ -203,5 +208,6 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             credentials=EMULATOR_CREDENTIALS,
             engine=spec.engine,
             emulator_version=server.version,
+            timeouts=spec.timeouts,
         )
         yield target.as_identity(identity) if identity else target

@@ -14,8 +14,8 @@ def start_engine() -> Iterator[Callable[..., Engine]]:
     """Start engines with the given flags; every one is stopped at teardown."""
     started: list[Engine] = []
 
-    def start(*args: str) -> Engine:
-        engine = launch(*args)
+    def start(*args: str, nofile: int | None = None) -> Engine:
+        engine = launch(*args, nofile=nofile)
         started.append(engine)
         return engine
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import resource
 import signal
 import socket
 import subprocess
@@ -120,9 +122,22 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int) -> None:
     raise RuntimeError("engine did not answer within 20 s")
 
 
-def launch(*args: str, port: int | None = None) -> Engine:
-    """Start `python -m swfbench.engine` on a free loopback port and wait until it answers."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def launch(*args: str, port: int | None = None, nofile: int | None = None) -> Engine:
+    """Start `python -m swfbench.engine` on a free loopback port and wait until it answers;
+    `nofile` runs it under that file descriptor limit (soft and hard)."""
     port = port or free_port()
+
+    def limit_descriptors() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     process = subprocess.Popen(
         [
             sys.executable,
@@ -136,6 +151,7 @@ def launch(*args: str, port: int | None = None) -> Engine:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=limit_descriptors if nofile is not None else None,
     )
     _wait_ready(process, port)
     return Engine(process, port)

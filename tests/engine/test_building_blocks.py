@@ -41,16 +41,34 @@ def test_quotas_need_both_buckets() -> None:
     assert quotas.allow("run-b") is False
 
 
+class Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 def test_deadlines_come_out_in_time_order_ties_in_push_order() -> None:
     heap = DeadlineHeap()
+    targets = {name: Named(name) for name in "abcd"}
     for at, name in [(5.0, "b"), (1.0, "a"), (5.0, "c"), (9.0, "d")]:
-        heap.push(at, "kind", name)
+        heap.push(at, "kind", targets[name])
     assert heap.next_at() == 1.0
     due = []
-    while (entry := heap.pop_due(5.0)) is not None:
-        due.append(entry.target)
+    while (popped := heap.pop_due(5.0)) is not None:
+        due.append(popped[1].name)
     assert due == ["a", "b", "c"]
     assert len(heap) == 1
+
+
+def test_deadline_of_an_object_nothing_else_holds_is_skipped_and_compacted() -> None:
+    heap = DeadlineHeap()
+    kept, dropped, gone = Named("kept"), Named("dropped"), Named("gone")
+    for target in (gone, kept, dropped):
+        heap.push(1.0, "kind", target)
+    del gone
+    heap.compact(lambda entry, target: target is not dropped)
+    assert len(heap) == 1
+    popped = heap.pop_due(1.0)
+    assert popped is not None and popped[1] is kept
 
 
 def test_installed_moto_is_a_tested_version() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -157,3 +158,70 @@ def test_listens_with_a_backlog_a_fleet_can_connect_into(engine: Engine) -> None
     # State, Recv-Q, Send-Q (for a listening socket: its backlog), local address, peer.
     somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
     assert int(listing[2]) == min(1024, somaxconn)
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "70000", "http"])
+def test_bad_port_is_a_usage_error_not_a_traceback(port: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "swfbench.engine", "--port", port],
+        capture_output=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr
+    assert b"--port" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"seconds": NaN}',
+        b'{"seconds": Infinity}',
+        b'{"seconds": -Infinity}',
+        b'{"seconds": "5"}',
+        b'{"seconds": true}',
+        b'{"seconds": null}',
+        b'{"seconds": -1}',
+        b'{"seconds": 1e308}',
+        b'{"seconds": 1' + b"0" * 5000 + b"}",
+        b'{"secs": 5}',
+        b"[5]",
+        b"not json",
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+    ids=[
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "string",
+        "bool",
+        "null",
+        "negative",
+        "past-year-9999",
+        "5000-digit-integer",
+        "no-seconds",
+        "not-an-object",
+        "not-json",
+        "deeply-nested",
+    ],
+)
+def test_clock_advance_refuses_what_is_not_a_finite_time(
+    virtual_engine: Engine, body: bytes
+) -> None:
+    before = virtual_engine.now()
+    response = virtual_engine.raw("POST", "/swfbench/clock/advance", body)
+    assert response.status == 400
+    assert response.body.count(b"\n") == 0
+    error = response.json()
+    assert error["__type"] == "swfbench#BadRequest"
+    assert "seconds" in error["message"]
+    # Nothing moved, and the clock still answers JSON.
+    clock = virtual_engine.raw("GET", "/swfbench/clock")
+    assert json.loads(clock.body, parse_constant=lambda name: pytest.fail(name))["now"] == before
+
+
+def test_clock_advance_takes_integers_and_fractions(virtual_engine: Engine) -> None:
+    before = virtual_engine.now()
+    assert virtual_engine.advance(2) == pytest.approx(before + 2)
+    assert virtual_engine.advance(0.5) == pytest.approx(before + 2.5)
+    assert virtual_engine.advance(0) == pytest.approx(before + 2.5)

@@ -51,3 +51,37 @@ def test_synchronised_start_beats_on_shared_wall_clock_instants(
         pacer.wait()
         sends.append(fake.offset + fake.mono)
     assert sends == [1002.0, 1002.0, 1002.0]
+
+
+def test_what_was_due_and_never_sent_is_counted_when_the_schedule_ends(
+    runtime_for: Callable[..., FleetRuntime],
+) -> None:
+    """A target that hangs holds the worker in one call while its beats fall due: those
+    beats count as due when the task ends (or the run stops), never as nothing."""
+    runtime = runtime_for(heartbeat={"interval": {"mean_s": 1.0}})
+    fake = FakeTime(wall=1000.0)
+    pacer = Pacer(runtime, random.Random(0), fake.clock())
+    pacer.start(until=fake.mono + 10.0)
+    assert pacer in runtime.schedules
+    pacer.wait()  # the first beat is taken: due 1 ...
+    first = pacer.due
+    fake.mono = first + 4.5  # ... and hangs for 4.5 s: beats due at +1, +2, +3, +4 never go
+    runtime.end_schedules()
+    assert runtime.metrics.counters["heartbeats_due"] == 5
+    assert pacer not in runtime.schedules
+    pacer.finish()  # ending twice counts nothing more
+    assert runtime.metrics.counters["heartbeats_due"] == 5
+
+
+def test_nothing_is_due_past_the_task_s_planned_end(
+    runtime_for: Callable[..., FleetRuntime],
+) -> None:
+    runtime = runtime_for(heartbeat={"interval": {"mean_s": 1.0}})
+    fake = FakeTime(wall=1000.0)
+    pacer = Pacer(runtime, random.Random(0), fake.clock())
+    pacer.start(until=fake.mono + 3.0)  # first due within the first second: u, u+1, u+2
+    pacer.wait()
+    pacer.advance()  # the next beat, not taken yet
+    fake.mono += 30.0
+    pacer.finish()
+    assert runtime.metrics.counters["heartbeats_due"] == 3

@@ -54,6 +54,21 @@ def test_ready_profiles_cover_their_features() -> None:
             "outcomes.silent",
             "timeout",
         ),
+        # YAML's .inf and .nan are numbers to the schema; they once reached the workers and
+        # failed there, thousands of times, as ZeroDivisionError.
+        (
+            {"activity": {"duration": {"distribution": "exponential", "mean_s": float("inf")}}},
+            "activity.duration.mean_s",
+            "finite",
+        ),
+        (
+            {"heartbeat": {"interval": {"mean_s": float("nan")}}},
+            "heartbeat.interval.mean_s",
+            "finite",
+        ),
+        ({"outcomes": {"complete": 1, "fail": float("inf")}}, "outcomes.fail", "finite"),
+        ({"client": {"read_timeout_s": float("inf")}}, "client.read_timeout_s", "finite"),
+        ({"client": {"read_timeout_s": 0}}, "client.read_timeout_s", "0"),
     ],
 )
 def test_bad_profile_is_one_line_naming_file_and_field(

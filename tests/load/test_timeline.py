@@ -107,3 +107,23 @@ def test_first_and_last_partial_seconds_are_rated_over_their_covered_part(
     # The run covers the second half of its first second and the first half of its last.
     points = metrics.timeline.points(4_000_000.5, 4_000_002.5, OP)["points"]
     assert [p["heartbeats_per_s"] for p in points] == [10, 10, 10]
+
+
+def test_due_sent_and_in_flight_second_by_second(wall: FakeWallClock) -> None:
+    """Second 0: 4 due, 4 sent, 2 answered; second 1: 4 more due, none sent, 1 answered.
+    One call is still in flight at the end: sent, never answered."""
+    metrics = FleetMetrics()
+    metrics.record_due(4)
+    for _ in range(4):
+        metrics.record_sent()
+    _beat(metrics, 0.01)
+    _beat(metrics, 0.01, "ReadTimeout")
+    wall.now += 1
+    metrics.record_due(4)
+    _beat(metrics, 0.01)
+    points = metrics.timeline.points(1_000_000.0, 1_000_002.0, OP)["points"]
+    assert [p["due_per_s"] for p in points] == [4, 4]
+    assert [p["sent_per_s"] for p in points] == [4, 0]
+    assert [p["in_flight"] for p in points] == [2, 1]
+    summary = metrics.to_dict()["heartbeat"]
+    assert (summary["due"], summary["sent"]) == (8, 4)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from geventhttpclient import UserAgent
+
+from swfbench.client import CallRecord
 from swfbench.load.sigv4 import Signer
-from swfbench.load.transport import OPERATION, build_request
+from swfbench.load.transport import OPERATION, FastSender, build_request
 
 NOW = 1_764_000_000.0
 
@@ -30,3 +34,29 @@ def test_compact_body_signed_at_now(details: str | None, body: bytes) -> None:
     assert built == body
     assert headers == signer.headers(OPERATION, body, NOW)
     assert headers["X-Amz-Target"] == "SimpleWorkflowService.RecordActivityTaskHeartbeat"
+
+
+@pytest.mark.parametrize(
+    ("endpoint_fixture", "code"),
+    [("black_hole", "ConnectTimeout"), ("silent_server", "ReadTimeout")],
+)
+def test_the_fast_path_tells_a_connect_timeout_from_a_read_timeout(
+    endpoint_fixture: str, code: str, request: pytest.FixtureRequest
+) -> None:
+    """geventhttpclient raises the same TimeoutError for both; each is an error of its own."""
+    url = request.getfixturevalue(endpoint_fixture)
+    records: list[CallRecord] = []
+    sender = FastSender(
+        agent=UserAgent(max_retries=0, connection_timeout=0.5, network_timeout=0.5),
+        endpoint_url=url,
+        signer=Signer(
+            endpoint_url=url,
+            region="us-east-1",
+            credentials=lambda: ("AKIDEXAMPLE", "secret", None),
+        ),
+        observer=records.append,
+    )
+    started = time.monotonic()
+    result = sender.heartbeat("t-1", "50%")
+    assert result.error_code == code and records[0].error_code == code
+    assert 0.4 < time.monotonic() - started < 10  # it waited for its timeout, then gave up

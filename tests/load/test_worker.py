@@ -6,6 +6,7 @@ must report those as a refused cancellation and a missed timeout, and go on.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from geventhttpclient import UserAgent
 
-from swfbench.embedded import ENGINES, EmbeddedServer
+from swfbench.embedded import ENGINES, EmbeddedServer, free_port
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
 from swfbench.load.worker import Clock, SimulatedWorker
@@ -136,13 +137,29 @@ def test_false_timeout_is_detected(runtime_for: MakeRuntime) -> None:
     assert timeouts["late_worker"] == 0
 
 
+def test_a_domain_the_target_forgot_is_registered_again(runtime_for: MakeRuntime) -> None:
+    # As after a restart of the target: it no longer knows the domain the run registered.
+    runtime = runtime_for(domain=f"forgotten-{time.time_ns()}")
+    assert _worker(runtime).run_one() == "completed"
+    data = _summary(runtime)
+    assert runtime.metrics.counters["domain_registered_again"] == 1
+    assert data["tasks"]["setup_failures"] == 0
+    assert data["calls"]["StartWorkflowExecution"] == {
+        "ok": 1,
+        "errors": {"UnknownResourceFault": 1},
+    }
+
+
 def test_refusing_target_is_measured_not_fatal(runtime_for: MakeRuntime) -> None:
-    runtime = runtime_for(domain="no-such-domain")
-    worker = _worker(runtime, clock=Clock(sleep=lambda _: None))
+    runtime = runtime_for()
+    runtime.target = dataclasses.replace(
+        runtime.target, endpoint_url=f"http://127.0.0.1:{free_port()}"
+    )
+    worker = _worker(runtime, mode="boto3", clock=Clock(sleep=lambda _: None))
     assert worker.run_one() is None
     data = _summary(runtime)
     assert data["tasks"]["setup_failures"] == 1
-    assert data["calls"]["StartWorkflowExecution"]["errors"] == {"UnknownResourceFault": 1}
+    assert data["calls"]["StartWorkflowExecution"]["errors"] == {"ConnectionError": 1}
 
 
 def test_audit_closes_tasks_left_open(runtime_for: MakeRuntime) -> None:

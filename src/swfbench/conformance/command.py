@@ -24,9 +24,9 @@ from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.options import add_target_options, target_spec
-from swfbench.report import write_report
-from swfbench.results import RunStatus, new_run_id
+from swfbench.options import add_target_options, finite_float, target_spec
+from swfbench.report.render import write_run
+from swfbench.results import RunStatus, check_writable, new_run_id
 
 DEFAULT_PATHS = ("scenarios/conformance",)
 PLUGIN = "swfbench.conformance.plugin"
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timing-slack",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
@@ -177,6 +177,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
     if args.keyword:
         argv += ["-k", args.keyword]
     argv += [f"--swf-engine-arg={arg}" for arg in spec.engine_args]
+    argv += [f"--swf-connect-timeout={spec.timeouts.connect_s}"]
+    argv += [f"--swf-read-timeout={spec.timeouts.read_s}"]
     if spec.endpoint_url:
         argv.append(f"--swf-endpoint-url={spec.endpoint_url}")
     if spec.aws:
@@ -202,7 +204,8 @@ def _write_page(results: Path, run_dir: Path) -> Path:
     """The run's HTML page beside its results, under the run's own folder name."""
     document = json.loads(results.read_text(encoding="utf-8"))
     document["run_id"] = run_dir.name
-    return write_report(document, run_dir.parent)
+    # Should the page not fit (disk full), the results say so (status: report not written).
+    return write_run(document, run_dir.parent)
 
 
 class SignalWatch:
@@ -260,9 +263,14 @@ def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
         os._exit(ExitCode.INTERRUPTED)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    # sys.stdout as it is when the command runs, not when this module was imported (the CLI
+    # imports commands on demand, possibly while a test captures stdout).
+    out = out or sys.stdout
     interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
+    # A full disk, no permission or a file in the way: one line before any scenario runs.
+    check_writable(run_dir)
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
     argv = pytest_args(args, results, junit)
     progress = Progress(out, interrupts)

@@ -24,7 +24,9 @@ from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, Co
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
 from swfbench.identities import load_auth_file
+from swfbench.options import finite_float
 from swfbench.target import TargetSpec
+from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
@@ -76,10 +78,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--swf-timing-slack",
-        type=float,
+        type=finite_float,
         metavar="S",
         help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
+    )
+    group.addoption(
+        "--swf-connect-timeout",
+        type=finite_float,
+        default=CONNECT_TIMEOUT_S,
+        metavar="S",
+        help=f"client connect timeout of every SWF call (default {CONNECT_TIMEOUT_S:g} s)",
+    )
+    group.addoption(
+        "--swf-read-timeout",
+        type=finite_float,
+        default=READ_TIMEOUT_S,
+        metavar="S",
+        help=f"client read timeout of every SWF call (default {READ_TIMEOUT_S:g} s)",
     )
     group.addoption(
         "--swf-auth",
@@ -121,6 +137,9 @@ def _options(config: pytest.Config) -> ConformanceOptions:
             region=get("swf_region"),
             engine=get("swf_engine"),
             engine_args=tuple(get("swf_engine_arg")),
+            timeouts=ClientTimeouts(
+                connect_s=get("swf_connect_timeout"), read_s=get("swf_read_timeout")
+            ),
             auth=load_auth_file(auth) if auth else None,
             identity=get("swf_identity"),
         ),

@@ -1,8 +1,9 @@
 """The extended engine: moto's SWF, kept to SWF's heartbeat promises and fast at fleet scale.
 
 Run it with ``python -m swfbench.engine --host 127.0.0.1 --port P [--quotas none|aws]
-[--clock real|virtual] [--auth FILE]``; `swfbench.engine.server` documents the admin endpoints (virtual
-clock, engine info).
+[--clock real|virtual] [--auth FILE] [--max-closed-executions N] [--max-connections N]
+[--idle-timeout S]``; `swfbench.engine.server` documents the admin endpoints (virtual clock,
+engine info).
 
 How it is built, one module per concern:
 
@@ -23,10 +24,16 @@ How it is built, one module per concern:
   `/moto-api/reset` forgets them all.
 - `quotas`: SWF's token buckets for heartbeats (``--quotas aws``).
 - `clock`: real or virtual time, passed in; no module-level mutable state.
-- `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch.
+- `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch;
+  `connections` bounds its connections, closes idle ones and refuses past the bound (or out
+  of file descriptors) with HTTP 503; `limits` holds the defaults of both.
 - `auth`, `policy`, `access` (``--auth FILE`` only): SigV4 verification with botocore's signer,
   IAM policy evaluation, and SWF's access model (domain resources, condition keys, decisions
   that fail with OPERATION_NOT_PERMITTED).
+
+Closed executions are kept for their domain's retention period on the engine clock and at
+most ``--max-closed-executions`` of them, then forgotten (`backend`), so memory stays flat
+however long the engine runs (``benchmarks/engine_soak.py``).
 
 Deliberate choices where SWF's behaviour is not known: a token the engine never issued answers
 moto's ``ValidationException: Invalid token`` (the fact sheet grades SWF's answer unknown), so

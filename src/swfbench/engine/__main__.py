@@ -7,15 +7,55 @@ Exit codes: 0 after a signal, 249 (`ExitCode.EMBEDDED_TARGET`) when the engine c
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
+from swfbench.engine.limits import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CLOSED_EXECUTIONS,
+    DEFAULT_MAX_CONNECTIONS,
+)
 from swfbench.errors import ExitCode
 
 ENGINE_REGION = "us-east-1"
 """The one region the engine serves; with --auth, requests must be signed for it."""
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value}: a port is 1 to 65535 (0: any free port)")
+    return port
+
+
+def _count(least: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+        return number
+
+    return parse
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not (math.isfinite(number) and number > 0):
+        raise argparse.ArgumentTypeError(f"{value}: must be a positive, finite number of seconds")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve moto's SWF, extended to keep SWF's heartbeat promises at scale.",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=_port, required=True, help="0: any free port")
     parser.add_argument(
         "--quotas",
         choices=("none", "aws"),
@@ -45,6 +85,28 @@ def _parser() -> argparse.ArgumentParser:
         "--auth",
         metavar="FILE",
         help="verify SigV4 signatures and evaluate IAM policies of the identities in FILE",
+    )
+    parser.add_argument(
+        "--max-closed-executions",
+        type=_count(0),
+        default=DEFAULT_MAX_CLOSED_EXECUTIONS,
+        metavar="N",
+        help="closed executions kept at most, within their domain's retention; the oldest "
+        f"are forgotten first (default {DEFAULT_MAX_CLOSED_EXECUTIONS})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_count(1),
+        metavar="N",
+        help="connections served at once; more are answered HTTP 503 (default "
+        f"{DEFAULT_MAX_CONNECTIONS}, or fewer to fit the file descriptor limit)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        default=DEFAULT_IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection idle this long (default {DEFAULT_IDLE_TIMEOUT:g})",
     )
     return parser
 
@@ -69,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.EMBEDDED_TARGET
 
     from swfbench.engine.clock import Clock, RealClock, VirtualClock
+    from swfbench.engine.connections import fit_descriptor_limit
+    from swfbench.engine.limits import ConnectionLimits
     from swfbench.engine.quotas import QuotaSettings
     from swfbench.engine.server import create_server
 
@@ -85,8 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         except UsageError as exc:
             print(f"swfbench engine: {exc}", file=sys.stderr)
             return 2
+    limits = ConnectionLimits(
+        max_connections=fit_descriptor_limit(args.max_connections),
+        idle_timeout=args.idle_timeout,
+    )
     try:
-        server = create_server(args.host, args.port, clock=clock, quotas=quotas, access=access)
+        server = create_server(
+            args.host,
+            args.port,
+            clock=clock,
+            quotas=quotas,
+            max_closed_executions=args.max_closed_executions,
+            limits=limits,
+            access=access,
+        )
     except OSError as exc:
         print(
             f"swfbench engine: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
@@ -104,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         server.start_sweeper()
     print(
         f"swfbench engine (moto {server.engine_info()['moto']}) listening on "
-        f"http://{args.host}:{server.server_address[1]} (clock {args.clock}, quotas {args.quotas}"
+        f"http://{args.host}:{server.server_address[1]} (clock {args.clock}, quotas {args.quotas}, "
+        f"at most {limits.max_connections} connections"
         + (f", auth {len(access.auth.identities)} identities)" if access else ")"),
         file=sys.stderr,
         flush=True,

@@ -3,12 +3,17 @@
 One `EngineBackend` serves one process. A single re-entrant lock guards it (moto's models are
 not thread-safe); pollers with nothing to take wait on a condition of that lock, so a waiting
 poll never blocks other calls.
+
+Closed executions are kept for their domain's retention period on the engine clock (so a
+virtual clock ages them too) and at most `max_closed_executions` of them, oldest forgotten
+first; a forgotten execution is unknown to every call, as SWF's are past retention.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -22,18 +27,19 @@ from moto.swf.models import SWFBackend
 from moto.swf.models.activity_task import ActivityTask
 from moto.swf.models.decision_task import DecisionTask
 from moto.swf.models.generic_type import GenericType
-from moto.swf.models.timeout import Timeout
 from moto.swf.models.workflow_execution import WorkflowExecution
 from moto.swf.models.workflow_type import WorkflowType
 
 from swfbench.engine.clock import Clock
 from swfbench.engine.deadlines import Deadline
 from swfbench.engine.exceptions import ThrottlingException, TypeNotDeprecatedFault
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
 from swfbench.engine.models import (
     EngineActivityTask,
     EngineContext,
     EngineDecisionTask,
     EngineDomain,
+    EngineTimeout,
     EngineTimer,
     EngineWorkflowExecution,
 )
@@ -44,6 +50,12 @@ S = TypeVar("S", EngineActivityTask, EngineDecisionTask)
 
 DEFAULT_POLL_WAIT = 1.0
 """Seconds a poll with nothing to hand out waits (real SWF long-polls 60 s; moto sleeps 1 s)."""
+
+COMPACT_MIN = 4096
+"""The deadline heap is never compacted below this many entries."""
+
+RETENTION = "retention"
+"""Deadline kind: a closed execution's retention period ends."""
 
 
 class EngineBackend(SWFBackend):
@@ -57,6 +69,7 @@ class EngineBackend(SWFBackend):
         clock: Clock,
         quotas: QuotaSettings | None = None,
         poll_wait: float = DEFAULT_POLL_WAIT,
+        max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
     ) -> None:
         super().__init__(region_name, account_id)
         self.clock = clock
@@ -68,6 +81,10 @@ class EngineBackend(SWFBackend):
         self.quota_settings = quotas
         self.quotas = HeartbeatQuotas(quotas, clock) if quotas is not None else None
         self.poll_wait = poll_wait
+        self.max_closed_executions = max_closed_executions
+        # Closed executions still known, oldest close first.
+        self.closed: OrderedDict[EngineWorkflowExecution, None] = OrderedDict()
+        self._compact_above = COMPACT_MIN
 
     # --- timeouts ---------------------------------------------------------------------------
 
@@ -75,40 +92,59 @@ class EngineBackend(SWFBackend):
         # moto scans every task of every domain here; the heap answers in O(1) when nothing is due.
         now = self.clock.now()
         deadlines = self.ctx.deadlines
-        entry = deadlines.pop_due(now)
-        while entry is not None:
-            self._fire(entry)
-            entry = deadlines.pop_due(now)
+        due = deadlines.pop_due(now)
+        while due is not None:
+            self._fire(*due)
+            due = deadlines.pop_due(now)
+        self._trim_closed()
+        if len(deadlines) > self._compact_above:
+            deadlines.compact(self._pending)
+            self._compact_above = max(COMPACT_MIN, 2 * len(deadlines))
 
-    def _fire(self, entry: Deadline) -> None:
+    def _pending(self, entry: Deadline, target: Any) -> bool:
+        """False for an entry that would do nothing when it falls due."""
         kind = entry.kind
+        if kind == RETENTION:
+            return target in self.closed
         if kind == "timer":
-            wfe, timer = entry.target
-            assert isinstance(wfe, EngineWorkflowExecution)
-            assert isinstance(timer, EngineTimer)
-            self._at(entry.at, lambda: wfe.fire_timer(timer))
+            return bool(target.alive and target.execution.open)
+        if kind == "workflow":
+            return bool(target.open)
+        if not target.workflow_execution.open:
+            return False
+        return (target.deadline() if kind == "decision" else target.deadline(kind)) is not None
+
+    def _fire(self, entry: Deadline, target: Any) -> None:
+        kind = entry.kind
+        if kind == RETENTION:
+            if target in self.closed:
+                self._forget(target)
+            return
+        if kind == "timer":
+            timer: EngineTimer = target
+            self._at(entry.at, lambda: timer.execution.fire_timer(timer))
             return
         if kind == "workflow":
-            execution: EngineWorkflowExecution = entry.target
+            execution: EngineWorkflowExecution = target
             if execution.open:
                 # The only workflow execution timeout type (model enum WorkflowExecutionTimeoutType).
-                expired = Timeout(execution, entry.at, "START_TO_CLOSE")
+                expired = EngineTimeout(execution, entry.at, "START_TO_CLOSE")
                 self._at(entry.at, lambda: execution.timeout(expired))
             return
         if kind == "decision":
-            dt: EngineDecisionTask = entry.target
+            dt: EngineDecisionTask = target
             due = dt.deadline()
             if due is None or not dt.workflow_execution.open:
                 return
             owner = dt.engine_execution
 
             def time_out_decision() -> None:
-                owner.timeout_decision_task(Timeout(dt, entry.at, "START_TO_CLOSE"))
+                owner.timeout_decision_task(EngineTimeout(dt, entry.at, "START_TO_CLOSE"))
                 owner.schedule_decision_task()
 
             self._at(entry.at, time_out_decision)
             return
-        task: EngineActivityTask = entry.target
+        task: EngineActivityTask = target
         if not task.workflow_execution.open:
             return
         due = task.deadline(kind)
@@ -123,7 +159,7 @@ class EngineBackend(SWFBackend):
         def time_out_activity() -> None:
             # Stamped at the deadline (fact sheet: ActivityTaskTimedOut carries the last
             # heartbeat's details); a timed-out activity is an event for the decider.
-            wfe_of_task.timeout_activity_task(Timeout(task, due, kind))
+            wfe_of_task.timeout_activity_task(EngineTimeout(task, due, kind))
             wfe_of_task.schedule_decision_task()
 
         self._at(due, time_out_activity)
@@ -157,6 +193,37 @@ class EngineBackend(SWFBackend):
     def _execution_closed(self, wfe: EngineWorkflowExecution) -> None:
         if self.quotas is not None:
             self.quotas.forget(wfe.run_id)
+        self.closed[wfe] = None
+        retention = wfe.engine_domain.retention_seconds
+        if retention is not None:
+            # Forgotten when due, at the latest on the next call (at once for NONE or 0).
+            closed_at = wfe.close_timestamp if wfe.close_timestamp is not None else self.ctx.now()
+            self.ctx.deadlines.push(closed_at + retention, RETENTION, wfe)
+        self._trim_closed(closing=wfe)
+
+    def _trim_closed(self, closing: EngineWorkflowExecution | None = None) -> None:
+        """Forget the oldest closed executions beyond the cap; `closing`, still in use by the
+        call that closes it, waits for the next call."""
+        while len(self.closed) > self.max_closed_executions:
+            oldest = next(iter(self.closed))
+            if oldest is closing:
+                return
+            self._forget(oldest)
+
+    def _forget(self, wfe: EngineWorkflowExecution) -> None:
+        del self.closed[wfe]
+        wfe.forget()
+
+    def state(self) -> dict[str, int]:
+        """How much the engine holds: executions, task tokens, deadlines."""
+        with self.lock:
+            known = sum(d.execution_count for d in self.domains if isinstance(d, EngineDomain))
+            return {
+                "open_executions": known - len(self.closed),
+                "closed_executions": len(self.closed),
+                "task_tokens": len(self.ctx.activity_tokens) + len(self.ctx.decision_tokens),
+                "deadlines": len(self.ctx.deadlines),
+            }
 
     # --- domains and executions -------------------------------------------------------------
 
@@ -341,10 +408,13 @@ class EngineBackend(SWFBackend):
     def _find_activity_task_from_token(self, task_token: str) -> EngineActivityTask:
         return self._started_task(self.ctx.activity_tokens, task_token, "activity")
 
-    @staticmethod
-    def _started_task(tokens: Mapping[str, S], task_token: str, kind: str) -> S:
+    def _started_task(self, tokens: Mapping[str, S], task_token: str, kind: str) -> S:
         """The started task behind a token, or the fault SWF answers for it."""
         task = tokens.get(task_token)
+        if task is None and self.ctx.issued(task_token):
+            # The task's execution closed and was forgotten: past retention SWF no longer knows
+            # the execution (the fault declared for every call that takes a token).
+            raise SWFUnknownResourceFault("execution", "closed and no longer retained")
         if task is None:
             # A token the engine never handed out. Real SWF's answer is unknown (fact sheet:
             # "Garbage token"); the engine keeps moto's ValidationException "Invalid token",

@@ -8,17 +8,27 @@ changes:
   stamped at the deadline, not when the engine noticed it;
 - tasks are indexed by token and by task list, so no call scans every task of every domain;
 - the decisions and events moto lacks: RequestCancelActivityTask, ActivityTaskCanceled,
-  WorkflowExecutionCancelRequested.
+  WorkflowExecutionCancelRequested;
+- nothing outlives its execution's retention: instances are not tracked by moto's model
+  registry, a domain keeps its executions in one index the backend can forget them from, and
+  an emptied task list leaves no entry behind (swfbench gives every activity its own lists).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from moto.core.utils import camelcase_to_underscores, underscores_to_camelcase
-from moto.swf.exceptions import SWFUnknownResourceFault, SWFValidationException
+from moto.swf.exceptions import (
+    SWFUnknownResourceFault,
+    SWFValidationException,
+    SWFWorkflowExecutionAlreadyStartedFault,
+)
 from moto.swf.models.activity_task import ActivityTask
 from moto.swf.models.activity_type import ActivityType
 from moto.swf.models.decision_task import DecisionTask
@@ -51,6 +61,9 @@ HISTORY_EVENT_TYPES = frozenset(SUPPORTED_HISTORY_EVENT_TYPES + EXTRA_HISTORY_EV
     event_type for event_type, _ in NOT_PERMITTED_EVENTS.values()
 )
 
+# One string per attribute name, shared by every event, instead of a new one per event.
+_attribute_name = functools.lru_cache(maxsize=512)(underscores_to_camelcase)
+
 # Decisions the engine carries out; moto raises NotImplementedError (an HTTP 500) on the others,
 # so they are refused up front, before any decision of the batch is applied.
 SUPPORTED_DECISIONS = frozenset(
@@ -78,11 +91,53 @@ ACTIVITY_TIMEOUT_KEYS = {
 }
 
 
+DAY = 86400.0
+
+
+def retention_seconds(value: Any) -> float | None:
+    """A domain's workflowExecutionRetentionPeriodInDays in seconds; None if unreadable.
+
+    SWF keeps closed executions for that many days; `NONE` or `0` keeps none: "as soon as the
+    workflow execution completes, the execution record and its history are deleted" (documented:
+    botocore model, RegisterDomain). An unreadable value keeps them until the engine's cap.
+    """
+    text = str(value).strip()
+    if text == "NONE":
+        return 0.0
+    if text.isascii() and text.isdigit():
+        return int(text) * DAY
+    return None
+
+
 def seconds(value: Any) -> float | None:
     """A timeout value (whole seconds as a string, or `NONE`) in seconds; None for no timeout."""
     if value is None or value == "NONE":
         return None
     return float(value)
+
+
+class Untracked:
+    """Mixed in before a moto model: its instances are not recorded in moto's model registry.
+
+    moto's `BaseModel` appends every instance to a list on its class, for moto's dashboard. The
+    engine has no dashboard, and those lists would keep every event and task of every execution
+    alive forever, retention or not.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        return object.__new__(cls)
+
+
+class EngineTimeout(Untracked, Timeout):
+    """A timeout, untracked."""
+
+
+class UnknownActivityType(Untracked, ActivityType):
+    """The type named by a ScheduleActivityTask decision that failed: only its name is known."""
+
+
+TOKEN_NONCE_CHARS = 32
+TOKEN_MAC_BYTES = 8
 
 
 class EngineContext:
@@ -93,6 +148,7 @@ class EngineContext:
         self.deadlines = DeadlineHeap()
         self.activity_tokens: dict[str, EngineActivityTask] = {}
         self.decision_tokens: dict[str, EngineDecisionTask] = {}
+        self._token_key = secrets.token_bytes(16)
         self.wakeup = wakeup
         """Called when a task is scheduled, so waiting pollers look again."""
         self.stamp: float | None = None
@@ -104,8 +160,26 @@ class EngineContext:
     def now(self) -> float:
         return self.stamp if self.stamp is not None else self.clock.now()
 
+    def _mac(self, nonce: str) -> str:
+        digest = hashlib.blake2b(
+            nonce.encode(), key=self._token_key, digest_size=TOKEN_MAC_BYTES
+        ).hexdigest()
+        return digest
 
-class EngineHistoryEvent(HistoryEvent):
+    def new_token(self) -> str:
+        """A task token this engine can later recognise as its own without remembering it."""
+        nonce = secrets.token_hex(TOKEN_NONCE_CHARS // 2)
+        return nonce + self._mac(nonce)
+
+    def issued(self, token: str) -> bool:
+        """True if this engine issued `token` (its task may since have been forgotten)."""
+        if len(token) != TOKEN_NONCE_CHARS + 2 * TOKEN_MAC_BYTES:
+            return False
+        nonce, mac = token[:TOKEN_NONCE_CHARS], token[TOKEN_NONCE_CHARS:]
+        return secrets.compare_digest(mac, self._mac(nonce))
+
+
+class EngineHistoryEvent(Untracked, HistoryEvent):
     """moto's history event, accepting the cancellation events too."""
 
     def __init__(
@@ -132,10 +206,10 @@ class EngineHistoryEvent(HistoryEvent):
                     value = {"name": value.name, "version": value.version}
                 elif key == "activity_type":
                     value = value.to_short_dict()
-                self.event_attributes[underscores_to_camelcase(key)] = value
+                self.event_attributes[_attribute_name(key)] = value
 
 
-class EngineActivityTask(ActivityTask):
+class EngineActivityTask(Untracked, ActivityTask):
     """An activity task that knows its four deadlines and whether cancellation was requested."""
 
     def __init__(
@@ -159,6 +233,7 @@ class EngineActivityTask(ActivityTask):
             workflow_input=workflow_input,
         )
         self.engine_execution = workflow_execution
+        self.task_token = workflow_execution.ctx.new_token()
         self.task_list = task_list
         self.scheduled_timestamp = scheduled_timestamp
         self.started_timestamp: float | None = None
@@ -193,12 +268,13 @@ class EngineActivityTask(ActivityTask):
         return None
 
 
-class EngineDecisionTask(DecisionTask):
+class EngineDecisionTask(Untracked, DecisionTask):
     """A decision task timed by the engine clock."""
 
     def __init__(self, workflow_execution: EngineWorkflowExecution, scheduled_event_id: int):
         super().__init__(workflow_execution, scheduled_event_id)
         self.engine_execution = workflow_execution
+        self.task_token = workflow_execution.ctx.new_token()
         self.task_list: str = workflow_execution.task_list
 
     def deadline(self) -> float | None:
@@ -211,11 +287,14 @@ class EngineDecisionTask(DecisionTask):
         return None
 
 
-class EngineTimer(Timer):
+class EngineTimer(Untracked, Timer):
     """A workflow timer fired from the deadline heap instead of a wall-clock thread."""
 
-    def __init__(self, started_event_id: int, timer_id: str) -> None:
+    def __init__(
+        self, execution: EngineWorkflowExecution, started_event_id: int, timer_id: str
+    ) -> None:
         # moto's Timer wraps a threading.Timer; this one has no thread.
+        self.execution = execution
         self.started_event_id = started_event_id
         self.timer_id = timer_id
         self.alive = True
@@ -230,7 +309,17 @@ class EngineTimer(Timer):
         self.alive = False
 
 
-class EngineDomain(Domain):
+def _discard(index: dict[str, Any], task_list: str, key: Any) -> None:
+    """Remove `key` from the queue of `task_list`; an emptied one leaves the index."""
+    members = index.get(task_list)
+    if members is None:
+        return
+    members.pop(key, None)
+    if not members:
+        del index[task_list]
+
+
+class EngineDomain(Untracked, Domain):
     """A domain with its executions indexed by id and its tasks queued by task list."""
 
     def __init__(
@@ -243,6 +332,8 @@ class EngineDomain(Domain):
     ) -> None:
         super().__init__(name, retention, account_id, region_name, description=description)
         self._open_by_workflow_id: dict[str, EngineWorkflowExecution] = {}
+        # Every execution the domain still knows, open or closed, in start order: the one store
+        # (moto's `workflow_executions` list is a view of it), so forgetting one is O(1).
         self._by_run: dict[tuple[str, str], EngineWorkflowExecution] = {}
         # Tasks waiting for a poller, oldest first, keyed by token.
         self.activity_queues: dict[str, OrderedDict[str, EngineActivityTask]] = {}
@@ -285,9 +376,30 @@ class EngineDomain(Domain):
             1 for t in queue.values() if t.state == "SCHEDULED" and t.workflow_execution.open
         )
 
+    @property
+    def workflow_executions(self) -> list[WorkflowExecution]:
+        """moto's list of the domain's executions (its List* operations read it)."""
+        return list(self._by_run.values())
+
+    @workflow_executions.setter
+    def workflow_executions(self, value: list[WorkflowExecution]) -> None:
+        # moto's __init__ assigns an empty list; the executions live in `_by_run`.
+        if value:
+            raise ValueError("add executions with add_workflow_execution")
+
+    @property
+    def retention_seconds(self) -> float | None:
+        return retention_seconds(self.retention)
+
+    @property
+    def execution_count(self) -> int:
+        """Executions the domain still knows, open or closed."""
+        return len(self._by_run)
+
     def add_workflow_execution(self, workflow_execution: WorkflowExecution) -> None:
         assert isinstance(workflow_execution, EngineWorkflowExecution)
-        super().add_workflow_execution(workflow_execution)
+        if workflow_execution.workflow_id in self._open_by_workflow_id:
+            raise SWFWorkflowExecutionAlreadyStartedFault()
         self._open_by_workflow_id[workflow_execution.workflow_id] = workflow_execution
         self._by_run[(workflow_execution.workflow_id, workflow_execution.run_id)] = (
             workflow_execution
@@ -296,6 +408,12 @@ class EngineDomain(Domain):
     def execution_closed(self, workflow_execution: EngineWorkflowExecution) -> None:
         if self._open_by_workflow_id.get(workflow_execution.workflow_id) is workflow_execution:
             del self._open_by_workflow_id[workflow_execution.workflow_id]
+
+    def forget(self, workflow_execution: EngineWorkflowExecution) -> None:
+        """Drop a closed execution: from now on it is unknown, as past SWF's retention."""
+        key = (workflow_execution.workflow_id, workflow_execution.run_id)
+        if self._by_run.get(key) is workflow_execution:
+            del self._by_run[key]
 
     def get_workflow_execution(
         self,
@@ -320,34 +438,35 @@ class EngineDomain(Domain):
             )
         raise SWFUnknownResourceFault(f"execution, workflowId = {workflow_id}")
 
+    # moto's per-domain task lists (`activity_task_lists`, `decision_task_lists`) are only read
+    # by the moto operations the backend replaces, so tasks go into the engine's indexes only.
+
     def add_to_activity_task_list(self, task_list: Any, obj: ActivityTask) -> None:
         assert isinstance(obj, EngineActivityTask)
-        super().add_to_activity_task_list(task_list, obj)
         self.activity_queues.setdefault(task_list, OrderedDict())[obj.task_token] = obj
 
     def add_to_decision_task_list(self, task_list: str, obj: DecisionTask) -> None:
         assert isinstance(obj, EngineDecisionTask)
-        super().add_to_decision_task_list(task_list, obj)
         self.decision_queues.setdefault(task_list, OrderedDict())[obj.task_token] = obj
 
     def activity_closed(self, task: EngineActivityTask) -> None:
-        queue = self.activity_queues.get(task.task_list)
-        if queue is not None:
-            queue.pop(task.task_token, None)
+        _discard(self.activity_queues, task.task_list, task.task_token)
 
     def decision_closed(self, task: EngineDecisionTask) -> None:
-        queue = self.decision_queues.get(task.task_list)
-        if queue is not None:
-            queue.pop(task.task_token, None)
+        _discard(self.decision_queues, task.task_list, task.task_token)
 
     def next_activity_task(self, task_list: str) -> EngineActivityTask | None:
         """Take the oldest scheduled activity task of `task_list` off its queue."""
         queue = self.activity_queues.get(task_list)
+        found: EngineActivityTask | None = None
         while queue:
             _, task = queue.popitem(last=False)
             if task.state == "SCHEDULED" and task.workflow_execution.open:
-                return task
-        return None
+                found = task
+                break
+        if queue is not None and not queue:
+            del self.activity_queues[task_list]
+        return found
 
     def next_decision_task(self, task_list: str) -> EngineDecisionTask | None:
         """Take the oldest scheduled decision task whose execution has none started."""
@@ -367,10 +486,12 @@ class EngineDomain(Domain):
                 break
         for token in stale:
             del queue[token]
+        if not queue:
+            del self.decision_queues[task_list]
         return found
 
 
-class EngineWorkflowExecution(WorkflowExecution):
+class EngineWorkflowExecution(Untracked, WorkflowExecution):
     """A workflow execution on the engine clock, with its tasks indexed."""
 
     def __init__(
@@ -460,6 +581,14 @@ class EngineWorkflowExecution(WorkflowExecution):
         for timer in self._timers.values():
             timer.cancel()
         self.ctx.on_execution_closed(self)
+
+    def forget(self) -> None:
+        """Past retention: the execution and its task tokens leave every index of the engine."""
+        for token in self._activities_by_token:
+            self.ctx.activity_tokens.pop(token, None)
+        for task in self._decision_tasks:
+            self.ctx.decision_tokens.pop(task.task_token, None)
+        self.engine_domain.forget(self)
 
     def complete(self, event_id: int, result: Any = None) -> None:
         super().complete(event_id, result)
@@ -621,7 +750,7 @@ class EngineWorkflowExecution(WorkflowExecution):
             "activity", name, version, ignore_empty=True
         )
         if not activity_type:
-            fail(ActivityType(name, version), "ACTIVITY_TYPE_DOES_NOT_EXIST")
+            fail(UnknownActivityType(name, version), "ACTIVITY_TYPE_DOES_NOT_EXIST")
             return
         if activity_type.status == "DEPRECATED":
             fail(activity_type, "ACTIVITY_TYPE_DEPRECATED")
@@ -787,9 +916,9 @@ class EngineWorkflowExecution(WorkflowExecution):
             start_to_fire_timeout=delay,
             timer_id=timer_id,
         )
-        timer = EngineTimer(started.event_id, timer_id)
+        timer = EngineTimer(self, started.event_id, timer_id)
         self._timers[timer_id] = timer
-        self.ctx.deadlines.push(self.ctx.now() + float(delay), "timer", (self, timer))
+        self.ctx.deadlines.push(self.ctx.now() + float(delay), "timer", timer)
 
     def fire_timer(self, timer: EngineTimer) -> None:
         if not timer.alive or not self.open:

@@ -18,6 +18,7 @@ import time
 from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
 from swfbench.engine.clock import Clock, VirtualClock
 from swfbench.engine.exceptions import ClockNotVirtual
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
 from swfbench.engine.quotas import QuotaSettings
 
 DEFAULT_REGION = "us-east-1"
@@ -45,9 +46,12 @@ class Backends:
         quotas: QuotaSettings | None = None,
         poll_wait: float = DEFAULT_POLL_WAIT,
         account_id: str = ACCOUNT_ID,
+        max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
     ) -> None:
         self.clock = clock
         self.account_id = account_id
+        self.max_closed_executions = max_closed_executions
+        """Closed executions each region keeps at most (`EngineBackend`)."""
         """The account every region's ARNs name (an --auth file's account, else moto's)."""
         self.quota_settings = quotas
         self.poll_wait = poll_wait
@@ -67,6 +71,7 @@ class Backends:
                     clock=self.clock,
                     quotas=self.quota_settings,
                     poll_wait=self.poll_wait,
+                    max_closed_executions=self.max_closed_executions,
                 )
                 self._by_region[region] = backend
             return backend
@@ -74,6 +79,19 @@ class Backends:
     def all(self) -> list[EngineBackend]:
         with self._lock:
             return list(self._by_region.values())
+
+    def state(self) -> dict[str, int]:
+        """How much the engine holds, summed over every region (`EngineBackend.state`)."""
+        total: dict[str, int] = {}
+        for backend in self.all():
+            for key, value in backend.state().items():
+                total[key] = total.get(key, 0) + value
+        return total or {
+            "open_executions": 0,
+            "closed_executions": 0,
+            "task_tokens": 0,
+            "deadlines": 0,
+        }
 
     def next_deadline(self) -> float | None:
         """The earliest timeout due in any region."""

@@ -15,13 +15,18 @@ SWF calls
 Admin endpoints (JSON in, JSON out)
     ``GET /swfbench/engine``
         ``{"engine": "swfbench", "moto": "<version>", "quotas": {...} | null,
-        "clock": "real" | "virtual", "auth": {"account_id": ..., "identities": [...]} | null}``
+        "clock": "real" | "virtual", "auth": {"account_id": ..., "identities": [...]} | null,
+        "max_closed_executions": N, "connections": {"max_connections", "idle_timeout_s",
+        "open", "refused"}, "state": {"open_executions", "closed_executions", "task_tokens",
+        "deadlines"}}`` (state summed over every region)
     ``GET /swfbench/clock``
         ``{"now": <epoch seconds>, "mode": "real" | "virtual"}``; works with either clock, so a
         runner can tell whether it may advance time.
     ``POST /swfbench/clock/advance`` with ``{"seconds": N}``
         Virtual clock only: moves engine time forward by N seconds, fires every timeout whose
         deadline passed (each event stamped at its deadline) and answers ``{"now": ...}``.
+        N must be a finite JSON number, 0 or more, keeping the clock before the year 10000;
+        anything else answers HTTP 400 ``swfbench#BadRequest``.
         With the real clock it answers HTTP 400 ``swfbench#ClockNotVirtual``.
     ``POST /moto-api/reset``
         moto's admin call between tests: forgets every region's domains, executions and
@@ -30,14 +35,20 @@ Admin endpoints (JSON in, JSON out)
 
 Any other request (``GET /`` included) gets a JSON answer too, so a launcher can poll for
 readiness with a plain GET.
+
+Connections (`swfbench.engine.connections`): a thread each, at most ``max_connections`` at
+once (one more is answered HTTP 503 ``swfbench#TooManyConnections`` and closed), closed after
+``idle_timeout`` seconds without a request; out of file descriptors, new connections are
+refused the same way instead of the accept loop spinning.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import moto
@@ -46,7 +57,9 @@ from moto.core.exceptions import JsonRESTError
 from swfbench.engine.access import AccessControl
 from swfbench.engine.backend import DEFAULT_POLL_WAIT
 from swfbench.engine.clock import Clock
+from swfbench.engine.connections import BoundedConnections
 from swfbench.engine.exceptions import UnknownOperation
+from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS, ConnectionLimits
 from swfbench.engine.quotas import QuotaSettings
 from swfbench.engine.regions import ACCOUNT_ID, Backends, region_of
 from swfbench.engine.responses import EngineResponse
@@ -57,25 +70,28 @@ SWEEP_INTERVAL = 0.25
 """Longest the sweeper sleeps; every call also fires what is due before it runs."""
 
 
-class EngineHTTPServer(ThreadingHTTPServer):
-    """A threaded HTTP server around every region's `EngineBackend`."""
+class EngineHTTPServer(BoundedConnections, HTTPServer):
+    """A threaded HTTP server around every region's `EngineBackend`, its connections bounded."""
 
-    daemon_threads = True
-    block_on_close = False
     # socketserver listens with a backlog of 5: a fleet connecting at once would overflow it,
     # and each dropped SYN costs the client a 1 s retransmit, measured as a 1 s call.
     request_queue_size = 1024
+    # SO_REUSEADDR: a restart binds the port at once, even with connections of the previous
+    # process still in TIME_WAIT (a listening socket on the port still refuses the bind).
+    allow_reuse_address = True
 
     def __init__(
         self,
         address: tuple[str, int],
         backends: Backends,
         access: AccessControl | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.backends = backends
         self.access = access
         """Set with --auth: every SWF call is authenticated and authorized."""
         self.stopping = threading.Event()
+        self.init_connections(limits or ConnectionLimits())
         super().__init__(address, EngineRequestHandler)
 
     def engine_info(self) -> dict[str, Any]:
@@ -91,6 +107,9 @@ class EngineHTTPServer(ThreadingHTTPServer):
                 "account_id": self.access.account_id,
                 "identities": list(self.access.auth.identities),
             },
+            "max_closed_executions": self.backends.max_closed_executions,
+            "connections": self.connection_info(),
+            "state": self.backends.state(),
         }
 
     def start_sweeper(self) -> threading.Thread:
@@ -128,7 +147,10 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self) -> None:
+        # The socket timeout closes a connection idle for this long (handle_one_request ends
+        # it quietly) and bounds a client that stops reading or writing mid-request.
         super().setup()
+        self.connection.settimeout(self.server.limits.idle_timeout)
         self.responder = EngineResponse()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -219,13 +241,9 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
         if path != "/swfbench/clock/advance":
             self._error(404, "swfbench#NotFound", f"no such endpoint: POST {path}")
             return
-        try:
-            seconds = float(json.loads(body or b"{}")["seconds"])
-        except (ValueError, KeyError, TypeError):
-            self._error(400, "swfbench#BadRequest", 'expected a JSON body {"seconds": N}')
-            return
-        if seconds < 0:
-            self._error(400, "swfbench#BadRequest", "seconds must not be negative")
+        seconds = advance_seconds(body, self.server.backends.clock.now())
+        if isinstance(seconds, str):
+            self._error(400, "swfbench#BadRequest", seconds)
             return
         try:
             now = self.server.backends.advance_clock(seconds)
@@ -233,6 +251,38 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
             self._error(fault.code, fault.error_type, fault.message)
             return
         self._send(200, json.dumps({"now": now}))
+
+
+LATEST_TIME = 253402300799.0
+"""9999-12-31T23:59:59Z: the latest time SWF's timestamps (and clients' date types) can hold."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number")
+
+
+def advance_seconds(body: bytes, now: float) -> float | str:
+    """The `seconds` of a clock advance body, or what is wrong with it (one line)."""
+    usage = 'expected a JSON body {"seconds": N}, N a finite number of seconds, 0 or more'
+    try:
+        # json accepts NaN and Infinity by default; they are not JSON, and not a time.
+        params = json.loads(body or b"{}", parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return usage
+    if not isinstance(params, dict) or "seconds" not in params:
+        return usage
+    seconds = params["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return f"seconds must be a number, not {type(seconds).__name__}: {usage}"
+    try:
+        value = float(seconds)
+    except OverflowError:  # an integer too large for a float
+        value = math.inf
+    if not math.isfinite(value) or value < 0:
+        return f"seconds must be finite and not negative: {usage}"
+    if now + value > LATEST_TIME:
+        return f"seconds: {value:g} would move the clock past the year 9999"
+    return value
 
 
 def create_server(
@@ -243,6 +293,8 @@ def create_server(
     quotas: QuotaSettings | None = None,
     poll_wait: float = DEFAULT_POLL_WAIT,
     access: AccessControl | None = None,
+    max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
+    limits: ConnectionLimits | None = None,
 ) -> EngineHTTPServer:
     """Bind an engine server (raises OSError if the address is taken); call serve_forever."""
     backends = Backends(
@@ -250,5 +302,6 @@ def create_server(
         quotas=quotas,
         poll_wait=poll_wait,
         account_id=access.account_id if access is not None else ACCOUNT_ID,
+        max_closed_executions=max_closed_executions,
     )
-    return EngineHTTPServer((host, port), backends, access)
+    return EngineHTTPServer((host, port), backends, access, limits)

@@ -57,8 +57,8 @@ class StepPlan:
     def parsed_slo(self) -> SLO:
         return parse_slo(self.slo)
 
-    def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
 
     @classmethod
     def read(cls, path: Path) -> StepPlan:

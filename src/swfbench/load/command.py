@@ -26,22 +26,39 @@ from typing import Any
 
 from swfbench import lifeline
 from swfbench.activity import bootstrap
-from swfbench.client import SWFClient
+from swfbench.client import SWFClient, with_retries
 from swfbench.embedded import free_port
-from swfbench.errors import ExitCode, SwfbenchError, UsageError
-from swfbench.gates import Gate, evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.errors import ExitCode, SwfbenchError, SWFError, UsageError
+from swfbench.gates import (
+    Gate,
+    Verdict,
+    evaluate,
+    junit_xml,
+    load_gates,
+    render_table,
+    status_verdict,
+    verdicts_to_dict,
+)
 from swfbench.interrupts import Interrupts
+from swfbench.load.fleet import BOOTSTRAP_ATTEMPTS
 from swfbench.load.profile import Profile, load_profile
-from swfbench.load.results import metrics_skeleton
-from swfbench.options import add_target_options, duration, target_spec
-from swfbench.report import write_report
-from swfbench.results import RunStatus, load_results, new_run_id, write_text
+from swfbench.load.results import AUDIT_PENDING, empty_results, metrics_skeleton
+from swfbench.options import (
+    add_target_options,
+    client_timeouts,
+    duration,
+    finite_float,
+    target_spec,
+)
+from swfbench.report.render import write_run
+from swfbench.results import RunStatus, check_writable, load_results, new_run_id
 from swfbench.target import Target, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
 HURRY_GRACE_S = 5.0
 """After a second signal, how long Locust has to write its results before it is killed."""
+AUDIT_TIME_LIMIT_S = 60.0
 
 
 def register(subparsers: Any) -> None:
@@ -54,9 +71,12 @@ def register(subparsers: Any) -> None:
         "seconds and writes results.json, an HTML report (index.html), Locust's CSV files and "
         "its own HTML page under REPORTS/RUN-ID/. With --gates, judges the run's figures "
         "against the gates at the end (table, verdicts in the report and in junit.xml) and, "
-        "with --stop-after, stops the run once an upper limit has failed that long. Ctrl-C "
-        "stops the run gracefully (its users, audit and results; marked interrupted, exit "
-        "130), a second Ctrl-C at once. Failed calls are measured, not fatal.",
+        "with --stop-after, stops the run once an upper limit has failed that long. Every "
+        "run is judged on its status first (run.status: complete, nothing missing, a "
+        "heartbeat answered OK), with or without --gates; an aborted run (Locust failed, an "
+        "internal error) exits 255. Ctrl-C stops the run gracefully (its users, audit and "
+        "results; marked interrupted, exit 130), a second Ctrl-C at once. Failed calls are "
+        "measured, not fatal.",
     )
     parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
@@ -74,8 +94,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--allow-incomplete",
         action="store_true",
-        help="with --gates: judge the figures of a run that was interrupted or incomplete "
-        "instead of failing it (the run.status gate still names how it ended)",
+        help="judge the figures of a run that was interrupted or incomplete instead of failing "
+        "it (the run.status gate still names how it ended)",
     )
     parser.add_argument(
         "--stop-after",
@@ -107,10 +127,21 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
         parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
     else:
         parser.set_defaults(master=False, worker=False)
+    parser.add_argument(
+        "--audit-time-limit",
+        type=duration,
+        default=AUDIT_TIME_LIMIT_S,
+        metavar="S",
+        help=f"how long the closing audit may take, retries included (default "
+        f"{AUDIT_TIME_LIMIT_S:g} s); past it the audit is recorded as failed",
+    )
     parser.add_argument("--reports-dir", default="reports", help="default: reports")
     parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
     parser.add_argument(
-        "--progress", type=float, default=progress, help=f"seconds between lines ({progress:g})"
+        "--progress",
+        type=finite_float,
+        default=progress,
+        help=f"seconds between lines ({progress:g})",
     )
     parser.add_argument(
         "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
@@ -130,10 +161,13 @@ def _host(target: Target) -> str:
 def locust_command(
     args: argparse.Namespace, profile: Profile, host: str | None, region: str, run_dir: Path
 ) -> list[str]:
+    timeouts = client_timeouts(args, profile.client_timeouts)
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
         "--swf-profile", str(Path(profile.path).resolve()),
         "--swf-region", region,
+        "--swf-connect-timeout", str(timeouts.connect_s),
+        "--swf-read-timeout", str(timeouts.read_s),
         "--loglevel", "WARNING",
     ]  # fmt: skip
     if args.send_mode:
@@ -151,7 +185,12 @@ def locust_command(
     assert host is not None
     command += [
         "--headless", "--only-summary", "--host", host,
-        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        # A failed call is measured, not a failed run: Locust's exit code then says only
+        # whether Locust itself failed.
+        "--exit-code-on-error", "0",
+        # Locust's page and CSV files are written by swfbench after the results (see hooks).
+        "--swf-locust-reports", str(run_dir / "locust"),
+        "--swf-audit-time-limit", str(args.audit_time_limit),
         "--swf-results", str(run_dir / RESULTS_FILE),
         "--swf-run-id", run_dir.name,
         "--swf-progress", str(args.progress),
@@ -273,39 +312,79 @@ def run_locust(
         control.close()
 
 
-def audit_domain(client: SWFClient, domain: str, since: float, close: bool) -> dict[str, Any]:
-    """Executions of this run still open in the domain (started since `since`); close them."""
+def audit_domain(
+    client: SWFClient,
+    domain: str,
+    since: float,
+    close: bool,
+    time_limit_s: float = AUDIT_TIME_LIMIT_S,
+) -> dict[str, Any]:
+    """Executions of this run still open in the domain (started since `since`); close them.
+
+    Transient errors (5xx, throttling, no answer) are tried again with backoff within
+    `time_limit_s`. The audit never loses the run: when it cannot finish, it says why
+    (`status: failed`, `reason`) and what it could not learn is None."""
+    give_up = time.monotonic() + time_limit_s
+
+    def left() -> float:
+        return max(0.0, give_up - time.monotonic())
+
     oldest = datetime.datetime.fromtimestamp(since - 1, tz=datetime.UTC)
     open_ids: list[dict[str, str]] = []
     params: dict[str, Any] = {"domain": domain, "startTimeFilter": {"oldestDate": oldest}}
-    while True:
-        page = client.call("ListOpenWorkflowExecutions", **params)
-        open_ids += [info["execution"] for info in page.get("executionInfos", [])]
-        if not page.get("nextPageToken"):
+    try:
+        while True:
+            page = with_retries(
+                lambda: client.call("ListOpenWorkflowExecutions", **params), deadline_s=left()
+            )
+            open_ids += [info["execution"] for info in page.get("executionInfos", [])]
+            if not page.get("nextPageToken"):
+                break
+            params["nextPageToken"] = page["nextPageToken"]
+    except SwfbenchError as exc:
+        reason = f"could not list the open executions of domain {domain}: {exc}"
+        return {"domain": domain, "status": "failed", "reason": reason, "open_after_run": None,
+                "closed": 0, "left_open": None}  # fmt: skip
+    closed = gone = 0
+    for execution in open_ids if close else []:
+        if not left():
             break
-        params["nextPageToken"] = page["nextPageToken"]
-    closed = 0
-    if close:
-        for execution in open_ids:
-            try:
-                client.call(
-                    "TerminateWorkflowExecution",
-                    domain=domain,
-                    reason="swfbench load audit",
-                    **execution,
-                )
-                closed += 1
-            except SwfbenchError:
-                pass
-    return {"domain": domain, "open_after_run": len(open_ids), "closed": closed}
+        try:
+            with_retries(
+                lambda e=execution: client.call(  # type: ignore[misc]
+                    "TerminateWorkflowExecution", domain=domain, reason="swfbench load audit", **e
+                ),
+                deadline_s=left(),
+            )
+            closed += 1
+        except SWFError as exc:
+            # Closed since the listing (its timeout fired, its worker ended it): not open.
+            gone += exc.code == "UnknownResourceFault"
+        except SwfbenchError:
+            pass
+    audit: dict[str, Any] = {
+        "domain": domain,
+        "status": "complete",
+        "reason": None,
+        "open_after_run": len(open_ids),
+        "closed": closed,
+        "left_open": len(open_ids) - closed - gone,
+    }
+    if close and not left() and closed + gone < len(open_ids):
+        audit["status"] = "failed"
+        audit["reason"] = (
+            f"the audit's time limit of {time_limit_s:g} s ran out with "
+            f"{audit['left_open']} of {len(open_ids)} open executions not closed"
+        )
+    return audit
 
 
 def check_gates(args: argparse.Namespace) -> tuple[list[Gate], dict[str, Any] | None]:
     """The gates and baseline, checked before the run against the metrics every run has: a
     misspelt metric or a missing baseline fails now, not after an hour of load."""
     if args.gates is None:
-        if args.stop_after or args.baseline or args.allow_incomplete:
-            raise UsageError("--stop-after, --baseline and --allow-incomplete need --gates")
+        if args.stop_after or args.baseline:
+            raise UsageError("--stop-after and --baseline need --gates")
         return [], None
     kind, gates = load_gates(args.gates)
     baseline = load_results(args.baseline) if args.baseline else None
@@ -321,8 +400,8 @@ def judge_run(
     run_dir: Path,
     *,
     allow_incomplete: bool = False,
-) -> bool:
-    """Apply the gates to the finished run: verdicts into the results, junit.xml, a table."""
+) -> list[Verdict]:
+    """Apply the gates to the finished run: verdicts into the results, and a table."""
     verdicts = evaluate(
         gates,
         results,
@@ -331,11 +410,17 @@ def judge_run(
         allow_incomplete=allow_incomplete,
     )
     results["gates"] = verdicts_to_dict(verdicts)
-    write_text(run_dir / JUNIT_FILE, junit_xml(verdicts) + "\n")
     print(render_table(verdicts), flush=True)
     failed = sum(not v.passed for v in verdicts)
     print(f"swfbench load: {len(verdicts) - failed} of {len(verdicts)} gates hold", flush=True)
-    return failed == 0
+    return verdicts
+
+
+def exit_code(results: dict[str, Any], held: bool) -> int:
+    """0 whole and every gate holds; 1 a gate failed or the run is not whole; 255 aborted."""
+    if results["status"]["state"] == "aborted":
+        return ExitCode.OTHER
+    return ExitCode.OK if held else ExitCode.GATE_FAILED
 
 
 def run(args: argparse.Namespace) -> int:
@@ -358,16 +443,20 @@ def run(args: argparse.Namespace) -> int:
         if args.baseline:
             extra += ["--swf-baseline", str(args.baseline)]
     results, run_dir = run_fleet(args, profile, locust_args=extra)
-    held = (
-        judge_run(results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete)
-        if gates
-        else True
-    )
-    report = write_report(results, Path(args.reports_dir))
+    files: dict[str, str] = {}
+    if gates:
+        verdicts = judge_run(
+            results, gates, baseline, run_dir, allow_incomplete=args.allow_incomplete
+        )
+        files[JUNIT_FILE] = junit_xml(verdicts) + "\n"
+    else:
+        # No gates file: the run is still judged on how it ended, the first gate of any.
+        verdicts = [status_verdict(results, allow_incomplete=args.allow_incomplete)]
+    report = write_run(results, Path(args.reports_dir), files)
     print(f"swfbench load: results in {run_dir / RESULTS_FILE}, report in {report}", flush=True)
     if interrupts.by:
         return ExitCode.INTERRUPTED  # whatever the gates say: the run is not whole
-    return ExitCode.OK if held else ExitCode.GATE_FAILED
+    return exit_code(results, all(v.passed for v in verdicts))
 
 
 def run_fleet(
@@ -377,78 +466,112 @@ def run_fleet(
     run_id: str | None = None,
     locust_args: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Path]:
-    """Run the profile with Locust against the target; return the results, audit included,
-    and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-* options).
+    """Run the profile with Locust against the target; return the results, audit and status
+    included, and the run directory. `locust_args` go to Locust (e.g. swfbench's own --swf-*
+    options).
 
-    A signal before Locust starts ends the command (`KeyboardInterrupt`: nothing ran). Once it
-    runs, the first signal stops the run gracefully (Locust stops its users, closes their tasks,
-    writes its results; then the domain audit) and the second at once (no audits); either way
-    the results are returned, marked interrupted (see `swfbench.interrupts`)."""
+    A run that cannot start (target unreachable, bootstrap refused, a signal before Locust
+    starts) raises and leaves no run directory. Once Locust runs, there are always results,
+    marked with how the run ended: the first signal stops the run gracefully (Locust stops its
+    users, closes their tasks, writes its results; then the domain audit) and the second at
+    once (no audits) (see `swfbench.interrupts`)."""
     interrupts: Interrupts = args.interrupts
     run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
-    spec = replace(target_spec(args), identity=run_identity(args, profile))
-    with open_target(spec) as target:
-        # Registration and the closing audit are housekeeping: the file's default identity does
-        # them, whatever the fleet's own identity may not.
-        own = spec.auth.identity(None) if spec.auth is not None else None
-        client = SWFClient(target.as_identity(own) if own is not None else target)
-        bootstrap(client, profile.domain)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        print(
-            f"swfbench {args.command}: profile {profile.name} against {target.description}; "
-            f"reports in {run_dir}",
-            flush=True,
-        )
-        started = time.time()
-        command = locust_command(args, profile, _host(target), target.region, run_dir)
-        code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
-        try:
-            with interrupts.abortable():
-                audit = audit_domain(client, profile.domain, started, close=target.kind != "aws")
-        except KeyboardInterrupt:
-            audit = {
-                "domain": profile.domain,
-                "status": "skipped",
-                "reason": f"stopped at once by {interrupts.describe()}",
-                "open_after_run": None,
-                "closed": 0,
-            }
-        target_record = target.to_dict()
+    check_writable(run_dir)  # a full disk or a file in the way: one line now, no run lost
+    timeouts = client_timeouts(args, profile.client_timeouts)
+    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
+    try:
+        with open_target(spec) as target:
+            # Registration and the closing audit are housekeeping: the file's default identity
+            # does them, whatever the fleet's own identity may not.
+            own = spec.auth.identity(None) if spec.auth is not None else None
+            client = SWFClient(target.as_identity(own) if own is not None else target)
+            bootstrap(client, profile.domain, attempts=BOOTSTRAP_ATTEMPTS)
+            print(
+                f"swfbench {args.command}: profile {profile.name} against "
+                f"{target.description}; reports in {run_dir}",
+                flush=True,
+            )
+            started = time.time()
+            command = locust_command(args, profile, _host(target), target.region, run_dir)
+            code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
+            ended = time.time()
+            try:
+                with interrupts.abortable():
+                    audit = audit_domain(
+                        client,
+                        profile.domain,
+                        started,
+                        close=target.kind != "aws",
+                        time_limit_s=args.audit_time_limit,
+                    )
+            except KeyboardInterrupt:
+                audit = {
+                    "domain": profile.domain,
+                    "status": "skipped",
+                    "reason": f"stopped at once by {interrupts.describe()}",
+                    "open_after_run": None,
+                    "closed": 0,
+                    "left_open": None,
+                }
+            target_record = target.to_dict()
+    except (SwfbenchError, KeyboardInterrupt):
+        if not (run_dir / RESULTS_FILE).exists():
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()  # only when empty: nothing ran
+        raise
     results_path = run_dir / RESULTS_FILE
-    if not results_path.exists():
-        raise LocustFailed(f"Locust exited with code {code} and wrote no results")
-    results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
+    status: RunStatus
+    if results_path.exists():
+        results: dict[str, Any] = json.loads(results_path.read_text("utf-8"))
+        status = RunStatus.of(results)
+        status.missing = [m for m in status.missing if m != AUDIT_PENDING]
+    else:
+        results = empty_results(run_id, profile, target_record, started, ended)
+        status = RunStatus()
+        if interrupts.by:
+            status.lack(f"the run's figures: Locust was stopped before it wrote them ({code})")
+        else:
+            status.abort(f"Locust exited with code {code} and wrote no results")
+    if code != 0 and status.state != "aborted" and not interrupts.by:
+        # Told not to fail on failed calls, Locust fails only for itself (an error in a
+        # greenlet, a crash): the figures may lack what it did not finish.
+        status.abort(f"Locust exited with code {code}")
+    if interrupts.by:
+        status.interrupt(interrupts.by, _interruption(results, interrupts))
     results["audit"] = audit
+    if audit["status"] == "skipped":
+        status.lack(f"audit skipped: {audit['reason']}")
+    elif audit["status"] != "complete":
+        status.lack(f"audit failed: {audit['reason']}")
     # The profile as it was run, so that the report shows what produced its figures.
     results["profile"]["text"] = Path(profile.path).read_text("utf-8")
     results["target"] = target_record  # Locust saw only an endpoint; this knows the engine
-    # Executions the domain audit found open and could not close (real SWF: only reported).
+    # Executions the domain audit found open and could not close (real SWF: only reported);
+    # None when the audit failed to find out, which fails any gate on it.
     results["metrics"]["audit"] = {"left_open": _left_open(results, audit)}
     results["locust_exit_code"] = code
-    status = RunStatus(checked=results["heartbeat"]["ok"])
-    if results.get("stopped_early"):
-        status.interrupt("early_stop", results["stopped_early"]["reason"])
-    if interrupts.by:
-        status.interrupt(interrupts.by, _interruption(results, interrupts))
-    if audit.get("status") == "skipped":
-        status.lack(f"audit skipped: {audit['reason']}")
     results["status"] = status.to_dict()
-    results["reports"] = {"csv_prefix": str(run_dir / "locust"), "html": "locust.html"}
-    print(
-        f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after the "
-        f"run, {audit['closed']} closed"
-        if audit.get("status") != "skipped"
-        else f"swfbench {args.command}: audit skipped: {audit['reason']}",
-        flush=True,
-    )
+    locust_page = run_dir / "locust.html"
+    results["reports"] = {
+        "csv_prefix": str(run_dir / "locust"),
+        "html": locust_page.name if locust_page.exists() else None,
+    }
+    if audit["status"] == "complete":
+        print(
+            f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after "
+            f"the run, {audit['closed']} closed",
+            flush=True,
+        )
+    else:
+        print(f"swfbench {args.command}: audit {audit['status']}: {audit['reason']}", flush=True)
     if results.get("stopped_early"):
         print(
             f"swfbench {args.command}: stopped early: {results['stopped_early']['reason']}",
             flush=True,
         )
-    if interrupts.by:
-        print(f"swfbench {args.command}: {RunStatus.of(results).describe()}", flush=True)
+    print(f"swfbench {args.command}: run {status.describe()}", flush=True)
     return results, run_dir
 
 
@@ -460,14 +583,13 @@ def _interruption(results: dict[str, Any], interrupts: Interrupts) -> str:
     return f"stopped{when}, {how}"
 
 
-def _left_open(results: dict[str, Any], audit: dict[str, Any]) -> int:
+def _left_open(results: dict[str, Any], audit: dict[str, Any]) -> int | None:
     """Executions the run left open: those the domain audit found and could not close; when it
-    was skipped, at least the tasks the workers' own audit left open."""
-    if audit.get("open_after_run") is not None:
-        return int(audit["open_after_run"] - audit["closed"])
-    tasks = results["tasks"]
-    return int(tasks["ends"].get("interrupted", 0) - tasks["closed_by_audit"])
-
-
-class LocustFailed(SwfbenchError):
-    exit_code = ExitCode.OTHER
+    was skipped (stopped at once), at least the tasks the workers' own audit left open; None
+    when the audit failed to find out."""
+    if audit.get("left_open") is not None:
+        return int(audit["left_open"])
+    if audit["status"] == "skipped":
+        tasks = results["tasks"]
+        return int(tasks["ends"].get("interrupted", 0) - tasks["closed_by_audit"])
+    return None

@@ -7,24 +7,38 @@ level and a test or a benchmark can build its own.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
-from swfbench.activity import ActivityHandle
+from swfbench.activity import ActivityHandle, bootstrap
 from swfbench.client import CallObserver, CallRecord, SWFClient
-from swfbench.errors import ConfigurationError, SwfbenchError, UsageError
+from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable, UsageError
 from swfbench.identities import AuthFile
-from swfbench.load.metrics import FleetMetrics, merged
+from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+from swfbench.timeouts import ClientTimeouts
 
 ATTRIBUTE = "swfbench_fleet"
 """Name of the attribute that carries the runtime on a Locust Environment."""
+REGISTER_AGAIN_S = 1.0
+"""A process registers the domain again at most this often, however many workers find it gone."""
+BOOTSTRAP_ATTEMPTS = 5
+"""Tries of each registration call on transient errors (backoff 0.25, 0.5, 1, 2 s)."""
+log = logging.getLogger("swfbench.load")
+
+
+class Schedule(Protocol):
+    """A worker's heartbeat schedule (`worker.Pacer`), as the runtime ends it at the stop."""
+
+    def finish(self, end: float | None = None) -> None: ...
 
 
 class SWFFault(Exception):
@@ -33,23 +47,30 @@ class SWFFault(Exception):
 
 
 def target_for_host(
-    host: str, region: str | None, auth: AuthFile | None = None, identity: str | None = None
+    host: str,
+    region: str | None,
+    auth: AuthFile | None = None,
+    identity: str | None = None,
+    *,
+    timeouts: ClientTimeouts | None = None,
 ) -> Target:
     """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise;
     with an auth file, calls sign as `identity` (None: the file's default)."""
     host = host.rstrip("/")
+    timeouts = timeouts or ClientTimeouts()
     if ".amazonaws.com" in host:
         if auth is not None:
             raise UsageError("--swf-auth gives identities for an emulator, not for real SWF")
         session = boto3.Session(region_name=region)
         if session.region_name is None:
             raise ConfigurationError("real SWF needs a region: pass --swf-region")
-        return Target(kind="aws", endpoint_url=host, region=session.region_name)
+        return Target(kind="aws", endpoint_url=host, region=session.region_name, timeouts=timeouts)
     target = Target(
         kind="endpoint",
         endpoint_url=host,
         region=region or EMULATOR_REGION,
         credentials=EMULATOR_CREDENTIALS,
+        timeouts=timeouts,
     )
     return target.as_identity(auth.identity(identity)) if auth is not None else target
 
@@ -58,7 +79,11 @@ def locust_observer(request_event: Any, metrics: FleetMetrics) -> CallObserver:
     """An observer that fires Locust's request event (named by operation) and counts the call."""
 
     def observe(record: CallRecord) -> None:
-        metrics.record_call(record.operation, record.error_code, record.duration_s)
+        # A simulated worker's exception is recorded as a failed call, but it took no time.
+        timed = record.operation != WORKER_OPERATION
+        metrics.record_call(
+            record.operation, record.error_code, record.duration_s if timed else None
+        )
         request_event.fire(
             request_type="SWF",
             name=record.operation,
@@ -96,10 +121,22 @@ class FleetRuntime:
     """A capacity search's plan and its judged steps (see `capacity`)."""
     users: dict[int, int] = field(default_factory=dict)
     """On a Locust master or local runner: simulated workers running, by second of wall time."""
+    schedules: set[Schedule] = field(default_factory=set)
+    """Heartbeat schedules running now; the stop ends them (`end_schedules`)."""
+    aborted: str | None = None
+    """Why the run could not go on (bootstrap failed, an internal error), in one line."""
+    workers_lost: dict[str, str] = field(default_factory=dict)
+    """On a Locust master: worker processes that went missing or quit mid-run, and when."""
+    final: bool = False
+    """On a Locust worker: the run stopped here and its audit is done; the next report is final."""
+    final_reports: set[str] = field(default_factory=set)
+    """On a Locust master: workers whose final report (after their stop and audit) arrived."""
     interrupted: dict[str, Any] | None = None
     """Set when swfbench passed on a signal (see `interrupt`): which, at what second."""
     hurry: bool = False
     """A second signal: stop at once, without closing the tasks still open."""
+    _registered_at: float = 0.0
+    _register_lock: threading.Lock = field(default_factory=threading.Lock)
     _client: SWFClient | None = None
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None
@@ -139,6 +176,38 @@ class FleetRuntime:
             )
         return self._signer
 
+    def bootstrap(self) -> None:
+        """Register the domain and types, trying transient errors (5xx, throttling, no
+        answer) again with backoff before giving up."""
+        bootstrap(self.quiet_client, self.profile.domain, attempts=BOOTSTRAP_ATTEMPTS)
+
+    def register_again(self) -> None:
+        """The target no longer knows the domain (restarted empty): register it again, once
+        per REGISTER_AGAIN_S for the whole process; other workers wait and reuse the result."""
+        with self._register_lock:
+            if time.monotonic() - self._registered_at < REGISTER_AGAIN_S:
+                return
+            self._registered_at = time.monotonic()
+            log.warning(
+                "the target does not know domain %s: registering it again", self.profile.domain
+            )
+            self.metrics.count("domain_registered_again")
+            self.bootstrap()
+
+    def record_worker_error(self, exc: BaseException) -> None:
+        """An exception inside a simulated worker: a failed attempt with code WorkerError
+        (seen by Locust like any failed call), and its type and first message kept."""
+        first = type(exc).__name__ not in self.metrics.worker_errors
+        self.metrics.record_worker_error(exc)
+        self.observer(CallRecord(WORKER_OPERATION, 0.0, WORKER_ERROR, None, 0))
+        if first:
+            log.error("a simulated worker failed: %s: %s", type(exc).__name__, exc)
+
+    def end_schedules(self, end: float | None = None) -> None:
+        """The run stopped: every schedule still running ends now (see `Schedule.finish`)."""
+        for schedule in list(self.schedules):
+            schedule.finish(end)
+
     def merged_metrics(self, *, timeline: bool = True) -> FleetMetrics:
         """This process's metrics plus every worker's latest snapshot (master: only those)."""
         return merged([self.metrics, *self.worker_snapshots.values()], timeline=timeline)
@@ -152,14 +221,23 @@ class FleetRuntime:
         self.stop_requested = True
         self.hurry = self.hurry or hurry
 
-    def audit(self, report: Callable[[str], None] | None = None) -> int:
+    def audit(
+        self, report: Callable[[str], None] | None = None, *, time_limit_s: float = 60.0
+    ) -> int:
         """Close every task still open (a user stopped mid-task); count them; return how many.
-        In a hurry (see `interrupt`) they are counted, not closed."""
+        In a hurry (see `interrupt`) they are counted, not closed. Past `time_limit_s`, or once
+        the target stops answering, the rest are left to the domain audit (which retries): a
+        hung target costs one timeout here, not one per task."""
         closed = 0
+        give_up = time.monotonic() + time_limit_s
+        answering = True
         for workflow_id, handle in list(self.open_handles.items()):
             self.open_handles.pop(workflow_id, None)
             self.metrics.count("interrupted")
             if self.hurry:
+                continue
+            if not answering or time.monotonic() > give_up:
+                self.metrics.count("close_failures")
                 continue
             try:
                 if dataclasses.replace(handle, client=self.quiet_client).close():
@@ -167,6 +245,7 @@ class FleetRuntime:
                     self.metrics.count("closed_by_audit")
             except SwfbenchError as exc:
                 self.metrics.count("close_failures")
+                answering = not isinstance(exc, TargetUnreachable)
                 if report is not None:
                     report(f"could not close {workflow_id}: {exc}")
         return closed

@@ -6,7 +6,9 @@ workers to the master, progress lines, the end-of-run audit and the results file
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import logging
 import os
 import sys
@@ -17,10 +19,11 @@ from typing import Any
 
 import gevent
 import gevent.os
-from locust.runners import MasterRunner, WorkerRunner
+from locust.html import get_html_report
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from swfbench import lifeline
-from swfbench.activity import bootstrap
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
 from swfbench.identities import load_auth_file
@@ -28,13 +31,23 @@ from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import load_profile
-from swfbench.load.results import build_results, gate_metrics, summary_line
+from swfbench.load.results import AUDIT_PENDING, build_results, gate_metrics, summary_line
 from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
-from swfbench.results import load_results, new_run_id, write_json
+from swfbench.options import finite_float
+from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
+from swfbench.timeouts import ClientTimeouts
 
 PROFILE_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"
+ABORTED_KEY = "swfbench_aborted"
+FINAL_KEY = "swfbench_final"
+FINAL_MESSAGE = "swfbench_final"
+"""Master to workers, at the stop: stop now and report your figures from after the audit."""
+FINAL_REPORT_GRACE_S = 10.0
+"""Beyond the audit's time limit, how long a master waits for each worker's last figures
+(Locust workers report every 3 s)."""
+WATCH_WORKERS_S = 1.0
 log = logging.getLogger("swfbench.load")
 
 
@@ -62,10 +75,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-results", default="", help="write the results JSON here")
     group.add_argument("--swf-run-id", default="", help="run id for the results")
     group.add_argument(
-        "--swf-run-time", type=float, default=0.0, help="seconds (default: the profile's)"
+        "--swf-run-time", type=finite_float, default=0.0, help="seconds (default: the profile's)"
     )
     group.add_argument(
-        "--swf-progress", type=float, default=5.0, help="seconds between progress lines (0: off)"
+        "--swf-progress",
+        type=finite_float,
+        default=5.0,
+        help="seconds between progress lines (0: off)",
     )
     group.add_argument(
         "--swf-gates", default="", help="gates YAML to watch during the run (with --swf-stop-after)"
@@ -73,6 +89,30 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-baseline", default="", help="baseline results for relative gates")
     group.add_argument(
         "--swf-capacity", default="", help="a capacity search's step plan (JSON, from swfbench)"
+    )
+    group.add_argument(
+        "--swf-connect-timeout",
+        type=finite_float,
+        default=0.0,
+        help="connect timeout of every SWF call, seconds (0: the profile's, else 5)",
+    )
+    group.add_argument(
+        "--swf-read-timeout",
+        type=finite_float,
+        default=0.0,
+        help="read timeout of every SWF call but long polls, seconds (0: the profile's, else 10)",
+    )
+    group.add_argument(
+        "--swf-audit-time-limit",
+        type=finite_float,
+        default=60.0,
+        help="seconds the closing of tasks left open at the stop may take",
+    )
+    group.add_argument(
+        "--swf-locust-reports",
+        default="",
+        help="write Locust's own page (PREFIX.html) and CSV files (PREFIX_stats.csv...) at the "
+        "end, after the results",
     )
     group.add_argument(
         "--swf-control-fd",
@@ -83,7 +123,7 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-stop-after",
-        type=float,
+        type=finite_float,
         default=0.0,
         help="stop when a gate has failed this many seconds in a row (0: never stop early)",
     )
@@ -108,9 +148,16 @@ def configure(environment: Any) -> FleetRuntime | None:
             if isinstance(environment.runner, WorkerRunner):
                 return existing  # the master sends its host with the first spawn message
             _die("give the SWF endpoint with --host (e.g. from `swfbench serve`)", ExitCode.USAGE)
+        defaults = profile.client_timeouts
+        timeouts = ClientTimeouts(
+            connect_s=options.swf_connect_timeout or defaults.connect_s,
+            read_s=options.swf_read_timeout or defaults.read_s,
+        )
         auth = load_auth_file(options.swf_auth) if options.swf_auth else None
         identity = (options.swf_identity or profile.identity) if auth is not None else None
-        target = target_for_host(environment.host, options.swf_region or None, auth, identity)
+        target = target_for_host(
+            environment.host, options.swf_region or None, auth, identity, timeouts=timeouts
+        )
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
         raise  # unreachable: _die exits
@@ -162,7 +209,15 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The shape ticks before test_start: a master or a local run needs its profile now.
         _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
     events = environment.events
-    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None, "users": None}
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.register_message(FINAL_MESSAGE, _report_final, concurrent=True)
+    state: dict[str, Any] = {
+        "progress": None,
+        "watch": None,
+        "capacity": None,
+        "workers": None,
+        "users": None,
+    }
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -171,16 +226,23 @@ def _on_init(environment: Any, **_: Any) -> None:
             return
         runtime.started_wall = time.time()
         runtime.worker_snapshots.clear()
+        runtime.final_reports.clear()
+        runtime.final = False
         if not isinstance(environment.runner, MasterRunner):
             try:
                 # Housekeeping, not load: "already exists" answers are no failures.
-                bootstrap(runtime.quiet_client, runtime.profile.domain)
+                runtime.bootstrap()
             except SwfbenchError as exc:
-                log.error("could not register the SWF domain and types: %s", exc)
+                # Every task would fail to start: the run stops, marked aborted with the reason.
+                runtime.aborted = f"could not register the SWF domain and types: {exc}"
+                runtime.stop_requested = True
+                log.error("%s", runtime.aborted)
         options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
             return
         state["users"] = gevent.spawn(_count_users, environment, runtime)
+        if isinstance(environment.runner, MasterRunner):
+            state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
         if options.swf_progress > 0:
             state["progress"] = gevent.spawn(_progress, environment, runtime, options.swf_progress)
         if options.swf_gates and options.swf_stop_after > 0:
@@ -189,27 +251,33 @@ def _on_init(environment: Any, **_: Any) -> None:
             except SwfbenchError as exc:
                 _die(str(exc), exc.exit_code)
                 return
-            state["watch"] = gevent.spawn(_watch, runtime, watch)
+            state["watch"] = _guarded(runtime, _watch, runtime, watch)
         if options.swf_capacity:
             plan = StepPlan.read(Path(options.swf_capacity))
             # Distributed: worker reports arrive every few seconds; wait for a step's last one.
             settle = 4.0 if isinstance(environment.runner, MasterRunner) else 1.0
-            state["capacity"] = gevent.spawn(_capacity_search, runtime, plan, settle)
+            state["capacity"] = _guarded(runtime, _capacity_search, runtime, plan, settle)
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        for name in ("progress", "watch", "capacity", "users"):
+        for name in ("progress", "watch", "capacity", "workers", "users"):
             if state[name] is not None:
                 state[name].kill(block=False)
                 state[name] = None
-        if runtime is not None and not isinstance(environment.runner, MasterRunner):
-            if runtime.open_handles:
-                print(
-                    f"swfbench: the run stopped; closing its {len(runtime.open_handles)} "
-                    "open tasks",
-                    flush=True,
-                )
-            runtime.audit(report=log.warning)
+        if runtime is None:
+            return
+        limit = environment.parsed_options.swf_audit_time_limit
+        if isinstance(environment.runner, MasterRunner):
+            _await_final_reports(environment, runtime, limit + FINAL_REPORT_GRACE_S)
+            return
+        runtime.end_schedules()
+        if runtime.open_handles and not runtime.hurry:
+            print(
+                f"swfbench: the run stopped; closing its {len(runtime.open_handles)} open tasks",
+                flush=True,
+            )
+        runtime.audit(report=log.warning, time_limit_s=limit)
+        runtime.final = True
 
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
@@ -217,6 +285,9 @@ def _on_init(environment: Any, **_: Any) -> None:
             # The timeline's closed seconds never change: ship only the seconds touched since.
             slots = runtime.metrics.timeline.take_dirty()
             data[REPORT_KEY] = runtime.metrics.to_wire(timeline_slots=slots)
+            if runtime.aborted:
+                data[ABORTED_KEY] = runtime.aborted
+            data[FINAL_KEY] = runtime.final
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
@@ -228,23 +299,49 @@ def _on_init(environment: Any, **_: Any) -> None:
             if previous is not None:
                 snapshot.timeline.keep_older(previous.timeline)
             runtime.worker_snapshots[client_id] = snapshot
+            if data.get(FINAL_KEY):
+                runtime.final_reports.add(client_id)
+            if data.get(ABORTED_KEY) and not runtime.aborted:
+                runtime.aborted = f"worker {client_id}: {data[ABORTED_KEY]}"
+                runtime.stop_requested = True
 
-    def save_results(runtime: FleetRuntime) -> None:
+    def save_results(runtime: FleetRuntime) -> bool:
+        """The results with their status, first of the run's files: False when they could not
+        be written (said in one line; Locust then exits with the reports error's code)."""
         path = environment.parsed_options.swf_results
-        if path:
-            metrics = runtime.merged_metrics()
-            processes = max(1, len(runtime.worker_snapshots))
-            results = build_results(runtime, metrics, environment.runner.stats, processes)
+        if not path:
+            return True
+        metrics = runtime.merged_metrics()
+        processes = max(1, len(runtime.worker_snapshots))
+        results = build_results(runtime, metrics, environment.runner.stats, processes)
+        results["status"] = run_status(runtime, results).to_dict()
+        try:
             write_json(Path(path), results)
+        except SwfbenchError as exc:
+            print(f"swfbench: error: {exc}", file=sys.stderr, flush=True)
+            environment.process_exit_code = exc.exit_code
+            return False
+        return True
 
     def on_quitting(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is None or isinstance(environment.runner, WorkerRunner):
             return
+        if isinstance(environment.runner, MasterRunner):
+            _note_missing_workers(environment, runtime)
         print(f"swfbench: {summary_line(runtime.merged_metrics())}", flush=True)
-        save_results(runtime)
-        if environment.parsed_options.swf_results:
-            print(f"swfbench: results in {environment.parsed_options.swf_results}", flush=True)
+        options = environment.parsed_options
+        # The results first: when the disk fills, the data survives Locust's larger page.
+        if not save_results(runtime):
+            return
+        if options.swf_results:
+            print(f"swfbench: results in {options.swf_results}", flush=True)
+        try:
+            if options.swf_locust_reports:
+                write_locust_reports(environment, options.swf_locust_reports)
+        except SwfbenchError as exc:
+            # Locust's own page is an extra: the run's results and report do without it.
+            print(f"swfbench: warning: Locust's own reports: {exc}", file=sys.stderr, flush=True)
 
     def on_spawning_complete(user_count: int) -> None:
         # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
@@ -262,6 +359,114 @@ def _on_init(environment: Any, **_: Any) -> None:
     control_fd = environment.parsed_options.swf_control_fd
     if control_fd >= 0 and runtime is not None and not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(_listen, runtime, control_fd, save_results)
+
+
+def run_status(runtime: FleetRuntime, results: dict[str, Any]) -> RunStatus:
+    """How the run ended, as far as Locust's processes know (`swfbench load` adds its audit):
+    a heartbeat answered OK is what it checked; a worker process lost or an exception inside a
+    simulated worker leaves it incomplete; a failed bootstrap or an internal error aborts it."""
+    status = RunStatus(checked=results["heartbeat"]["ok"])
+    status.lack(AUDIT_PENDING)
+    if runtime.stopped_early:
+        status.interrupt("early_stop", runtime.stopped_early["reason"])
+    if runtime.interrupted:
+        how = "at once" if runtime.hurry else "gracefully"
+        status.interrupt(runtime.interrupted["by"], f"stopped {how}")
+    if runtime.aborted:
+        status.abort(runtime.aborted)
+    for worker, what in sorted(runtime.workers_lost.items()):
+        status.lack(f"a Locust worker was lost: {worker} {what}")
+    errors = results["worker_errors"]
+    if errors:
+        kinds = ", ".join(f"{name} x{e['count']} ({e['first']})" for name, e in errors.items())
+        status.lack(f"simulated workers failed with exceptions: {kinds}")
+    return status
+
+
+def write_locust_reports(environment: Any, prefix: str) -> None:
+    """Locust's own page and its final statistics as CSV, each written whole or not at all."""
+    writer = StatsCSV(environment, PERCENTILES_TO_REPORT)
+    tables: dict[str, Callable[[Any], None]] = {
+        "_stats.csv": writer.requests_csv,
+        "_failures.csv": writer.failures_csv,
+        "_exceptions.csv": writer.exceptions_csv,
+    }
+    for suffix, table in tables.items():
+        text = io.StringIO()
+        table(csv.writer(text))
+        write_text(Path(prefix + suffix), text.getvalue())
+    html: str = get_html_report(environment, show_download_link=False)  # type: ignore[no-untyped-call]
+    write_text(Path(prefix + ".html"), html)
+
+
+def _guarded(runtime: FleetRuntime, function: Callable[..., None], *args: Any) -> Any:
+    """A greenlet of swfbench's own (gate watch, capacity search, worker watch): should it fail,
+    the run stops, marked aborted with the reason, instead of going on without it."""
+
+    def run() -> None:
+        try:
+            function(*args)
+        except Exception as exc:
+            runtime.aborted = f"internal error in {function.__name__}: {type(exc).__name__}: {exc}"
+            runtime.stop_requested = True
+            log.error("%s", runtime.aborted)
+
+    return gevent.spawn(run)
+
+
+def _watch_workers(environment: Any, runtime: FleetRuntime) -> None:
+    """On a master: a worker process that stops sending heartbeats (Locust marks it missing)
+    or leaves while the run is on takes its share of the fleet with it; say so."""
+    runner = environment.runner
+    known: set[str] = set()
+    while True:
+        gevent.sleep(WATCH_WORKERS_S)
+        if runtime.stop_requested or runner.state not in (STATE_RUNNING, STATE_SPAWNING):
+            continue
+        present = {client.id: client.state for client in runner.clients.all}
+        at = time.time() - runtime.started_wall
+        for worker in sorted(known - set(present)):
+            runtime.workers_lost.setdefault(worker, f"left the run at {at:.0f} s")
+        _note_missing_workers(environment, runtime)
+        known |= set(present)
+
+
+def _report_final(environment: Any, msg: Any) -> None:
+    """On a worker, asked by the master: stop (a no-op when stopped already: the test_stop
+    listener runs the audit) and send the figures at once, as Locust's own reports do."""
+    environment.runner.stop()
+    data: dict[str, Any] = {}
+    environment.events.report_to_master.fire(client_id=environment.runner.client_id, data=data)
+    environment.runner.send_message("stats", data)
+
+
+def _await_final_reports(environment: Any, runtime: FleetRuntime, limit_s: float) -> None:
+    """On a master, at the stop: have every worker stop, audit and report, and wait for those
+    reports. Locust's master asks for a last report only as it quits, and gives it half a
+    second; a busy worker misses that, and its last tasks would go unaccounted."""
+    for client in environment.runner.clients.all:
+        environment.runner.send_message(FINAL_MESSAGE, None, client.id)
+    give_up = time.monotonic() + limit_s
+    while time.monotonic() < give_up:
+        waiting = [
+            client.id
+            for client in environment.runner.clients.all
+            if client.id not in runtime.final_reports and client.state != STATE_MISSING
+        ]
+        if not waiting:
+            return
+        gevent.sleep(0.2)
+    at = time.time() - runtime.started_wall
+    for worker in waiting:
+        runtime.workers_lost.setdefault(worker, f"sent no figures after the stop (at {at:.0f} s)")
+
+
+def _note_missing_workers(environment: Any, runtime: FleetRuntime) -> None:
+    at = time.time() - runtime.started_wall
+    for client in environment.runner.clients.all:
+        if client.state == STATE_MISSING and client.id not in runtime.workers_lost:
+            runtime.workers_lost[client.id] = f"stopped sending heartbeats (by {at:.0f} s)"
+            log.error("Locust worker %s was lost mid-run", client.id)
 
 
 def _gate_watch(options: Any) -> GateWatch:
@@ -315,7 +520,7 @@ def _capacity_search(runtime: FleetRuntime, plan: StepPlan, settle_s: float) -> 
     runtime.stop_requested = True
 
 
-def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], None]) -> None:
+def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]) -> None:
     """swfbench's word on stopping, one line each: "stop SIGINT" ends the run at the shape's
     next tick as a finished run ends, marked interrupted; "now SIGINT" also skips closing the
     open tasks, and saves the results as they are at once (a user or an audit call blocked on

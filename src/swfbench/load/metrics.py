@@ -23,8 +23,13 @@ ENDS = (
     "missed_timeout_closed",
     "vanished",
     "interrupted",
+    "worker_error",
 )
 """How a started task ended: each started task ends in exactly one of these."""
+WORKER_OPERATION = "SimulatedWorker"
+"""What an exception inside a simulated worker is recorded under, as if it were a call..."""
+WORKER_ERROR = "WorkerError"
+"""...failed with this code; `worker_errors` keeps the exception types."""
 
 
 class FleetMetrics:
@@ -40,6 +45,8 @@ class FleetMetrics:
         self.timeline = Timeline()
         self.first_error_wall: dict[str, float] = {}
         """When each error code was first answered (wall clock): e.g. the onset of throttling."""
+        self.worker_errors: dict[str, list[Any]] = {}
+        """Exceptions raised inside simulated workers: type name → [count, first message]."""
 
     def count(self, name: str, by: int = 1) -> None:
         self.counters[name] += by
@@ -50,6 +57,21 @@ class FleetMetrics:
             self.timeline.record_latency(seconds)
         elif histogram == "pacing_lag":
             self.timeline.record_lag(seconds)
+
+    def record_due(self, n: int = 1) -> None:
+        """Heartbeats the schedule made due (taken, or never reached before it ended)."""
+        self.counters["heartbeats_due"] += n
+        self.timeline.record_count("due", n)
+
+    def record_sent(self) -> None:
+        """A heartbeat leaves: it is answered (OK or failed) or still in flight at the stop."""
+        self.counters["heartbeats_sent"] += 1
+        self.timeline.record_count("sent")
+
+    def record_worker_error(self, exc: BaseException) -> None:
+        name = type(exc).__name__
+        entry = self.worker_errors.setdefault(name, [0, " ".join(str(exc).split())[:200]])
+        entry[0] += 1
 
     def record_call(
         self, operation: str, error_code: str | None, seconds: float | None = None
@@ -78,6 +100,8 @@ class FleetMetrics:
             self.call_latency.setdefault(operation, Histogram()).merge(histogram)
         for code, wall in other.first_error_wall.items():
             self.first_error_wall[code] = min(wall, self.first_error_wall.get(code, wall))
+        for name, (count, message) in other.worker_errors.items():
+            self.worker_errors.setdefault(name, [0, message])[0] += count
 
     def to_wire(self, timeline_slots: list[int] | None = None) -> dict[str, Any]:
         """Everything, or with `timeline_slots` only those seconds of the timeline."""
@@ -88,6 +112,7 @@ class FleetMetrics:
             "call_latency": {op: h.to_wire() for op, h in self.call_latency.items()},
             "timeline": self.timeline.to_wire(timeline_slots),
             "first_error_wall": self.first_error_wall,
+            "worker_errors": self.worker_errors,
         }
 
     @classmethod
@@ -102,6 +127,9 @@ class FleetMetrics:
         }
         metrics.timeline = Timeline.from_wire(data.get("timeline", []))
         metrics.first_error_wall = {str(k): float(v) for k, v in data["first_error_wall"].items()}
+        metrics.worker_errors = {
+            str(k): [int(v[0]), str(v[1])] for k, v in data.get("worker_errors", {}).items()
+        }
         return metrics
 
     @property
@@ -130,11 +158,19 @@ class FleetMetrics:
             if operation in calls:
                 calls[operation]["latency_ms"] = histogram.summary_ms()
                 calls[operation]["latency_spectrum_ms"] = histogram.spectrum_ms()
+        due, ok = c["heartbeats_due"], c["heartbeats_ok"]
         return {
             "histogram_relative_error": RELATIVE_ERROR,
             "heartbeat": {
-                "ok": c["heartbeats_ok"],
+                "due": due,
+                "sent": c["heartbeats_sent"],
+                "ok": ok,
                 "failed": c["heartbeats_failed"],
+                # Sent and neither answered nor failed: still waiting when the run stopped.
+                "in_flight": max(
+                    0, c["heartbeats_sent"] - c["heartbeats_ok"] - c["heartbeats_failed"]
+                ),
+                "delivered_ratio": round(ok / due, 4) if due else None,
                 "latency_ms": self.histograms["heartbeat_latency"].summary_ms(),
                 "latency_spectrum_ms": self.histograms["heartbeat_latency"].spectrum_ms(),
                 "pacing_lag_ms": self.histograms["pacing_lag"].summary_ms(),
@@ -146,6 +182,8 @@ class FleetMetrics:
                 "propagated": c["cancel_propagated"],
                 "lost": c["cancel_lost"],
                 "not_propagated": c["cancel_lost"] + c["cancel_decision_failed"],
+                # Requested while the run stopped: the decision call never ended.
+                "interrupted": c["cancel_interrupted"],
                 "obeyed": c["cancel_obeyed"],
                 "ignored": c["cancel_ignored"],
                 "propagation_ms": self.histograms["cancel_propagation"].summary_ms(),
@@ -168,8 +206,14 @@ class FleetMetrics:
                 "closed_by_audit": c["closed_by_audit"],
                 "close_failures": c["close_failures"],
                 "end_call_failures": c["end_call_failures"],
+                # The target no longer knew the domain (restarted empty): registered again.
+                "domain_registered_again": c["domain_registered_again"],
             },
             "calls": calls,
+            "worker_errors": {
+                name: {"count": count, "first": message}
+                for name, (count, message) in sorted(self.worker_errors.items())
+            },
         }
 
 

@@ -7,6 +7,7 @@ A profile is validated by `schemas/load_profile.json` before anything runs; a mi
 from __future__ import annotations
 
 import json
+import math
 import random
 import string
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import yaml
 
 from swfbench.activity import ActivityTimeouts, Timeout
 from swfbench.errors import UsageError
+from swfbench.timeouts import ClientTimeouts
 
 Outcome = Literal["complete", "fail", "silent", "cancel"]
 OUTCOMES: tuple[Outcome, ...] = ("complete", "fail", "silent", "cancel")
@@ -139,6 +141,8 @@ class Profile:
     """How long a worker keeps heartbeating for a requested cancellation before calling it lost."""
     timeout_slack_s: float = 5.0
     """A silent task still open this long past its deadline is a missed timeout."""
+    client_timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
+    """Connect and read timeouts of every SWF call (`client:`; flags override them)."""
 
     @property
     def max_workers(self) -> int:
@@ -174,6 +178,25 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def _fail(path: str, where: str, message: str) -> UsageError:
     return UsageError(f"{path}: {where}: {message}")
+
+
+def _non_finite(data: Any, where: str = "") -> str | None:
+    """The path of the first number that is not finite (YAML's .inf, .nan), if any: the schema
+    takes them as numbers, and they would only fail inside the workers, mid-run."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return where or "(top level)"
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    for key, value in items:
+        found = _non_finite(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _timeout(value: Any) -> Timeout:
@@ -218,6 +241,9 @@ def parse_profile(data: Any, path: str) -> Profile:
     """Validate a loaded YAML document and build the profile; errors name `path` and the field."""
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a fleet profile is a mapping of keys, got {type(data).__name__}")
+    infinite = _non_finite(data)
+    if infinite is not None:
+        raise _fail(path, infinite, "must be a finite number, not .inf or .nan")
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
@@ -266,6 +292,12 @@ def parse_profile(data: Any, path: str) -> Profile:
         cancel_after=float(cancel.get("after", 0.5)),
         cancel_propagation_wait_s=float(cancel.get("propagation_wait_s", 5.0)),
         timeout_slack_s=float(data.get("timeout_slack_s", 5.0)),
+        client_timeouts=ClientTimeouts(
+            **{
+                key.replace("_timeout_s", "_s"): float(value)
+                for key, value in data.get("client", {}).items()
+            }
+        ),
     )
 
 

@@ -9,10 +9,15 @@ from typing import Any
 from swfbench import __version__
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.metrics import FleetMetrics
+from swfbench.load.profile import Profile
 from swfbench.load.transport import OPERATION
 from swfbench.results import git_revision
 
 SCHEMA_VERSION = 1
+AUDIT_PENDING = "the domain audit: not recorded (swfbench load runs it after Locust)"
+"""In the status Locust writes, until `swfbench load` replaces it with its audit's outcome:
+results left as Locust wrote them (swfbench stopped, a disk too full for the final file) must
+not pass as whole."""
 
 
 def _iso(wall: float) -> str:
@@ -36,6 +41,37 @@ def locust_section(stats: Any) -> dict[str, Any]:
         for e in stats.errors.values()
     ]
     return {"operations": operations, "errors": errors}
+
+
+def empty_results(
+    run_id: str, profile: Profile, target: dict[str, Any], started: float, ended: float
+) -> dict[str, Any]:
+    """The results of a run whose Locust wrote none (it crashed, or could not write): no
+    figure, the shape every load report and gate reads. The caller marks it aborted."""
+    fleet = FleetMetrics().to_dict()
+    return {
+        "kind": "load",
+        "swfbench_version": __version__,
+        "git_revision": git_revision(),
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "profile": {"name": profile.name, "path": profile.path},
+        "target": target,
+        "send_mode": profile.send_mode,
+        "started_at": _iso(started),
+        "ended_at": _iso(ended),
+        "duration_s": round(ended - started, 3),
+        "processes": 0,
+        "locust": {"operations": {}, "errors": []},
+        **fleet,
+        "timeline": {"width_s": 1, "points": []},
+        "first_error_s": {},
+        "stopped_early": None,
+        "interrupted": None,
+        "aborted": None,
+        "workers_lost": {},
+        "metrics": gate_metrics(fleet, ended - started),
+    }
 
 
 def build_results(
@@ -70,6 +106,8 @@ def build_results(
         },
         "stopped_early": runtime.stopped_early,
         "interrupted": runtime.interrupted,
+        "aborted": runtime.aborted,
+        "workers_lost": dict(sorted(runtime.workers_lost.items())),
         **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),
         "metrics": gate_metrics(fleet, duration),
     }
@@ -115,10 +153,19 @@ def gate_metrics(fleet: dict[str, Any], duration_s: float) -> dict[str, Any]:
         "count": sum(by_code.values()),
         "ratio": sum(by_code.values()) / total if total else 0.0,
     }
+    due = heartbeat["due"]
     return {
         "heartbeat": {
+            "due": due,
+            "sent": heartbeat["sent"],
             "ok": heartbeat["ok"],
             "failed": heartbeat["failed"],
+            "in_flight": heartbeat["in_flight"],
+            # Against what the schedule asked for, as capacity judges a step: a hung or
+            # crawling target shows here even when no call failed. None when nothing was due,
+            # so that no floor on it can hold.
+            "sent_ratio": heartbeat["sent"] / due if due else None,
+            "delivered_ratio": heartbeat["ok"] / due if due else None,
             "rate_per_s": heartbeat["ok"] / duration_s if duration_s > 0 else 0.0,
             "latency": _percentiles(heartbeat["latency_ms"]),
             "pacing_lag": _percentiles(heartbeat["pacing_lag_ms"]),
@@ -152,7 +199,9 @@ def summary_line(metrics: FleetMetrics) -> str:
     timeouts = data["timeouts"]
     tasks = data["tasks"]
     return (
-        f"{OPERATION}: {data['heartbeat']['ok']} ok, {data['heartbeat']['failed']} failed, "
+        f"{OPERATION}: {data['heartbeat']['due']} due, {data['heartbeat']['sent']} sent, "
+        f"{data['heartbeat']['ok']} ok, {data['heartbeat']['failed']} failed, "
+        f"{data['heartbeat']['in_flight']} in flight; "
         f"p50 {latency['p50']} ms, p99 {latency['p99']} ms, p99.9 {latency['p99.9']} ms, "
         f"max {latency['max']} ms; lag p99 {lag['p99']} ms; tasks {tasks['started']} started, "
         f"{tasks['accounted']} accounted, {tasks['closed_by_audit']} closed by audit; "

@@ -29,21 +29,24 @@ POINT_WIDTHS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
 class Slot:
     """One second of one process (or of the whole fleet, once merged)."""
 
-    __slots__ = ("calls", "lag", "latency")
+    __slots__ = ("calls", "counts", "lag", "latency")
 
     def __init__(self) -> None:
         self.latency = Histogram(COARSE)
         self.lag = Histogram(COARSE)
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.counts: Counter[str] = Counter()
+        """Heartbeats made due (`due`) and sent (`sent`) in this second."""
 
     def merge(self, other: Slot) -> None:
         self.latency.merge(other.latency)
         self.lag.merge(other.lag)
         self.calls.update(other.calls)
+        self.counts.update(other.counts)
 
     def to_wire(self) -> list[Any]:
         calls = [[op, code, n] for (op, code), n in self.calls.items()]
-        return [self.latency.to_wire(), self.lag.to_wire(), calls]
+        return [self.latency.to_wire(), self.lag.to_wire(), calls, dict(self.counts)]
 
     @classmethod
     def from_wire(cls, data: list[Any]) -> Slot:
@@ -51,6 +54,8 @@ class Slot:
         slot.latency = Histogram.from_wire(data[0])
         slot.lag = Histogram.from_wire(data[1])
         slot.calls.update({(str(op), str(code)): int(n) for op, code, n in data[2]})
+        if len(data) > 3:
+            slot.counts.update({str(k): int(v) for k, v in data[3].items()})
         return slot
 
 
@@ -71,6 +76,9 @@ class Timeline:
 
     def record_call(self, operation: str, code: str) -> None:
         self._slot().calls[(operation, code)] += 1
+
+    def record_count(self, name: str, n: int = 1) -> None:
+        self._slot().counts[name] += n
 
     def record_latency(self, seconds: float) -> None:
         self._slot().latency.record_seconds(seconds)
@@ -110,9 +118,10 @@ class Timeline:
     ) -> dict[str, Any]:
         """The timeline section of the results: at most MAX_POINTS points, time from the start.
 
-        Each point covers `width_s` seconds (merged slots): heartbeats answered OK per second
-        (over the part of the point inside the run, so a run's first and last partial seconds
-        do not show as dips),
+        Each point covers `width_s` seconds (merged slots): heartbeats answered OK, made due by
+        the schedule and sent, per second (over the part of the point inside the run, so a
+        run's first and last partial seconds do not show as dips), heartbeats in flight at the
+        point's end (sent, not yet answered),
         heartbeat latency p50/p90/p99/max and pacing lag p99 in ms, and failed calls of every
         operation by error code (a count over the point's width).
         """
@@ -127,9 +136,12 @@ class Timeline:
             group.merge(self.slots[index])
         start_group = math.floor(started_wall) // width
         points = []
+        in_flight = 0
         for group_index in range(min(groups), max(groups) + 1):
             slot = groups.get(group_index) or Slot()
             ok = slot.calls.get((heartbeat_operation, "OK"), 0)
+            answered = sum(n for (op, _), n in slot.calls.items() if op == heartbeat_operation)
+            in_flight = max(0, in_flight + slot.counts["sent"] - answered)
             begin = max(group_index * width, started_wall)
             covered = min((group_index + 1) * width, ended_wall) - begin
             seconds = width if covered < 0.2 * width else covered
@@ -142,6 +154,9 @@ class Timeline:
                 {
                     "t_s": (group_index - start_group) * width,
                     "heartbeats_per_s": round(ok / seconds, 3),
+                    "due_per_s": round(slot.counts["due"] / seconds, 3),
+                    "sent_per_s": round(slot.counts["sent"] / seconds, 3),
+                    "in_flight": in_flight,
                     "latency_ms": {
                         "p50": round(latency.quantile_us(50) / 1000, 3),
                         "p90": round(latency.quantile_us(90) / 1000, 3),

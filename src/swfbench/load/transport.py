@@ -11,7 +11,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, SWFClient
+from swfbench.client import (
+    CONNECT_TIMEOUT,
+    CONNECTION_ERROR,
+    READ_TIMEOUT,
+    CallObserver,
+    CallRecord,
+    SWFClient,
+)
 from swfbench.errors import SWFError, TargetUnreachable
 from swfbench.load.sigv4 import Signer
 
@@ -63,6 +70,28 @@ def build_request(
     return body, signer.headers(OPERATION, body, now)
 
 
+class ConnectTimedOut(TimeoutError):
+    """No connection within the connect timeout (geventhttpclient raises the same
+    TimeoutError for a connection and for an answer that does not come)."""
+
+
+def _tell_connect_timeouts(pool: Any) -> None:
+    """Make a geventhttpclient connection pool raise `ConnectTimedOut` when opening a new
+    connection times out. Only new connections pass here: kept-alive ones cost nothing."""
+    if getattr(pool, "_swfbench_connect", False):
+        return
+    create = pool._create_socket
+
+    def create_socket() -> Any:
+        try:
+            return create()
+        except TimeoutError as exc:
+            raise ConnectTimedOut(str(exc)) from exc
+
+    pool._create_socket = create_socket
+    pool._swfbench_connect = True
+
+
 class FastSender:
     """Heartbeats through the connection pool of a geventhttpclient user agent (FastHttpUser's
     `client.client`), signed by `Signer`: one POST on a kept-alive connection, nothing else."""
@@ -74,6 +103,7 @@ class FastSender:
     ) -> None:
         # The pool's HTTP client for the endpoint; shared with every user of the same pool.
         self._http = agent.clientpool.get_client(endpoint_url.rstrip("/") + "/")
+        _tell_connect_timeouts(self._http._connection_pool)
         self._signer = signer
         self._observer = observer
 
@@ -84,10 +114,17 @@ class FastSender:
             with self._http.request("POST", "/", body=body, headers=headers) as response:
                 status = int(response.status_code)
                 content = response.read()
-        except Exception:  # geventhttpclient raises socket, SSL and timeout errors alike
+        except Exception as exc:  # geventhttpclient raises socket, SSL and timeout errors alike
+            failure = (
+                CONNECT_TIMEOUT
+                if isinstance(exc, ConnectTimedOut)
+                else READ_TIMEOUT
+                if isinstance(exc, TimeoutError)
+                else CONNECTION_ERROR
+            )
             duration = time.perf_counter() - started
-            self._observer(CallRecord(OPERATION, duration, CONNECTION_ERROR, None, 0))
-            return HeartbeatResult(False, CONNECTION_ERROR, duration)
+            self._observer(CallRecord(OPERATION, duration, failure, None, 0))
+            return HeartbeatResult(False, failure, duration)
         duration = time.perf_counter() - started
         code: str | None = None
         cancel = False
@@ -119,8 +156,8 @@ class Boto3Sender:
             answer = self._client.call(OPERATION, **params)
         except SWFError as exc:
             return HeartbeatResult(False, exc.code, time.perf_counter() - started)
-        except TargetUnreachable:
-            return HeartbeatResult(False, CONNECTION_ERROR, time.perf_counter() - started)
+        except TargetUnreachable as exc:
+            return HeartbeatResult(False, exc.code, time.perf_counter() - started)
         return HeartbeatResult(
             bool(answer.get("cancelRequested")), None, time.perf_counter() - started
         )

@@ -10,7 +10,7 @@ from locust import FastHttpUser, LoadTestShape, constant, task
 
 from swfbench.load.fleet import FleetRuntime, runtime_of
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
-from swfbench.load.worker import Pacer, SimulatedWorker
+from swfbench.load.worker import SETUP_BACKOFF_S, Pacer, SimulatedWorker
 
 
 def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
@@ -26,12 +26,22 @@ def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
     )
 
 
+def _timed(user: FastHttpUser, environment: Any) -> None:
+    """The fast path's timeouts are the run's client timeouts (geventhttpclient reads them
+    when the user's client is built, in FastHttpUser.__init__)."""
+    timeouts = runtime_of(environment).target.timeouts
+    user.connection_timeout = timeouts.connect_s
+    user.network_timeout = timeouts.read_s
+
+
 class ActivityWorker(FastHttpUser):
     """One simulated SWF activity worker: start a task, heartbeat it, end it, start the next."""
 
     wait_time = constant(0)
-    network_timeout = 70.0
-    connection_timeout = 10.0
+
+    def __init__(self, environment: Any) -> None:
+        _timed(self, environment)
+        super().__init__(environment)
 
     def on_start(self) -> None:
         runtime = runtime_of(self.environment)
@@ -39,7 +49,12 @@ class ActivityWorker(FastHttpUser):
 
     @task
     def activity_task(self) -> None:
-        self.worker.run_one()
+        try:
+            self.worker.run_one()
+        except Exception as exc:  # a defect, or a profile value validation let through
+            # Measured as a WorkerError of its type, not one traceback per task from Locust.
+            self.worker.runtime.record_worker_error(exc)
+            self.worker.clock.sleep(SETUP_BACKOFF_S)
 
 
 class HeartbeatOnlyWorker(FastHttpUser):
@@ -48,6 +63,10 @@ class HeartbeatOnlyWorker(FastHttpUser):
 
     abstract = True
     wait_time = constant(0)
+
+    def __init__(self, environment: Any) -> None:
+        _timed(self, environment)
+        super().__init__(environment)
 
     def on_start(self) -> None:
         runtime = runtime_of(self.environment)
@@ -62,6 +81,7 @@ class HeartbeatOnlyWorker(FastHttpUser):
     def beat(self) -> None:
         self.pacer.wait()
         details = self.runtime.profile.details.make(50.0, self.rng)
+        self.runtime.metrics.record_sent()
         result = self.sender.heartbeat(self.token, details)
         if result.error_code is None:
             self.runtime.metrics.count("heartbeats_ok")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from swfbench.activity import ActivityHandle, start_activity
-from swfbench.errors import SwfbenchError
+from swfbench.errors import SwfbenchError, SWFError
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.profile import Outcome, percent
 from swfbench.load.transport import HeartbeatSender
@@ -64,7 +64,12 @@ class _Task:
 
 class Pacer:
     """An absolute heartbeat schedule: the next beat is due one interval after the previous
-    *due* time, so a slow target shows up as lag instead of a silently lower rate."""
+    *due* time, so a slow target shows up as lag instead of a silently lower rate.
+
+    The schedule also counts what was due: each beat taken (`wait`), and when the schedule ends
+    (`finish`: the task ended, or the run stopped) the due times it never reached, because the
+    worker was still waiting on an answer. A target that hangs leaves beats due and unsent.
+    """
 
     def __init__(
         self, runtime: FleetRuntime, rng: random.Random, clock: Clock | None = None
@@ -74,8 +79,13 @@ class Pacer:
         self.rng = rng
         self.clock = clock or Clock()
         self.due = 0.0
+        self.until = math.inf
+        """When the schedule ends by itself (the task's planned end), monotonic."""
+        self.taken = False
+        """The beat due at `due` was taken (counted, being sent) and `advance` not yet called."""
+        self.active = False
 
-    def start(self) -> None:
+    def start(self, until: float = math.inf) -> None:
         interval = self.profile.interval.mean_s
         now = self.clock.mono()
         if self.profile.synchronized_start:
@@ -85,6 +95,8 @@ class Pacer:
             self.due = now + (math.ceil(wall / interval) * interval - wall)
         else:
             self.due = now + self.rng.uniform(0.0, interval)
+        self.until, self.taken, self.active = until, False, True
+        self.runtime.schedules.add(self)
 
     def wait(self) -> float:
         """Sleep until the beat is due; return the lag (send time minus due time) in seconds."""
@@ -92,11 +104,28 @@ class Pacer:
         if delay > 0:
             self.clock.sleep(delay)
         lag = max(0.0, self.clock.mono() - self.due)
+        self.taken = True
+        self.runtime.metrics.record_due()
         self.runtime.metrics.record("pacing_lag", lag)
         return lag
 
     def advance(self) -> None:
         self.due += max(MIN_INTERVAL_S, self.profile.interval.sample(self.rng))
+        self.taken = False
+
+    def finish(self, end: float | None = None) -> None:
+        """End the schedule at `end` (monotonic; default now, and never past `until`): the due
+        times before it that were never taken count as due, unsent. Idempotent."""
+        if not self.active:
+            return
+        self.active = False
+        self.runtime.schedules.discard(self)
+        end = min(self.until, self.clock.mono() if end is None else end)
+        # The next untaken due time; past a taken beat, one interval on (its sample unknown).
+        mean = max(MIN_INTERVAL_S, self.profile.interval.mean_s)
+        untaken = self.due + (mean if self.taken else 0.0)
+        if end > untaken:
+            self.runtime.metrics.record_due(math.ceil((end - untaken) / mean))
 
 
 class SimulatedWorker:
@@ -125,9 +154,7 @@ class SimulatedWorker:
         outcome = self.profile.pick_outcome(self.rng)
         duration = max(0.0, self.profile.duration.sample(self.rng))
         try:
-            handle = start_activity(
-                self.runtime.client, domain=self.profile.domain, timeouts=self.profile.timeouts
-            )
+            handle = self._start()
         except SwfbenchError:
             # Already reported to Locust by the client's observer, with its error code.
             self.metrics.count("setup_failures")
@@ -144,7 +171,11 @@ class SimulatedWorker:
             started_mono=self.clock.mono(),
             last_beat_wall=wall,
         )
-        end = self._drive(task)
+        try:
+            end = self._drive(task)
+        except Exception as exc:  # a defect, or a profile value validation let through
+            self.runtime.record_worker_error(exc)
+            end = "worker_error"
         self.metrics.count(end)
         self.runtime.open_handles.pop(handle.workflow_id, None)
         try:
@@ -155,16 +186,39 @@ class SimulatedWorker:
             self.metrics.count("close_failures")
         return end
 
+    def _start(self) -> ActivityHandle:
+        """Start a task; when the target no longer knows the domain or its types (it was
+        restarted empty), register them again and try once more."""
+        try:
+            return start_activity(
+                self.runtime.client, domain=self.profile.domain, timeouts=self.profile.timeouts
+            )
+        except SWFError as exc:
+            if exc.operation != "StartWorkflowExecution" or exc.code != "UnknownResourceFault":
+                raise
+            self.runtime.register_again()
+            return start_activity(
+                self.runtime.client, domain=self.profile.domain, timeouts=self.profile.timeouts
+            )
+
     def _drive(self, task: _Task) -> str:
-        profile = self.profile
         planned_end = task.started_mono + task.duration_s
+        self.pacer.start(until=planned_end)
+        try:
+            return self._beats(task, planned_end)
+        finally:
+            # The run may have stopped mid-call (Locust kills the user): whatever was due
+            # until now or the planned end and never sent still counts as due.
+            self.pacer.finish()
+
+    def _beats(self, task: _Task, planned_end: float) -> str:
+        profile = self.profile
         cancel_at = (
             task.started_mono + task.duration_s * profile.cancel_after
             if task.outcome == "cancel"
             else None
         )
         obey = task.outcome == "cancel" and self.rng.random() < profile.cancel_obey
-        self.pacer.start()
         while True:
             now = self.clock.mono()
             if task.outcome == "silent" and now >= planned_end:
@@ -192,6 +246,7 @@ class SimulatedWorker:
         elapsed = self.clock.mono() - task.started_mono
         details = self.profile.details.make(percent(elapsed, task.duration_s), self.rng)
         token = task.handle.task_token or ""
+        self.metrics.record_sent()
         result = self.sender.heartbeat(token, details)
         if result.error_code is not None:
             self.metrics.count("heartbeats_failed")
@@ -220,12 +275,17 @@ class SimulatedWorker:
         """The decider's RequestCancelActivityTask; it reaches the worker only through a
         heartbeat answering cancelRequested: true (fact sheet, "Cancellation")."""
         self.metrics.count("cancel_requested")
+        outcome = "cancel_interrupted"  # unless the call ends: the run stopped during it
         try:
             task.handle.request_cancel()
+            outcome = ""
         except SwfbenchError:
             # Plain moto does not implement the decision and answers HTTP 500 (fact sheet).
-            self.metrics.count("cancel_decision_failed")
+            outcome = "cancel_decision_failed"
             return
+        finally:
+            if outcome:
+                self.metrics.count(outcome)
         task.cancel_decided = self.clock.mono()
 
     def _finish(self, task: _Task) -> str:
@@ -251,6 +311,11 @@ class SimulatedWorker:
     def _closing_event(self, task: _Task) -> dict[str, Any] | None:
         try:
             events = task.handle.history()
+        except SWFError as exc:
+            if exc.code == "UnknownResourceFault":
+                # The target knows no such execution: restarted empty, the task went with it.
+                return {"eventType": "ExecutionUnknown"}
+            return None
         except SwfbenchError:
             return None
         for event in events:

@@ -313,13 +313,23 @@ def tiles(results: dict[str, Any]) -> list[dict[str, str]]:
         delivered = hb.get("delivered_ratio")
         if delivered is None and hb["due"]:
             delivered = hb["ok"] / hb["due"]
-        tiles.append(
+        tiles += [
             {
                 "value": percent(delivered),
                 "name": "delivered: answered OK",
                 "of": f"of {count(hb['due'])} heartbeats due by the schedule",
-            }
-        )
+            },
+            {
+                "value": count(hb["sent"]),
+                "name": "heartbeats sent",
+                "of": f"of {count(hb['due'])} due by the schedule",
+            },
+            {
+                "value": count(hb["in_flight"]),
+                "name": "in flight at the stop",
+                "of": f"of {count(hb['sent'])} sent: never answered",
+            },
+        ]
     tiles += [
         {
             "value": figure(hb["latency_ms"]["p99"], "ms") if hb["latency_ms"]["count"] else "—",

@@ -3,6 +3,7 @@ fetch), and keep `reports/index.html` and each page's links to its neighbours cu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 import jinja2
 
 from swfbench import __version__
-from swfbench.errors import UsageError
+from swfbench.errors import ReportsError, UsageError
 from swfbench.report import numbers
 from swfbench.report.capacity_page import capacity_context
 from swfbench.report.common import (
@@ -28,9 +29,17 @@ from swfbench.report.conformance_page import conformance_context
 from swfbench.report.index_page import index_row, navigation
 from swfbench.report.load_page import load_context
 from swfbench.report.plan_page import plan_context
-from swfbench.results import RESULTS_FILE, RunStatus, now_iso, write_json, write_text
+from swfbench.results import RESULTS_FILE, RunStatus, make_dir, now_iso, write_json, write_text
 
-__all__ = ["CONFORMANCE_KINDS", "render", "run_id_of", "started_of", "write_index", "write_report"]
+__all__ = [
+    "CONFORMANCE_KINDS",
+    "render",
+    "run_id_of",
+    "started_of",
+    "write_index",
+    "write_report",
+    "write_run",
+]
 
 REPORT_FILE = "index.html"
 NAV = re.compile(r"<!-- nav -->.*?<!-- /nav -->", re.DOTALL)
@@ -91,12 +100,32 @@ def _run_status(results: dict[str, Any]) -> dict[str, Any] | None:
 def write_report(results: dict[str, Any], reports_dir: Path) -> Path:
     """Write `<reports_dir>/<run_id>/` with the results and their page; refresh the index."""
     html = render(results)  # render first: a failure leaves no half-written run behind
-    run_dir = reports_dir / run_id_of(results)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_dir(reports_dir / run_id_of(results))
     write_json(run_dir / RESULTS_FILE, results)
     write_text(run_dir / REPORT_FILE, html)
     write_index(reports_dir)
     return run_dir / REPORT_FILE
+
+
+def write_run(
+    results: dict[str, Any], reports_dir: Path, files: dict[str, str] | None = None
+) -> Path:
+    """A finished run's results first, then its other `files` (junit.xml) and its page. When
+    the disk fills or the directory refuses, the results are kept when they fit and say which
+    part was not written; the error is raised (exit 248)."""
+    run_dir = make_dir(reports_dir / run_id_of(results))
+    write_json(run_dir / RESULTS_FILE, results)
+    try:
+        for name, text in (files or {}).items():
+            write_text(run_dir / name, text)
+        return write_report(results, reports_dir)
+    except ReportsError as exc:
+        status = RunStatus.of(results)
+        status.lack(f"report not written: {exc}")
+        results["status"] = status.to_dict()
+        with contextlib.suppress(ReportsError):
+            write_json(run_dir / RESULTS_FILE, results)
+        raise
 
 
 def write_index(reports_dir: Path) -> Path:
@@ -121,7 +150,7 @@ def write_index(reports_dir: Path) -> Path:
     html = _environment.get_template("index.html.j2").render(
         version=__version__, generated=now_iso(), runs=rows, run_status=None, nav=None
     )
-    reports_dir.mkdir(parents=True, exist_ok=True)
+    make_dir(reports_dir)
     write_text(reports_dir / REPORT_FILE, html)
     return reports_dir / REPORT_FILE
 
@@ -137,4 +166,5 @@ def _link_page(page: Path, nav: dict[str, Any]) -> None:
     )
     updated = NAV.sub(lambda _: links, html, count=1)
     if updated != html:
-        write_text(page, updated)
+        with contextlib.suppress(ReportsError):  # the index itself says so if the disk refuses
+            write_text(page, updated)
