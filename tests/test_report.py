@@ -419,3 +419,23 @@ def test_only_two_runs_of_one_kind_compare(
     err = capsys.readouterr().err
     assert "compare exactly two load runs" in err or "only conformance results" in err
     assert err.count("\n") == 1 and not (tmp_path / "r").exists()
+
+
+def test_two_capacity_searches_compare_with_both_knees(
+    capacity_run: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = capacity_run.run_dir / "results.json"
+    second = json.loads(a.read_text())
+    second["run_id"] = "second-search"
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps(second))
+    reports = tmp_path / "reports"
+    assert main(["report", str(a), str(b), "--reports-dir", str(reports)]) == 0
+    capsys.readouterr()
+    (page,) = reports.glob("*comparison*/index.html")
+    html = page.read_text()
+    knee = numbers.figure(second["capacity"]["knee"]["offered_per_s"], "/s")
+    assert f"A: knee {knee}" in html and f"B: knee {knee}" in html
+    assert "Heartbeat latency against offered rate" in html
+    row = re.search(r'data-metric="capacity.knee_per_s">(.*?)</tr>', html, re.S)
+    assert row is not None and "no change" in row.group(1)
