@@ -126,11 +126,7 @@ def plan_context(results: dict[str, Any]) -> dict[str, Any]:
     def cells(sim: dict[str, Any]) -> list[str]:
         groups = sim.get("groups")
         return [
-            *(
-                []
-                if groups is None
-                else [f"{count(groups)}" + (" (exact)" if sim.get("exact") else "")]
-            ),
+            "—" if groups is None else count(groups) + (" (exact)" if sim.get("exact") else ""),
             count(sim["heartbeats"]),
             seconds(sim["throttling_starts_s"]),
             percent(sim["throttled_fraction"]),
@@ -140,8 +136,8 @@ def plan_context(results: dict[str, Any]) -> dict[str, Any]:
         ]
 
     labels = [
-        *(["groups of workers simulated"] if sims["spread"].get("groups") is not None else []),
-        *("heartbeats", "throttling starts", "throttled", "throttled, steady state"),
+        *("groups of workers simulated", "heartbeats", "throttling starts"),
+        *("throttled", "throttled, steady state"),
         *("longest gap without a successful heartbeat", "tasks that would time out"),
     ]
     columns = list(zip(cells(sims["spread"]), cells(sims["synchronized"]), strict=True))
