@@ -10,7 +10,9 @@ from swfbench import __version__
 from swfbench.errors import UsageError
 from swfbench.inputs import shown
 from swfbench.report import write_report
-from swfbench.report.render import CONFORMANCE_KINDS
+from swfbench.report.common import CONFORMANCE_KINDS
+from swfbench.report.comparison_page import COMPARABLE, comparison_document
+from swfbench.report.render import MALFORMED
 from swfbench.results import load_results, new_run_id, now_iso
 
 DEFAULT_REPORTS_DIR = Path("reports")
@@ -20,17 +22,21 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="render the HTML report of a saved results file",
-        description="Render RESULTS.json (from plan, conform or load) into "
+        description="Render RESULTS.json (from plan, conform, load or capacity) into "
         "REPORTS_DIR/<run-id>/index.html, and refresh REPORTS_DIR/index.html, which lists the "
-        "runs newest first. Exit 0 on success, 2 on a missing or unreadable results file, 248 "
-        "when the reports directory cannot be written.",
+        "runs newest first. Two load (or two capacity) results make a comparison page: A.json "
+        "is the baseline, B.json the run compared with it, on the same axes with their "
+        "differences in a table; several conformance results make one matrix. Exit 0 on "
+        "success, 2 on a missing or unreadable results file or results that do not combine, "
+        "248 when the reports directory cannot be written.",
     )
     parser.add_argument(
         "results",
         type=Path,
         nargs="+",
         metavar="RESULTS.json",
-        help="one results file, or several conformance results to combine into one matrix",
+        help="one results file; two load or two capacity results to compare (A B); or "
+        "several conformance results to combine into one matrix",
     )
     parser.add_argument(
         "--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="default: ./reports"
@@ -39,11 +45,15 @@ def register(subparsers: Any) -> None:
 
 
 def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:
-    """Several conformance runs (e.g. moto and another emulator) as one matrix document."""
+    """Several conformance runs (e.g. moto and another emulator) as one matrix document, or two
+    load (or capacity) runs as a comparison."""
+    if all(run["kind"] in COMPARABLE for run in runs):
+        return comparison_document(runs, [str(path) for path in paths])
     for run, path in zip(runs, paths, strict=True):
         if run["kind"] not in CONFORMANCE_KINDS:
             raise UsageError(
-                f"{path} holds {shown(run['kind'])} results: only conformance results combine"
+                f"{path} holds {shown(run['kind'])} results: only conformance results combine into a "
+                "matrix; compare two load runs or two capacity runs"
             )
     return {
         "kind": "conformance-matrix",
@@ -57,7 +67,13 @@ def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     runs = [load_results(path) for path in args.results]
-    document = runs[0] if len(runs) == 1 else combine(runs, args.results)
+    try:
+        document = runs[0] if len(runs) == 1 else combine(runs, args.results)
+    except MALFORMED as exc:
+        raise UsageError(
+            f"{', '.join(map(str, args.results))}: results that do not combine: "
+            f"{' '.join(str(exc).split())[:200]}"
+        ) from None
     source = str(args.results[0]) if len(runs) == 1 else ", ".join(map(str, args.results))
     page = write_report(document, args.reports_dir, source=source)
     print(f"report: {page}")

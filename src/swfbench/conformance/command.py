@@ -263,7 +263,10 @@ def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
         os._exit(ExitCode.INTERRUPTED)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    # sys.stdout as it is when the command runs, not when this module was imported (the CLI
+    # imports commands on demand, possibly while a test captures stdout).
+    out = out or sys.stdout
     interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
     # A full disk, no permission or a file in the way: one line before any scenario runs.

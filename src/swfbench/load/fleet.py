@@ -91,7 +91,11 @@ def locust_observer(request_event: Any, metrics: FleetMetrics) -> CallObserver:
     """An observer that fires Locust's request event (named by operation) and counts the call."""
 
     def observe(record: CallRecord) -> None:
-        metrics.record_call(record.operation, record.error_code)
+        # A simulated worker's exception is recorded as a failed call, but it took no time.
+        timed = record.operation != WORKER_OPERATION
+        metrics.record_call(
+            record.operation, record.error_code, record.duration_s if timed else None
+        )
         request_event.fire(
             request_type="SWF",
             name=record.operation,
@@ -127,6 +131,8 @@ class FleetRuntime:
     """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
     capacity: dict[str, Any] | None = None
     """A capacity search's plan and its judged steps (see `capacity`)."""
+    users: dict[int, int] = field(default_factory=dict)
+    """On a Locust master or local runner: simulated workers running, by second of wall time."""
     schedules: set[Schedule] = field(default_factory=set)
     """Heartbeat schedules running now; the stop ends them (`end_schedules`)."""
     aborted: str | None = None

@@ -235,7 +235,13 @@ def _on_init(environment: Any, **_: Any) -> None:
     events = environment.events
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(FINAL_MESSAGE, _report_final, concurrent=True)
-    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None, "workers": None}
+    state: dict[str, Any] = {
+        "progress": None,
+        "watch": None,
+        "capacity": None,
+        "workers": None,
+        "users": None,
+    }
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -258,6 +264,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
             return
+        state["users"] = gevent.spawn(_count_users, environment, runtime)
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
         if options.swf_progress > 0:
@@ -277,7 +284,7 @@ def _on_init(environment: Any, **_: Any) -> None:
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        for name in ("progress", "watch", "capacity", "workers"):
+        for name in ("progress", "watch", "capacity", "workers", "users"):
             if state[name] is not None:
                 state[name].kill(block=False)
                 state[name] = None
@@ -560,6 +567,13 @@ def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]
             runtime.interrupt(by or "signal", hurry=word == "now")
             if runtime.hurry and not hurried:
                 save(runtime)
+
+
+def _count_users(environment: Any, runtime: FleetRuntime) -> None:
+    """Simulated workers running, once a second, for the report's users-over-time line."""
+    while True:
+        runtime.users[int(time.time())] = environment.runner.user_count
+        gevent.sleep(1.0)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
