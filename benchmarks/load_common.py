@@ -28,6 +28,12 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def cpu_s() -> float:
+    """CPU seconds this process has used, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_heartbeat_fleet(
     *,
     url: str,
@@ -90,7 +96,7 @@ def run_heartbeat_fleet(
     # Measure from here: the users read `runtime.metrics` on every beat.
     fresh = FleetMetrics()
     runtime.metrics = fresh
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_s()
     while time.monotonic() - started < measure_s:
         gevent.sleep(min(10.0, measure_s))
         if progress:
@@ -101,7 +107,7 @@ def run_heartbeat_fleet(
                 f"rss {peak_rss_mib():.0f} MiB",
                 flush=True,
             )
-    elapsed = time.monotonic() - started
+    elapsed, cpu = time.monotonic() - started, cpu_s() - cpu
     data = fresh.to_dict()  # before stopping: stopping users is not part of the measurement
     peak = peak_rss_mib()
     runner.quit()
@@ -114,6 +120,7 @@ def run_heartbeat_fleet(
         "heartbeats": data["heartbeat"]["ok"],
         "failed": data["heartbeat"]["failed"],
         "hb_per_s": round(data["heartbeat"]["ok"] / elapsed, 1),
+        "cpu_us_per_hb": round(cpu / max(data["heartbeat"]["ok"], 1) * 1e6, 1),
         "latency_ms": data["heartbeat"]["latency_ms"],
         "pacing_lag_ms": data["heartbeat"]["pacing_lag_ms"],
         "peak_rss_mib": round(peak, 1),

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 
@@ -26,6 +26,9 @@ from swfbench.load.sigv4 import Credentials, Signer
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 from swfbench.timeouts import ClientTimeouts
 
+if TYPE_CHECKING:
+    from swfbench.load.scheduler import LocalFleet
+
 ATTRIBUTE = "swfbench_fleet"
 """Name of the attribute that carries the runtime on a Locust Environment."""
 REGISTER_AGAIN_S = 1.0
@@ -36,7 +39,8 @@ log = logging.getLogger("swfbench.load")
 
 
 class Schedule(Protocol):
-    """A worker's heartbeat schedule (`worker.Pacer`), as the runtime ends it at the stop."""
+    """Heartbeat schedules (a process's fleet, `scheduler.LocalFleet`), as the runtime ends them
+    at the stop."""
 
     def finish(self, end: float | None = None) -> None: ...
 
@@ -117,6 +121,11 @@ class FleetRuntime:
     """A capacity search's plan and its judged steps (see `capacity`)."""
     schedules: set[Schedule] = field(default_factory=set)
     """Heartbeat schedules running now; the stop ends them (`end_schedules`)."""
+    fleet: LocalFleet | None = None
+    """This process's simulated workers, once the run started here (never on a master)."""
+    heartbeat_only: bool = False
+    """Simulated workers heartbeat a made-up token and nothing else (benchmarks against
+    `swfbench.load.sink`)."""
     aborted: str | None = None
     """Why the run could not go on (bootstrap failed, an internal error), in one line."""
     workers_lost: dict[str, str] = field(default_factory=dict)
