@@ -73,7 +73,7 @@ def _raw_request(url: str) -> tuple[bytes, dict[str, str]]:
 def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: float) -> None:
     """One variant in this process; prints its figures as one JSON line."""
     if variant in ("fast", "boto3"):
-        import load_common  # noqa: I001  (first: patches the standard library for gevent)
+        import load_common
 
         row = load_common.run_heartbeat_fleet(
             url=url,

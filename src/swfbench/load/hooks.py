@@ -174,7 +174,7 @@ def configure(environment: Any) -> FleetRuntime | None:
         profile=profile,
         target=target,
         run_id=options.swf_run_id or new_run_id(profile.name),
-        observer=locust_observer(environment.events.request, metrics),
+        observer=locust_observer(environment.events.request, metrics, environment.stats),
         metrics=metrics,
         send_mode=options.swf_send_mode or profile.send_mode,
         run_time_s=options.swf_run_time or profile.run_time_s,
@@ -305,6 +305,7 @@ def _on_init(environment: Any, **_: Any) -> None:
             _await_final_reports(environment, runtime, limit + FINAL_REPORT_GRACE_S)
             return
         runtime.end_schedules()
+        runtime.metrics.flush()  # the last second's heartbeats, into Locust's statistics too
         if runtime.open_handles and not runtime.hurry:
             print(
                 f"swfbench: the run stopped; closing its {len(runtime.open_handles)} open tasks",

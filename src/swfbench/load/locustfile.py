@@ -7,8 +7,8 @@
 from locust import events
 
 from swfbench.load.hooks import install
-from swfbench.load.users import Sender, ProfileShape
+from swfbench.load.users import ProfileShape, Sender
 
 install(events)
 
-__all__ = ["Sender", "ProfileShape"]
+__all__ = ["ProfileShape", "Sender"]

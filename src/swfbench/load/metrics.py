@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from swfbench.load.histogram import RELATIVE_ERROR, Histogram, fine_keys
@@ -38,16 +39,33 @@ WORKER_ERROR = "WorkerError"
 HEARTBEAT_OPERATION = "RecordActivityTaskHeartbeat"
 
 
+OkCalls = Callable[[int, list[int], int], None]
+"""Told of the OK heartbeat calls of a second at once: the second (since the epoch), each
+call's duration in µs, and their response bytes (see `fleet.locust_batches`)."""
+
+
 class _Tally:
     """Heartbeats of one wall-clock second, not yet folded into the metrics."""
 
-    __slots__ = ("answered_ok", "due", "failed", "lag_us", "latency_us", "ok", "second", "sent")
+    __slots__ = (
+        "call_bytes",
+        "call_us",
+        "due",
+        "failed",
+        "lag_us",
+        "latency_us",
+        "ok",
+        "second",
+        "sent",
+    )
 
     def __init__(self, second: int) -> None:
         self.second = second
-        self.due = self.sent = self.ok = self.failed = self.answered_ok = 0
+        self.due = self.sent = self.ok = self.failed = self.call_bytes = 0
         self.lag_us: list[int] = []
         self.latency_us: list[int] = []
+        self.call_us: list[int] = []
+        """Durations of the heartbeat calls answered OK, as the client's observer saw them."""
 
 
 class FleetMetrics:
@@ -64,6 +82,9 @@ class FleetMetrics:
         self.worker_errors: dict[str, list[Any]] = {}
         """Exceptions raised inside simulated workers: type name → [count, first message]."""
         self._tally = _Tally(0)
+        self.on_ok_calls: OkCalls | None = None
+        """Also told of each second's OK heartbeat calls when they are folded in (Locust's
+        statistics take them in one batch)."""
 
     # The hot path: one heartbeat's figures, tallied per second -----------------------------
 
@@ -90,10 +111,22 @@ class FleetMetrics:
             tally.ok += 1
             tally.latency_us.append(int(latency_s * 1_000_000))
 
+    def ok_call(self, duration_s: float, response_size: int) -> None:
+        """A heartbeat call answered OK (the client's observer), `duration_s` long."""
+        tally = self._now()
+        tally.call_us.append(int(duration_s * 1_000_000))
+        tally.call_bytes += response_size
+
+    def flush_past(self) -> None:
+        """Fold in a tally whose second is over, if any (called a few times a second, so that
+        figures of a second that saw its last heartbeat do not wait for the next)."""
+        if self._tally.second != int(time.time()):
+            self.flush()
+
     def flush(self) -> None:
         """Fold the tallied heartbeats into the histograms, counters and timeline."""
         tally = self._tally
-        if not (tally.due or tally.sent or tally.ok or tally.failed or tally.answered_ok):
+        if not (tally.due or tally.sent or tally.ok or tally.failed or tally.call_us):
             return
         self._tally = _Tally(tally.second)
         counters = self.counters
@@ -104,10 +137,12 @@ class FleetMetrics:
         slot = self.timeline.slot_at(tally.second)
         slot.counts["due"] += tally.due
         slot.counts["sent"] += tally.sent
-        if tally.answered_ok:
+        if tally.call_us:
             key = (HEARTBEAT_OPERATION, "OK")
-            self.calls[key] += tally.answered_ok
-            slot.calls[key] += tally.answered_ok
+            self.calls[key] += len(tally.call_us)
+            slot.calls[key] += len(tally.call_us)
+            if self.on_ok_calls is not None:
+                self.on_ok_calls(tally.second, tally.call_us, tally.call_bytes)
         for values, whole, second in (
             (tally.lag_us, self.histograms["pacing_lag"], slot.lag),
             (tally.latency_us, self.histograms["heartbeat_latency"], slot.latency),
@@ -143,9 +178,6 @@ class FleetMetrics:
         entry[0] += 1
 
     def record_call(self, operation: str, error_code: str | None) -> None:
-        if error_code is None and operation == HEARTBEAT_OPERATION:
-            self._now().answered_ok += 1
-            return
         code = error_code or "OK"
         self.calls[(operation, code)] += 1
         self.timeline.record_call(operation, code)
@@ -166,6 +198,13 @@ class FleetMetrics:
             self.first_error_wall[code] = min(wall, self.first_error_wall.get(code, wall))
         for name, (count, message) in other.worker_errors.items():
             self.worker_errors.setdefault(name, [0, message])[0] += count
+
+    def clear(self) -> None:
+        """Forget everything recorded so far (a benchmark measures from a point on)."""
+        self.flush()
+        listener = self.on_ok_calls
+        self.__init__()  # type: ignore[misc]
+        self.on_ok_calls = listener
 
     def report_wire(self) -> dict[str, Any]:
         """What a Locust worker ships to its master: everything but the timeline's seconds that

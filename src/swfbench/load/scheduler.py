@@ -51,9 +51,9 @@ class Member(Protocol):
 class Scheduler:
     """Members by the time they are next due (monotonic), handed to free senders when due.
 
-    One free sender at a time watches the earliest due time (it holds `_lead`); the others
-    queue on that lock, so a due member wakes exactly one sender and a free sender takes due
-    members one after another without waiting."""
+    A free sender takes a member that is due at once; when none is, one free sender at a time
+    watches the earliest due time (it holds `_lead`) and the others queue on that lock, so a
+    due member wakes exactly one sender."""
 
     def __init__(self, mono: Callable[[], float] = time.monotonic) -> None:
         self._heap: list[tuple[float, Member]] = []
@@ -74,21 +74,32 @@ class Scheduler:
     def take(self) -> Member:
         """The next member whose time has come, waiting for it; retired ones are dropped."""
         heap, mono = self._heap, self._mono
-        with self._lead:
-            while True:
-                delay: float | None = None
-                if heap:
-                    due = heap[0][0]
-                    delay = due - mono()
-                    if delay <= 0:
-                        member = heapq.heappop(heap)[1]
-                        if member.retired:
-                            continue
-                        return member
-                    self._watching = due
-                self._wake.clear()
-                self._wake.wait(delay)
-                self._watching = math.inf
+        while True:
+            # Greenlets switch only when they wait: between this check and the pop, no other
+            # sender can take the member, so a busy fleet needs no lock.
+            if heap and heap[0][0] <= mono():
+                member = heapq.heappop(heap)[1]
+                if not member.retired:
+                    return member
+                continue
+            with self._lead:
+                self._watch()
+
+    def _watch(self) -> None:
+        """As the one watching sender: wait until the earliest member is due (or another,
+        earlier, is put)."""
+        heap = self._heap
+        while True:
+            delay: float | None = None
+            if heap:
+                due = heap[0][0]
+                delay = due - self._mono()
+                if delay <= 0:
+                    return
+                self._watching = due
+            self._wake.clear()
+            self._wake.wait(delay)
+            self._watching = math.inf
 
 
 Factory = Callable[[int], Member]
@@ -173,6 +184,7 @@ class LocalFleet:
                 budget = 0.0
             last = now
             metrics = self.context.metrics
+            metrics.flush_past()
             metrics.counters["workers"] = len(self.members)  # a gauge: processes add up
             metrics.timeline.record_workers(len(self.members))
             full = self.share_of(self.context.profile.max_workers)

@@ -81,15 +81,11 @@ class WorkerContext:
     runtime: FleetRuntime
     rng: random.Random = field(default_factory=random.Random)
     clock: Clock = field(default_factory=Clock)
+    profile: Profile = field(init=False)
+    metrics: FleetMetrics = field(init=False)
 
-    @property
-    def profile(self) -> Profile:
-        return self.runtime.profile
-
-    @property
-    def metrics(self) -> FleetMetrics:
-        # Read each time: a benchmark swaps in fresh metrics to measure from a point on.
-        return self.runtime.metrics
+    def __post_init__(self) -> None:
+        self.profile, self.metrics = self.runtime.profile, self.runtime.metrics
 
 
 class Pacer:
