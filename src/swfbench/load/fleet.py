@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-import locust.stats
-from locust.stats import StatsEntry
 
 from swfbench.activity import ActivityHandle, bootstrap
 from swfbench.client import CallObserver, CallRecord, SWFClient
@@ -124,10 +122,13 @@ def locust_batches(stats: Any) -> OkCalls:
     adds a worker's report (`StatsEntry.extend`): the same counts, response times (by Locust's
     own rounding), requests per second and bytes as one request event per call would give,
     at a fraction of the cost."""
+    # Imported here: importing Locust patches the standard library for gevent, which only a
+    # Locust process may do.
+    import locust.stats
 
     def add(second: int, durations_us: list[int], response_bytes: int) -> None:
         times = [us / 1000.0 for us in durations_us]
-        batch: Any = StatsEntry(stats, HEARTBEAT, "SWF")
+        batch: Any = locust.stats.StatsEntry(stats, HEARTBEAT, "SWF")
         batch.num_requests = len(times)
         batch.num_reqs_per_sec = {second: len(times)}
         batch.total_response_time = sum(times)
