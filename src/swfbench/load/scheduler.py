@@ -102,6 +102,14 @@ class Scheduler:
             self._watching = math.inf
 
 
+def share(workers: int, part: int, parts: int) -> int:
+    """How many of worker numbers 0 .. workers - 1 are those of process `part` of `parts`
+    (k, k + parts, k + 2 parts...); a process beyond `parts` runs none."""
+    if part >= parts:
+        return 0
+    return max(0, (workers - part + parts - 1) // parts)
+
+
 Factory = Callable[[int], Member]
 """Builds the simulated worker of a fleet-wide worker number."""
 
@@ -125,10 +133,7 @@ class LocalFleet:
     # How many workers, when --------------------------------------------------------------
 
     def share_of(self, workers: int) -> int:
-        """How many of the first `workers` worker numbers are this process's."""
-        if self.part >= self.parts:
-            return 0
-        return max(0, (workers - self.part + self.parts - 1) // self.parts)
+        return share(workers, self.part, self.parts)
 
     def target(self, elapsed_s: float) -> tuple[int, float]:
         """The profile's fleet now (this process's share) and its spawn rate (workers/s)."""
