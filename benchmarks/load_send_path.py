@@ -1,48 +1,224 @@
-"""Benchmark 1: heartbeat send-path throughput, fast signed path against boto3, one run.
+"""Benchmark 1: what one heartbeat costs the load generator, five ways, in the same run.
 
-One Locust process (as a library) heartbeats as fast as it can against a loopback sink that
-answers {"cancelRequested": false}; first through FastHttpUser's client with our SigV4 signing,
-then through boto3. Goal: the fast path sends at least 5x as many heartbeats per second.
+Against one loopback sink (it answers every request with {"cancelRequested": false}), each
+variant sends heartbeats back to back from 50 concurrent senders in a process of its own, and
+the process's CPU time over the measured seconds is divided by the heartbeats answered:
 
-    .venv/bin/python benchmarks/load_send_path.py [--users 50] [--seconds 15]
+  fast    swfbench's fleet as `swfbench load` runs it: Locust users as senders, the scheduler,
+          SigV4 signing, geventhttpclient, every metric (pacing lag, latency, due/sent/answered
+          per second, calls by code, Locust's request event)
+  lean    the same signing and the same geventhttpclient client, nothing else: the floor of a
+          signed send
+  raw     geventhttpclient alone, one prebuilt unsigned request: the client's own floor
+  locust  plain Locust FastHttpUser posting the prebuilt unsigned request
+  boto3   swfbench's fleet with `send_mode: boto3`
+
+A repetition runs the five one after another; ratios are taken within a repetition and the
+medians of three repetitions are reported. The goal: fast within 15 % of lean in CPU per
+heartbeat (fast / lean <= 1.15).
+
+    .venv/bin/python benchmarks/load_send_path.py [--users 50] [--seconds 10] [--repetitions 3]
 """
 
-import load_common  # noqa: I001  (first: patches the standard library for gevent)
+from __future__ import annotations
 
 import argparse
 import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
-from swfbench.embedded import free_port
-from swfbench.load.sink import running_sink
+VARIANTS = ("fast", "lean", "raw", "locust", "boto3")
+TOKEN = "t" * 256
+DETAILS = "50.0%"
+
+
+def _cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(count: Any, warmup_s: float, seconds: float) -> dict[str, Any]:
+    """Heartbeats answered (`count()`) and CPU seconds over `seconds`, after a warm-up."""
+    import time
+
+    import gevent
+
+    gevent.sleep(warmup_s)
+    first, cpu, started = count(), _cpu_s(), time.monotonic()
+    gevent.sleep(seconds)
+    sent, cpu, elapsed = count() - first, _cpu_s() - cpu, time.monotonic() - started
+    return {
+        "heartbeats": sent,
+        "seconds": round(elapsed, 3),
+        "hb_per_s": round(sent / elapsed, 1),
+        "cpu_us_per_hb": round(cpu / max(sent, 1) * 1e6, 1),
+        "cpu_share": round(cpu / elapsed, 3),
+    }
+
+
+def _raw_request(url: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"taskToken": TOKEN, "details": DETAILS}, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": "SimpleWorkflowService.RecordActivityTaskHeartbeat",
+    }
+    return body, headers
+
+
+def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: float) -> None:
+    """One variant in this process; prints its figures as one JSON line."""
+    if variant in ("fast", "boto3"):
+        import load_common
+
+        row = load_common.run_heartbeat_fleet(
+            url=url,
+            users=users,
+            spawn_rate=users * 10,
+            interval_s=0.0001,  # far below a call's duration: every worker sends back to back
+            measure_s=seconds,
+            warmup_s=warmup_s,
+            send_mode="fast" if variant == "fast" else "boto3",
+            pool_concurrency=users,
+        )
+        print(json.dumps(row), flush=True)
+        return
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+
+    if variant == "locust":
+        from locust import FastHttpUser, constant, task
+        from locust.env import Environment
+
+        body, headers = _raw_request(url)
+
+        class Plain(FastHttpUser):
+            host = url
+            wait_time = constant(0)
+
+            @task
+            def beat(self) -> None:
+                self.client.post("/", data=body, headers=headers)
+
+        environment = Environment(user_classes=[Plain], host=url)
+        runner = environment.create_local_runner()
+        runner.start(users, spawn_rate=users * 10)
+        row = _measure(lambda: environment.stats.total.num_requests, warmup_s, seconds)
+        runner.quit()
+        print(json.dumps({"send_mode": variant, "users": users, **row}), flush=True)
+        return
+    from geventhttpclient import HTTPClient
+
+    from swfbench.load.sigv4 import Signer
+    from swfbench.load.transport import build_request
+
+    http = HTTPClient.from_url(url + "/", concurrency=users)
+    signer = Signer(endpoint_url=url, region="us-east-1", credentials=lambda: ("a", "b", None))
+    raw_body, raw_headers = _raw_request(url)
+    answered = [0]
+
+    def send_lean() -> None:
+        while True:
+            body, headers = build_request(signer, TOKEN, DETAILS)
+            with http.request("POST", "/", body=body, headers=headers) as response:
+                ok = response.status_code == 200
+                content = response.read()
+            if ok and not json.loads(content)["cancelRequested"]:
+                answered[0] += 1
+
+    def send_raw() -> None:
+        while True:
+            with http.request("POST", "/", body=raw_body, headers=raw_headers) as response:
+                ok = response.status_code == 200
+                response.read()
+            answered[0] += ok
+
+    greenlets = [gevent.spawn(send_lean if variant == "lean" else send_raw) for _ in range(users)]
+    row = _measure(lambda: answered[0], warmup_s, seconds)
+    gevent.killall(greenlets)
+    print(json.dumps({"send_mode": variant, "users": users, **row}), flush=True)
+
+
+def _median(rows: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(row[key] for row in rows))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results = {}
+    if args.variant:
+        run_variant(args.variant, args.url, args.users, args.warmup, args.seconds)
+        return
+    from swfbench.embedded import free_port
+    from swfbench.load.sink import running_sink
+
+    variants = args.variants.split(",")
+    reps: list[dict[str, dict[str, Any]]] = []
+    here = Path(__file__).resolve()
     with running_sink(free_port()) as url:
-        for mode in ("fast", "boto3"):
-            # An interval far below a call's duration: every worker sends back to back.
-            results[mode] = load_common.run_heartbeat_fleet(
-                url=url,
-                users=args.users,
-                spawn_rate=1000,
-                interval_s=0.0001,
-                measure_s=args.seconds,
-                send_mode=mode,
-                pool_concurrency=args.users,
-            )
-            row = results[mode]
-            print(
-                f"{mode:>5}: {row['hb_per_s']:8.1f} heartbeats/s, latency p50 "
-                f"{row['latency_ms']['p50']} ms p99 {row['latency_ms']['p99']} ms",
-                flush=True,
-            )
-    ratio = results["fast"]["hb_per_s"] / max(results["boto3"]["hb_per_s"], 1e-9)
-    print(f"fast / boto3 = {ratio:.1f}x (goal >= 5x)")
-    print(json.dumps({"ratio": round(ratio, 2), **results}, indent=2))
+        for rep in range(args.repetitions):
+            rows: dict[str, dict[str, Any]] = {}
+            for variant in variants:
+                done = subprocess.run(
+                    [sys.executable, str(here), "--variant", variant, "--url", url,
+                     "--users", str(args.users), "--seconds", str(args.seconds),
+                     "--warmup", str(args.warmup)],
+                    capture_output=True, text=True, check=True, cwd=here.parent,
+                )  # fmt: skip
+                rows[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+                row = rows[variant]
+                print(
+                    f"repetition {rep + 1}: {variant:>6}: {row['hb_per_s']:9.1f} heartbeats/s, "
+                    f"{row['cpu_us_per_hb']:6.1f} us CPU per heartbeat",
+                    flush=True,
+                )
+            reps.append(rows)
+    summary: dict[str, Any] = {"users": args.users, "seconds": args.seconds, "variants": {}}
+    for variant in variants:
+        runs = [rep[variant] for rep in reps]
+        summary["variants"][variant] = {
+            "hb_per_s": _median(runs, "hb_per_s"),
+            "cpu_us_per_hb": _median(runs, "cpu_us_per_hb"),
+        }
+    ratios: dict[str, float] = {}
+    if "fast" in variants:
+        for other in variants:
+            if other == "fast":
+                continue
+            cpu = [rep["fast"]["cpu_us_per_hb"] / rep[other]["cpu_us_per_hb"] for rep in reps]
+            rate = [rep["fast"]["hb_per_s"] / max(rep[other]["hb_per_s"], 1e-9) for rep in reps]
+            ratios[f"fast/{other} cpu per hb"] = round(statistics.median(cpu), 3)
+            ratios[f"fast/{other} hb/s"] = round(statistics.median(rate), 2)
+    summary["ratios"] = ratios
+    print(f"medians of {args.repetitions} repetitions, {args.users} senders, {args.seconds:g} s:")
+    for variant, row in summary["variants"].items():
+        print(
+            f"  {variant:>6}: {row['hb_per_s']:9.1f} heartbeats/s, "
+            f"{row['cpu_us_per_hb']:6.1f} us CPU per heartbeat"
+        )
+    for name, value in ratios.items():
+        print(f"  {name}: {value:g}")
+    if "fast/lean cpu per hb" in ratios:
+        print(
+            f"fast path CPU per heartbeat / lean signed send = {ratios['fast/lean cpu per hb']:.3f}"
+            " (goal <= 1.15)"
+        )
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,6 @@
 Everything lives in the package (`swfbench.load`); see `swfbench load --help`.
 """
 
-from swfbench.load.locustfile import ActivityWorker, ProfileShape
+from swfbench.load.locustfile import ProfileShape, Sender
 
-__all__ = ["ActivityWorker", "ProfileShape"]
+__all__ = ["ProfileShape", "Sender"]

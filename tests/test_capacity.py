@@ -98,10 +98,49 @@ def test_measured_throttling_onset_agrees_with_the_planner(tmp_path: Path) -> No
     assert result["broken_at"]["broken"] == ["errors < 1%"]
     assert [s["holds"] for s in result["steps"]] == [True, True, True, True, False]
     assert results["metrics"]["capacity"]["knee_per_s"] == 40
+    # Which side saturated is read from the generator's own lag at the step that broke.
+    assert result["generator_lag_ms"] == result["broken_at"]["lag"]
+    assert result["saturated"] in ("target", "generator")
+    assert f"the {result['saturated']} saturated" in done.stdout
     html = (reports / "cap" / "index.html").read_text()
     assert "Knee at 40 heartbeats/s" in html and "onset agree" in html
     assert "knee: 40 heartbeats/s offered" in done.stdout
     assert "above the account refill of 30/s" in done.stdout and "sustained" in html
+
+
+@pytest.mark.parametrize(
+    ("lag", "side", "says"),
+    [
+        (3.0, "target", "the target saturated: the generator kept its schedule"),
+        (80.0, "generator", "the generator saturated: its pacing lag p99 was 80 ms"),
+    ],
+)
+def test_the_generator_s_lag_at_the_breaking_step_says_which_side_saturated(
+    lag: float, side: str, says: str
+) -> None:
+    steps = [_full_step(0, True), {**_full_step(1, False), "lag": lag}]
+    capacity = analyse({"capacity": {"steps": steps}, "first_error_s": {}}, PLAN, None)
+    assert capacity["saturated"] == side and capacity["generator_lag_ms"] == lag
+    assert says in summary(capacity)
+
+
+def test_a_search_spread_over_two_locust_processes(tmp_path: Path) -> None:
+    """--processes 2: each Locust worker process runs half of every step's workers, the master
+    judges the steps from both processes' figures."""
+    reports = tmp_path / "reports"
+    done = capacity(
+        ["--processes", "2", "--start-rate", "10", "--step-rate", "10", "--max-rate", "20",
+         "--step-time", "6", "--interval", "0.5", "--slo", "errors < 50%"],
+        reports,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    results = json.loads((reports / "cap" / "results.json").read_text())
+    assert results["processes"] == 2
+    steps = results["capacity"]["steps"]
+    assert [s["workers"] for s in steps] == [5, 10] and all(s["holds"] for s in steps)
+    # Each step's heartbeats come from both halves of the fleet: the whole offered rate.
+    assert all(s["heartbeats_per_s"] >= 0.9 * s["offered_per_s"] for s in steps)
+    assert "every step held" in done.stdout
 
 
 def test_a_first_step_that_breaks_the_slo_has_no_knee(tmp_path: Path) -> None:

@@ -32,7 +32,16 @@ from swfbench.slo import parse_slo
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
 MAX_STEPS = 100
 MAX_WORKERS = 1_000_000
-"""Simulated workers in a step: more than Locust can hold on any machine."""
+"""Simulated workers in a step: the most one machine's fleet is built to hold (the README's
+fleet scale)."""
+GENERATOR_LAG_MS = 50.0
+"""At the step that broke, a pacing lag p99 at or above this says the load generator could not
+keep its own schedule: it saturated (CPU, or its senders), so the knee is the pair's, a lower
+bound of the target's. Below it the generator kept time and the target is what broke. A
+healthy generator's lag p99 is a few milliseconds (see the README's fleet scale)."""
+MAX_SENDERS = 2000
+"""Senders of a search: one per worker up to this many, so that a slow target never leaves a
+due heartbeat waiting for a free sender (which would show as the generator's lag)."""
 AGREEMENT = 0.10
 """Measured and predicted onset of throttling agree when within 10 % of each other."""
 
@@ -157,6 +166,7 @@ def profile_document(plan: StepPlan, send_mode: str | None) -> dict[str, Any]:
         "run_time_s": run_time,
         "send_mode": send_mode or "fast",
         "fleet": {
+            "senders": min(MAX_SENDERS, max(plan.workers(k) for k in range(len(plan.rates)))),
             "shape": {
                 "kind": "steps",
                 "spawn_rate": plan.spawn_rate,
@@ -164,7 +174,7 @@ def profile_document(plan: StepPlan, send_mode: str | None) -> dict[str, Any]:
                     {"workers": plan.workers(k), "duration_s": plan.step_s}
                     for k in range(len(plan.rates))
                 ],
-            }
+            },
         },
         "heartbeat": {
             "interval": {"distribution": "constant", "mean_s": plan.interval_s},
@@ -247,6 +257,7 @@ def analyse(
         "held_so_far": None if finished or not held else held[-1],
         # Why the search did not finish, when it did not: a signal, the run ending, gaps.
         "interrupted": why,
+        **saturation(broke),
     }
     measured_at = results["first_error_s"].get(THROTTLED)
     if quotas is not None or measured_at is not None:
@@ -284,6 +295,17 @@ def analyse(
             f"{quotas.account.refill_per_s:g} heartbeats/s get through"
         )
     return capacity
+
+
+def saturation(broke: dict[str, Any] | None) -> dict[str, Any]:
+    """Which side saturated at the step that broke: the generator when its own pacing lag p99
+    reached GENERATOR_LAG_MS (its figures then are its own delays as much as the target's),
+    else the target."""
+    lag = None if broke is None else broke.get("lag")
+    if lag is None:
+        return {"saturated": None, "generator_lag_ms": None}
+    side = "generator" if float(lag) >= GENERATOR_LAG_MS else "target"
+    return {"saturated": side, "generator_lag_ms": float(lag)}
 
 
 def _agreement(predicted: dict[str, Any] | None, measured: dict[str, Any] | None) -> dict[str, Any]:
@@ -344,6 +366,19 @@ def summary(capacity: dict[str, Any]) -> str:
     lines = [verdict(capacity)]
     if knee is not None and broke is not None:
         lines.append(f"broke at {broke['offered_per_s']:g}/s: {'; '.join(broke['broken'])}")
+    if capacity.get("saturated") is not None:
+        lag, limit = capacity["generator_lag_ms"], GENERATOR_LAG_MS
+        if capacity["saturated"] == "generator":
+            lines.append(
+                f"the generator saturated: its pacing lag p99 was {lag:g} ms at the step that "
+                f"broke (>= {limit:g} ms), so the knee is a lower bound of the target's; give "
+                "it more processes (--processes N) or machines"
+            )
+        else:
+            lines.append(
+                f"the target saturated: the generator kept its schedule (pacing lag p99 "
+                f"{lag:g} ms < {limit:g} ms at the step that broke)"
+            )
     elif knee is not None and capacity["exhausted"]:
         lines.append("every step held: the knee is above --max-rate")
     if capacity.get("note"):

@@ -86,7 +86,7 @@ def test_load_on_the_embedded_target_writes_results(
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "users" in done.stdout and "hb/s" in done.stdout and "p99" in done.stdout
+    assert "workers" in done.stdout and "hb/s" in done.stdout and "p99" in done.stdout
     run_dir = reports / "mix-run"
     assert (run_dir / "locust.html").exists()
     results = json.loads((run_dir / "results.json").read_text())

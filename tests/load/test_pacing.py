@@ -6,7 +6,7 @@ import random
 from collections.abc import Callable
 
 from swfbench.load.fleet import FleetRuntime
-from swfbench.load.worker import Clock, Pacer
+from swfbench.load.worker import Clock, Pacer, WorkerContext
 
 
 class FakeTime:
@@ -20,23 +20,31 @@ class FakeTime:
     def clock(self) -> Clock:
         return Clock(wall=lambda: self.offset + self.mono, mono=lambda: self.mono, sleep=self.sleep)
 
+    def context(self, runtime: FleetRuntime, seed: int | None = 0) -> WorkerContext:
+        return WorkerContext(runtime=runtime, rng=random.Random(seed), clock=self.clock())
+
+    def until(self, due: float) -> None:
+        """Sleep until `due`, as the scheduler holds a worker until its beat is due."""
+        self.mono = max(self.mono, due)
+
 
 def test_schedule_is_absolute_so_a_slow_call_shows_up_as_lag(
     runtime_for: Callable[..., FleetRuntime],
 ) -> None:
     runtime = runtime_for(heartbeat={"interval": {"mean_s": 1.0}})
     fake = FakeTime(wall=1000.25)
-    pacer = Pacer(runtime, random.Random(0), fake.clock())
-    pacer.start()
-    first_due = pacer.due
-    assert pacer.wait() == 0.0
+    context = fake.context(runtime)
+    pacer = Pacer()
+    first_due = pacer.start(context)
+    fake.until(first_due)
+    assert pacer.take(context) == 0.0
     fake.mono += 2.5  # the heartbeat took 2.5 s: the next two beats are already late
-    pacer.advance()
-    assert pacer.due == first_due + 1.0
-    assert abs(pacer.wait() - 1.5) < 1e-9
-    pacer.advance()
-    assert abs(pacer.wait() - 0.5) < 1e-9
-    assert runtime.metrics.histograms["pacing_lag"].count == 3
+    assert pacer.advance(context) == first_due + 1.0
+    fake.until(pacer.due)
+    assert abs(pacer.take(context) - 1.5) < 1e-9
+    fake.until(pacer.advance(context))
+    assert abs(pacer.take(context) - 0.5) < 1e-9
+    assert runtime.metrics.to_dict()["heartbeat"]["pacing_lag_ms"]["count"] == 3
 
 
 def test_synchronised_start_beats_on_shared_wall_clock_instants(
@@ -46,9 +54,7 @@ def test_synchronised_start_beats_on_shared_wall_clock_instants(
     sends = []
     for start in (1000.3, 1001.1, 1001.9):  # workers spawned at different times
         fake = FakeTime(wall=start)
-        pacer = Pacer(runtime, random.Random(), fake.clock())
-        pacer.start()
-        pacer.wait()
+        fake.until(Pacer().start(fake.context(runtime, seed=None)))
         sends.append(fake.offset + fake.mono)
     assert sends == [1002.0, 1002.0, 1002.0]
 
@@ -60,17 +66,16 @@ def test_what_was_due_and_never_sent_is_counted_when_the_schedule_ends(
     beats count as due when the task ends (or the run stops), never as nothing."""
     runtime = runtime_for(heartbeat={"interval": {"mean_s": 1.0}})
     fake = FakeTime(wall=1000.0)
-    pacer = Pacer(runtime, random.Random(0), fake.clock())
-    pacer.start(until=fake.mono + 10.0)
-    assert pacer in runtime.schedules
-    pacer.wait()  # the first beat is taken: due 1 ...
+    context = fake.context(runtime)
+    pacer = Pacer()
+    fake.until(pacer.start(context, until=fake.mono + 10.0))
+    pacer.take(context)  # the first beat is taken: due 1 ...
     first = pacer.due
     fake.mono = first + 4.5  # ... and hangs for 4.5 s: beats due at +1, +2, +3, +4 never go
-    runtime.end_schedules()
-    assert runtime.metrics.counters["heartbeats_due"] == 5
-    assert pacer not in runtime.schedules
-    pacer.finish()  # ending twice counts nothing more
-    assert runtime.metrics.counters["heartbeats_due"] == 5
+    pacer.finish(context)
+    assert runtime.metrics.to_dict()["heartbeat"]["due"] == 5
+    pacer.finish(context)  # ending twice counts nothing more
+    assert runtime.metrics.to_dict()["heartbeat"]["due"] == 5
 
 
 def test_nothing_is_due_past_the_task_s_planned_end(
@@ -78,10 +83,12 @@ def test_nothing_is_due_past_the_task_s_planned_end(
 ) -> None:
     runtime = runtime_for(heartbeat={"interval": {"mean_s": 1.0}})
     fake = FakeTime(wall=1000.0)
-    pacer = Pacer(runtime, random.Random(0), fake.clock())
-    pacer.start(until=fake.mono + 3.0)  # first due within the first second: u, u+1, u+2
-    pacer.wait()
-    pacer.advance()  # the next beat, not taken yet
+    context = fake.context(runtime)
+    pacer = Pacer()
+    # The first beat is due within the first second: u, u+1, u+2.
+    fake.until(pacer.start(context, until=fake.mono + 3.0))
+    pacer.take(context)
+    pacer.advance(context)  # the next beat, not taken yet
     fake.mono += 30.0
-    pacer.finish()
-    assert runtime.metrics.counters["heartbeats_due"] == 3
+    pacer.finish(context)
+    assert runtime.metrics.to_dict()["heartbeat"]["due"] == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from swfbench.load import metrics as metrics_module
 from swfbench.load import timeline as timeline_module
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.timeline import MAX_POINTS, Slot, Timeline
@@ -26,6 +27,7 @@ class FakeWallClock:
 def wall(monkeypatch: pytest.MonkeyPatch) -> FakeWallClock:
     clock = FakeWallClock()
     monkeypatch.setattr(timeline_module, "time", clock)
+    monkeypatch.setattr(metrics_module, "time", clock)
     return clock
 
 
@@ -43,7 +45,7 @@ def test_partial_reports_rebuild_the_workers_timeline_once(wall: FakeWallClock) 
 
     def report() -> None:
         nonlocal master
-        snapshot = FleetMetrics.from_wire(worker.to_wire(worker.timeline.take_dirty()))
+        snapshot = FleetMetrics.from_wire(worker.report_wire())
         if master is not None:
             snapshot.timeline.keep_older(master.timeline)
         master = snapshot
@@ -104,6 +106,7 @@ def test_first_and_last_partial_seconds_are_rated_over_their_covered_part(
         wall.now = 4_000_000.0 + second + (0.5 if second == 0 else 0.0)
         for _ in range(beats):
             _beat(metrics, 0.001)
+    metrics.flush()
     # The run covers the second half of its first second and the first half of its last.
     points = metrics.timeline.points(4_000_000.5, 4_000_002.5, OP)["points"]
     assert [p["heartbeats_per_s"] for p in points] == [10, 10, 10]
@@ -121,6 +124,7 @@ def test_due_sent_and_in_flight_second_by_second(wall: FakeWallClock) -> None:
     wall.now += 1
     metrics.record_due(4)
     _beat(metrics, 0.01)
+    metrics.flush()
     points = metrics.timeline.points(1_000_000.0, 1_000_002.0, OP)["points"]
     assert [p["due_per_s"] for p in points] == [4, 4]
     assert [p["sent_per_s"] for p in points] == [4, 0]

@@ -18,7 +18,7 @@ from geventhttpclient import UserAgent
 from swfbench.embedded import ENGINES, EmbeddedServer, free_port
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
-from swfbench.load.worker import Clock, SimulatedWorker
+from swfbench.load.worker import Clock, SimulatedWorker, WorkerContext
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 
 MakeRuntime = Callable[..., FleetRuntime]
@@ -36,8 +36,10 @@ def _sender(runtime: FleetRuntime, mode: str) -> HeartbeatSender:
     )
 
 
-def _worker(runtime: FleetRuntime, mode: str = "fast", **kwargs: Any) -> SimulatedWorker:
-    return SimulatedWorker(runtime, _sender(runtime, mode), rng=random.Random(1), **kwargs)
+def _run_one(runtime: FleetRuntime, mode: str = "fast", clock: Clock | None = None) -> str | None:
+    """One simulated worker's task, from start to end, driven step by step as a sender would."""
+    context = WorkerContext(runtime=runtime, rng=random.Random(1), clock=clock or Clock())
+    return SimulatedWorker().run_one(context, _sender(runtime, mode))
 
 
 def _summary(runtime: FleetRuntime) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def _summary(runtime: FleetRuntime) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", ["fast", "boto3"])
 def test_complete_heartbeats_on_schedule_and_closes(runtime_for: MakeRuntime, mode: str) -> None:
     runtime = runtime_for(outcomes={"complete": 1})
-    assert _worker(runtime, mode).run_one() == "completed"
+    assert _run_one(runtime, mode) == "completed"
     data = _summary(runtime)
     assert data["heartbeat"]["ok"] >= 2
     assert data["heartbeat"]["latency_ms"]["count"] == data["heartbeat"]["ok"]
@@ -62,7 +64,7 @@ def test_complete_heartbeats_on_schedule_and_closes(runtime_for: MakeRuntime, mo
 
 def test_fail(runtime_for: MakeRuntime) -> None:
     runtime = runtime_for(outcomes={"fail": 1}, heartbeat={"details": {"kind": "multibyte"}})
-    assert _worker(runtime).run_one() == "failed"
+    assert _run_one(runtime) == "failed"
     assert _summary(runtime)["calls"]["RespondActivityTaskFailed"]["ok"] == 1
 
 
@@ -72,7 +74,7 @@ def test_silent_task_times_out_and_the_delay_is_measured(runtime_for: MakeRuntim
         activity={"duration": {"mean_s": 0.5}, "timeouts": {"heartbeat": 1}},
         timeout_slack_s=3,
     )
-    assert _worker(runtime).run_one() == "timed_out"
+    assert _run_one(runtime) == "timed_out"
     timeouts = _summary(runtime)["timeouts"]
     assert timeouts["silent_tasks"] == timeouts["timed_out"] == 1
     assert timeouts["missed"] == timeouts["early"] == 0
@@ -90,7 +92,7 @@ def test_missed_timeout_is_detected_and_the_task_closed(runtime_for: MakeRuntime
         },
         timeout_slack_s=1,
     )
-    assert _worker(runtime).run_one() == "missed_timeout_closed"
+    assert _run_one(runtime) == "missed_timeout_closed"
     data = _summary(runtime)
     assert data["timeouts"]["missed"] == 1
     assert data["calls"]["TerminateWorkflowExecution"]["ok"] == 1
@@ -98,7 +100,7 @@ def test_missed_timeout_is_detected_and_the_task_closed(runtime_for: MakeRuntime
 
 def test_refused_cancellation_is_reported_as_not_propagated(runtime_for: MakeRuntime) -> None:
     runtime = runtime_for(outcomes={"cancel": 1}, cancel={"after": 0.2, "propagation_wait_s": 0.5})
-    assert _worker(runtime).run_one() == "completed"
+    assert _run_one(runtime) == "completed"
     data = _summary(runtime)
     assert data["cancel"]["requested"] == 1
     assert data["cancel"]["decision_failed"] == 1
@@ -115,7 +117,7 @@ def test_worker_slower_than_its_timeout_is_a_late_worker_timeout(
         heartbeat={"interval": {"mean_s": 1.6}},
         activity={"duration": {"mean_s": 4}, "timeouts": {"heartbeat": 1}},
     )
-    assert _worker(runtime).run_one() == "timed_out"
+    assert _run_one(runtime) == "timed_out"
     timeouts = _summary(runtime)["timeouts"]
     assert timeouts["late_worker"] == 1
     assert timeouts["false"] == 0
@@ -131,7 +133,7 @@ def test_false_timeout_is_detected(runtime_for: MakeRuntime) -> None:
         heartbeat={"interval": {"mean_s": 1.6}},
         activity={"duration": {"mean_s": 4}, "timeouts": {"heartbeat": 1}},
     )
-    assert _worker(runtime, clock=clock).run_one() == "timed_out"
+    assert _run_one(runtime, clock=clock) == "timed_out"
     timeouts = _summary(runtime)["timeouts"]
     assert timeouts["false"] == 1
     assert timeouts["late_worker"] == 0
@@ -140,7 +142,7 @@ def test_false_timeout_is_detected(runtime_for: MakeRuntime) -> None:
 def test_a_domain_the_target_forgot_is_registered_again(runtime_for: MakeRuntime) -> None:
     # As after a restart of the target: it no longer knows the domain the run registered.
     runtime = runtime_for(domain=f"forgotten-{time.time_ns()}")
-    assert _worker(runtime).run_one() == "completed"
+    assert _run_one(runtime) == "completed"
     data = _summary(runtime)
     assert runtime.metrics.counters["domain_registered_again"] == 1
     assert data["tasks"]["setup_failures"] == 0
@@ -155,8 +157,7 @@ def test_refusing_target_is_measured_not_fatal(runtime_for: MakeRuntime) -> None
     runtime.target = dataclasses.replace(
         runtime.target, endpoint_url=f"http://127.0.0.1:{free_port()}"
     )
-    worker = _worker(runtime, mode="boto3", clock=Clock(sleep=lambda _: None))
-    assert worker.run_one() is None
+    assert _run_one(runtime, mode="boto3", clock=Clock(sleep=lambda _: None)) is None
     data = _summary(runtime)
     assert data["tasks"]["setup_failures"] == 1
     assert data["calls"]["StartWorkflowExecution"]["errors"] == {"ConnectionError": 1}
@@ -198,7 +199,7 @@ def test_cancel_propagates_and_is_obeyed_or_ignored(
         from swfbench.activity import bootstrap
 
         bootstrap(runtime.client, runtime.profile.domain)
-        assert _worker(runtime).run_one() == end
+        assert _run_one(runtime) == end
         cancel = _summary(runtime)["cancel"]
         assert cancel["propagated"] == 1
         assert cancel["propagation_ms"]["count"] == 1

@@ -32,7 +32,7 @@ def _capacity(tmp_path: Path) -> Run:
 
 def test_sigterm_before_the_first_step_is_judged(tmp_path: Path) -> None:
     run = _capacity(tmp_path)
-    run.wait_for(lambda: "users" in run.output, "the first step running")
+    run.wait_for(lambda: "workers" in run.output, "the first step running")
     assert "step 1/" not in run.output
     run.send(signal.SIGTERM)
     results = assert_interrupted(run, run.finish(), "SIGTERM")
@@ -65,7 +65,7 @@ def test_ctrl_c_after_the_first_step_reports_no_knee(tmp_path: Path) -> None:
 
 def test_sigkill_leaves_no_child_behind(tmp_path: Path) -> None:
     run = _capacity(tmp_path)
-    run.wait_for(lambda: "users" in run.output, "the first step running")
+    run.wait_for(lambda: "workers" in run.output, "the first step running")
     run.wait_for_child("-m locust")
     run.send(signal.SIGKILL)
     assert run.finish() == -signal.SIGKILL  # and the engine and Locust are gone

@@ -59,8 +59,9 @@ def _load(tmp_path: Path, profile: Path, *extra: str) -> Run:
     return Run([*args, "--progress", "0.5", *extra], tmp_path)
 
 
-def _users(run: Run) -> int:
-    counts = re.findall(r"users +(\d+) \|", run.output)
+def _workers(run: Run) -> int:
+    """Simulated workers running, from the last progress line."""
+    counts = re.findall(r"workers +(\d+) ", run.output)
     return int(counts[-1]) if counts else 0
 
 
@@ -73,8 +74,8 @@ def _tasks(run: Run) -> int:
 def _running(run: Run, workers: int) -> None:
     """Mid-run: every worker has its task and a progress line has come since."""
     run.wait_for(lambda: _tasks(run) >= workers, f"{workers} tasks started")
-    lines = run.output.count("] users")
-    run.wait_for(lambda: run.output.count("] users") > lines, "the next progress line")
+    lines = run.output.count("] workers")
+    run.wait_for(lambda: run.output.count("] workers") > lines, "the next progress line")
 
 
 # A fleet whose closing takes a while: up to 300 open tasks, each closed by its own call, then
@@ -124,7 +125,7 @@ def _catches(pid: int, signum: int) -> bool:
 
 def test_ctrl_c_while_the_fleet_spawns_stops_it_gracefully_once(tmp_path: Path) -> None:
     run = _load(tmp_path, _profile(tmp_path, workers=40, spawn_rate=8))  # 5 s of spawning
-    run.wait_for(lambda: 0 < _users(run) < 40, "a fleet spawning")
+    run.wait_for(lambda: 0 < _workers(run) < 40, "a fleet spawning")
     locust = run.wait_for_child(LOCUST)
     # Locust leads a process group of its own: the terminal's Ctrl-C reaches swfbench alone.
     assert process_group(locust) == locust != process_group(run.pid)

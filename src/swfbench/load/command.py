@@ -206,7 +206,7 @@ def locust_command(
         "--swf-target", "aws" if aws_endpoint else "emulator",
         "--swf-connect-timeout", str(timeouts.connect_s),
         "--swf-read-timeout", str(timeouts.read_s),
-        "--loglevel", args.log_level or "WARNING",
+        "--loglevel", getattr(args, "log_level", None) or "WARNING",
     ]  # fmt: skip
     if aws_endpoint:
         command += ["--swf-aws-endpoint", aws_endpoint]

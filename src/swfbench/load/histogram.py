@@ -16,6 +16,7 @@ of a run's timeline use it to stay small (relative error 2**-(SUB_BITS+1-c)).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 SUB_BITS = 10
@@ -34,6 +35,11 @@ def _key(magnitude: int) -> int:
     # Keep the top SUB_BITS + 1 bits: a mantissa in [SUB_COUNT, 2 * SUB_COUNT).
     shift = magnitude.bit_length() - SUB_BITS - 1
     return (shift << SUB_BITS) + (magnitude >> shift)
+
+
+def fine_keys(values: list[int]) -> Counter[int]:
+    """Full-resolution buckets of non-negative values, counted (see `Histogram.record_many`)."""
+    return Counter(map(_key, values))
 
 
 def _bounds(key: int) -> tuple[int, int]:
@@ -83,6 +89,25 @@ class Histogram:
 
     def record_seconds(self, seconds: float) -> None:
         self.record(round(seconds * 1_000_000))
+
+    def record_many(self, values: list[int], keys: Counter[int] | None = None) -> None:
+        """Record non-negative whole microseconds at once; `keys` may give their full-resolution
+        buckets (`fine_keys(values)`), computed once for histograms of any resolution."""
+        if not values:
+            return
+        keys = fine_keys(values) if keys is None else keys
+        counts, coarse = self.counts, self.coarse
+        for key, n in keys.items():
+            key >>= coarse
+            counts[key] = counts.get(key, 0) + n
+        low, high = min(values), max(values)
+        if self.count == 0:
+            self.min, self.max = low, high
+        else:
+            self.min = min(self.min, low)
+            self.max = max(self.max, high)
+        self.count += len(values)
+        self._sum += sum(values)
 
     def merge(self, other: Histogram) -> None:
         if other.coarse != self.coarse:

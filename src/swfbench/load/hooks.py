@@ -7,7 +7,6 @@ workers to the master, progress lines, the end-of-run audit and the results file
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import logging
 import os
@@ -32,8 +31,10 @@ from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import load_profile
 from swfbench.load.results import AUDIT_PENDING, build_results, gate_metrics, summary_line
+from swfbench.load.scheduler import LocalFleet
 from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
+from swfbench.load.worker import HeartbeatOnlyWorker, SimulatedWorker, WorkerContext
 from swfbench.options import finite_float
 from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
 from swfbench.timeouts import ClientTimeouts
@@ -87,6 +88,13 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-identity", default="", help="with --swf-auth: the identity (default: the file's)"
+    )
+    group.add_argument(
+        "--swf-heartbeat-only",
+        action="store_true",
+        default=False,
+        help="simulated workers only heartbeat a made-up token (benchmarks against "
+        "swfbench.load.sink)",
     )
     group.add_argument("--swf-results", default="", help="write the results JSON here")
     group.add_argument("--swf-run-id", default="", help="run id for the results")
@@ -189,13 +197,43 @@ def configure(environment: Any) -> FleetRuntime | None:
         profile=profile,
         target=target,
         run_id=options.swf_run_id or new_run_id(profile.name),
-        observer=locust_observer(environment.events.request, metrics),
+        observer=locust_observer(environment.events.request, metrics, environment.stats),
         metrics=metrics,
         send_mode=options.swf_send_mode or profile.send_mode,
         run_time_s=options.swf_run_time or profile.run_time_s,
+        heartbeat_only=bool(options.swf_heartbeat_only),
     )
     attach(environment, runtime)
     return runtime
+
+
+def fleet_share(environment: Any) -> tuple[int, int]:
+    """Which part of the fleet this process runs: (its number, of how many). A Locust worker
+    is numbered by its master (0, 1, ... in the order they connected) and the master waits for
+    --expect-workers of them (--processes N: N); a local run runs the whole fleet."""
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        return 0, 1
+    parts = max(1, int(getattr(environment.parsed_options, "expect_workers", 1) or 1))
+    return int(runner.worker_index), parts
+
+
+def start_fleet(environment: Any, runtime: FleetRuntime) -> LocalFleet:
+    """This process's share of the profile's simulated workers, growing from now on."""
+    part, parts = fleet_share(environment)
+    if part >= parts:
+        # A worker beyond those the master waited for: its senders help nobody.
+        log.warning("Locust worker %d of %d expected runs no simulated workers", part + 1, parts)
+    if runtime.fleet is not None:
+        runtime.fleet.stop()
+        runtime.schedules.discard(runtime.fleet)
+    context = WorkerContext(runtime=runtime)
+    factory = HeartbeatOnlyWorker if runtime.heartbeat_only else SimulatedWorker
+    fleet = LocalFleet(context, factory, share=(part, parts))
+    runtime.fleet = fleet
+    runtime.schedules.add(fleet)
+    fleet.start(time.monotonic())
+    return fleet
 
 
 def progress_line(environment: Any, runtime: FleetRuntime) -> str:
@@ -208,7 +246,8 @@ def progress_line(environment: Any, runtime: FleetRuntime) -> str:
     lag = metrics.histograms["pacing_lag"]
     elapsed = time.time() - runtime.started_wall
     return (
-        f"[{elapsed:6.0f}s] users {environment.runner.user_count:>5} | "
+        f"[{elapsed:6.0f}s] workers {metrics.counters['workers']:>5} "
+        f"(senders {environment.runner.user_count}) | "
         f"hb/s {heartbeat.current_rps:8.1f} | hb p99 {latency.quantile_us(99) / 1000:8.2f} ms | "
         f"lag p99 {lag.quantile_us(99) / 1000:8.2f} ms | tasks {metrics.tasks_started} | "
         f"errors {sum(errors.values())}" + (f" ({top})" if top else "")
@@ -255,7 +294,9 @@ def _on_init(environment: Any, **_: Any) -> None:
         if not isinstance(environment.runner, MasterRunner):
             try:
                 # Housekeeping, not load: "already exists" answers are no failures.
-                runtime.bootstrap()
+                if not runtime.heartbeat_only:
+                    runtime.bootstrap()
+                start_fleet(environment, runtime)
             except SwfbenchError as exc:
                 # Every task would fail to start: the run stops, marked aborted with the reason.
                 runtime.aborted = f"could not register the SWF domain and types: {exc}"
@@ -295,6 +336,7 @@ def _on_init(environment: Any, **_: Any) -> None:
             _await_final_reports(environment, runtime, limit + FINAL_REPORT_GRACE_S)
             return
         runtime.end_schedules()
+        runtime.metrics.flush()  # the last second's heartbeats, into Locust's statistics too
         if runtime.open_handles and not runtime.hurry:
             print(
                 f"swfbench: the run stopped; closing its {len(runtime.open_handles)} open tasks",
@@ -306,9 +348,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     def on_report_to_master(client_id: str, data: dict[str, Any]) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
         if runtime is not None:
-            # The timeline's closed seconds never change: ship only the seconds touched since.
-            slots = runtime.metrics.timeline.take_dirty()
-            data[REPORT_KEY] = runtime.metrics.to_wire(timeline_slots=slots)
+            data[REPORT_KEY] = runtime.metrics.report_wire()
             if runtime.aborted:
                 data[ABORTED_KEY] = runtime.aborted
             data[FINAL_KEY] = runtime.final
@@ -367,13 +407,6 @@ def _on_init(environment: Any, **_: Any) -> None:
             # Locust's own page is an extra: the run's results and report do without it.
             print(f"swfbench: warning: Locust's own reports: {exc}", file=sys.stderr, flush=True)
 
-    def on_spawning_complete(user_count: int) -> None:
-        # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
-        # full collection stalls every simulated worker at once (visible as pacing lag).
-        gc.collect()
-        gc.freeze()
-
-    events.spawning_complete.add_listener(on_spawning_complete)
     events.test_start.add_listener(on_test_start)
     events.test_stop.add_listener(on_test_stop)
     events.report_to_master.add_listener(on_report_to_master)
@@ -570,9 +603,12 @@ def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]
 
 
 def _count_users(environment: Any, runtime: FleetRuntime) -> None:
-    """Simulated workers running, once a second, for the report's users-over-time line."""
+    """Simulated workers running, once a second, for the report's users-over-time line: the
+    fleet's, from each process's gauge (Locust's users are the senders, not the workers)."""
     while True:
-        runtime.users[int(time.time())] = environment.runner.user_count
+        snapshots = [runtime.metrics, *runtime.worker_snapshots.values()]
+        running = sum(m.counters["workers"] for m in snapshots)
+        runtime.users[int(time.time())] = running
         gevent.sleep(1.0)
 
 

@@ -7,8 +7,8 @@
 from locust import events
 
 from swfbench.load.hooks import install
-from swfbench.load.users import ActivityWorker, ProfileShape
+from swfbench.load.users import ProfileShape, Sender
 
 install(events)
 
-__all__ = ["ActivityWorker", "ProfileShape"]
+__all__ = ["ProfileShape", "Sender"]

@@ -29,6 +29,9 @@ DETAILS_MAX = 2048
 """SWF's `LimitedData`: heartbeat details are at most 2048 characters (fact sheet, "The call")."""
 MULTIBYTE_ALPHABET = "é漢字ßΩж🚀ü中文ñ€"
 LOAD_DOMAIN = "swfbench-load"
+DEFAULT_SENDERS = 200
+"""Senders when the profile names none (and the fleet is larger): a simulated worker is due a
+few hundred times a second per sender at most before lag shows; see the README's fleet scale."""
 
 
 def _schema() -> dict[str, Any]:
@@ -127,6 +130,8 @@ class Profile:
     workers: int = 10
     spawn_rate: float = 10.0
     shape: Shape | None = None
+    senders_wanted: int | None = None
+    """`fleet.senders`; see `senders`."""
     interval: Distribution = field(default_factory=Distribution)
     synchronized_start: bool = False
     details: DetailsSpec = field(default_factory=DetailsSpec)
@@ -153,6 +158,12 @@ class Profile:
         if self.shape.kind == "spike":
             return max(self.shape.base, self.shape.peak)
         return max(workers for workers, _ in self.shape.steps)
+
+    @property
+    def senders(self) -> int:
+        """Locust users sending for the fleet: the profile's figure, else one per simulated
+        worker up to DEFAULT_SENDERS."""
+        return self.senders_wanted or max(1, min(self.max_workers, DEFAULT_SENDERS))
 
     def pick_outcome(self, rng: random.Random) -> Outcome:
         names = [name for name, _ in self.outcomes]
@@ -278,6 +289,7 @@ def parse_profile(data: Any, path: str) -> Profile:
         workers=int(fleet.get("workers", 10)),
         spawn_rate=float(fleet.get("spawn_rate", 10.0)),
         shape=_shape(fleet["shape"], path) if "shape" in fleet else None,
+        senders_wanted=int(fleet["senders"]) if "senders" in fleet else None,
         interval=_distribution(
             heartbeat.get("interval", {"mean_s": 1.0}), path, "heartbeat.interval"
         ),

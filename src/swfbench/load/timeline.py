@@ -67,12 +67,20 @@ class Timeline:
         self.dirty: set[int] = set()
 
     def _slot(self) -> Slot:
-        index = int(time.time()) // SLOT_S
+        return self.slot_at(int(time.time()))
+
+    def slot_at(self, second: int) -> Slot:
+        """The slot of that wall-clock second (since the epoch), marked as changed."""
+        index = second // SLOT_S
         slot = self.slots.get(index)
         if slot is None:
             slot = self.slots[index] = Slot()
         self.dirty.add(index)
         return slot
+
+    def record_workers(self, workers: int) -> None:
+        """How many simulated workers this process runs now (merged: the fleet's)."""
+        self._slot().counts["workers"] = workers
 
     def record_call(self, operation: str, code: str) -> None:
         self._slot().calls[(operation, code)] += 1
@@ -121,7 +129,7 @@ class Timeline:
         Each point covers `width_s` seconds (merged slots): heartbeats answered OK, made due by
         the schedule and sent, per second (over the part of the point inside the run, so a
         run's first and last partial seconds do not show as dips), heartbeats in flight at the
-        point's end (sent, not yet answered),
+        point's end (sent, not yet answered), simulated workers running (on average),
         heartbeat latency p50/p90/p99/max and pacing lag p99 in ms, and failed calls of every
         operation by error code (a count over the point's width).
         """
@@ -131,9 +139,11 @@ class Timeline:
         span = (last - first + 1) * SLOT_S
         width = next((w for w in POINT_WIDTHS_S if span / w <= MAX_POINTS), POINT_WIDTHS_S[-1])
         groups: dict[int, Slot] = {}
+        gauged: Counter[int] = Counter()
         for index in sorted(self.slots):
             group = groups.setdefault(index * SLOT_S // width, Slot())
             group.merge(self.slots[index])
+            gauged[index * SLOT_S // width] += "workers" in self.slots[index].counts
         start_group = math.floor(started_wall) // width
         points = []
         in_flight = 0
@@ -157,6 +167,8 @@ class Timeline:
                     "due_per_s": round(slot.counts["due"] / seconds, 3),
                     "sent_per_s": round(slot.counts["sent"] / seconds, 3),
                     "in_flight": in_flight,
+                    # Simulated workers running, averaged over the point's seconds.
+                    "workers": round(slot.counts["workers"] / max(1, gauged[group_index])),
                     "latency_ms": {
                         "p50": round(latency.quantile_us(50) / 1000, 3),
                         "p90": round(latency.quantile_us(90) / 1000, 3),

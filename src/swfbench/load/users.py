@@ -1,16 +1,21 @@
-"""Locust user classes: each user is one simulated activity worker; and the profile's shape."""
+"""Locust's part: its users are the fleet's senders, and the shape keeps their number.
+
+The simulated workers themselves live in each process's `scheduler.LocalFleet`, whose size over
+time is the profile's (workers, spawn rate, ramp, steps or spike).
+"""
 
 from __future__ import annotations
 
-import random
-import uuid
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, constant, task
 
 from swfbench.load.fleet import FleetRuntime, runtime_of
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
-from swfbench.load.worker import SETUP_BACKOFF_S, Pacer, SimulatedWorker
+
+SENDER_SPAWN_RATE = 100
+"""Senders started per second (Locust warns above 100 per process)."""
 
 
 def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
@@ -33,8 +38,9 @@ def _timed(user: FastHttpUser, environment: Any) -> None:
     user.network_timeout = timeouts.read_s
 
 
-class ActivityWorker(FastHttpUser):
-    """One simulated SWF activity worker: start a task, heartbeat it, end it, start the next."""
+class Sender(FastHttpUser):
+    """One sender of the fleet: takes whichever simulated worker of this process is due, runs
+    its step through this user's connection, and takes the next, for the whole run."""
 
     wait_time = constant(0)
 
@@ -44,55 +50,21 @@ class ActivityWorker(FastHttpUser):
 
     def on_start(self) -> None:
         runtime = runtime_of(self.environment)
-        self.worker = SimulatedWorker(runtime, make_sender(runtime, self))
-
-    @task
-    def activity_task(self) -> None:
-        try:
-            self.worker.run_one()
-        except Exception as exc:  # a defect, or a profile value validation let through
-            # Measured as a WorkerError of its type, not one traceback per task from Locust.
-            self.worker.runtime.record_worker_error(exc)
-            self.worker.clock.sleep(SETUP_BACKOFF_S)
-
-
-class HeartbeatOnlyWorker(FastHttpUser):
-    """Heartbeats a made-up token forever on the profile's schedule: the send path alone, for
-    benchmarks against a sink that answers every heartbeat with {"cancelRequested": false}."""
-
-    abstract = True
-    wait_time = constant(0)
-
-    def __init__(self, environment: Any) -> None:
-        _timed(self, environment)
-        super().__init__(environment)
-
-    def on_start(self) -> None:
-        runtime = runtime_of(self.environment)
-        self.runtime = runtime
-        self.rng = random.Random()
         self.sender = make_sender(runtime, self)
-        self.pacer = Pacer(runtime, self.rng)
-        self.pacer.start()
-        self.token = uuid.uuid4().hex * 8
 
     @task
-    def beat(self) -> None:
-        self.pacer.wait()
-        details = self.runtime.profile.details.make(50.0, self.rng)
-        self.runtime.metrics.record_sent()
-        result = self.sender.heartbeat(self.token, details)
-        if result.error_code is None:
-            self.runtime.metrics.count("heartbeats_ok")
-            self.runtime.metrics.record("heartbeat_latency", result.duration_s)
-        else:
-            self.runtime.metrics.count("heartbeats_failed")
-        self.pacer.advance()
+    def serve(self) -> None:
+        fleet = runtime_of(self.environment).fleet
+        if fleet is None:  # not started here (a master runs no senders)
+            gevent.sleep(1.0)
+            return
+        fleet.serve(self.sender)
 
 
 class ProfileShape(LoadTestShape):
-    """Workers over time as the profile says (a constant fleet, ramp, steps or spike), until the
-    profile's run time (or --run-time) is up."""
+    """The profile's senders (Locust users), all at once, until the profile's run time (or
+    --run-time) is up; the simulated workers follow the profile's own shape (see
+    `scheduler.LocalFleet`)."""
 
     use_common_options = True
 
@@ -102,7 +74,5 @@ class ProfileShape(LoadTestShape):
         elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
         if elapsed >= runtime.run_time_s or runtime.stop_requested:
             return None
-        profile = runtime.profile
-        if profile.shape is None:
-            return profile.workers, profile.spawn_rate
-        return profile.shape.workers_at(elapsed), profile.shape.spawn_rate
+        senders = runtime.profile.senders
+        return senders, float(min(senders, SENDER_SPAWN_RATE))

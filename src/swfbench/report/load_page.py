@@ -117,7 +117,7 @@ def over_time_charts(
     if users:
         charts.append(
             line_chart(
-                "Simulated workers running (Locust users)",
+                "Simulated workers running",
                 [Line("workers", [(t, n) for t, n in users], "workers", color="#4b5563")],
                 y_label="workers",
                 **common,
