@@ -192,7 +192,7 @@ def _one_execution(call: Calls, n: int) -> str:
 
 def test_forgotten_executions_are_freed_and_the_deadline_heap_stays_bounded() -> None:
     clock = VirtualClock(start=1_000_000.0)
-    backend = EngineBackend(clock=clock, poll_wait=0.0, max_closed_executions=5)
+    backend = EngineBackend(clock=clock, max_closed_executions=5)
     call = Calls(backend)
     call("RegisterDomain", name="d", workflowExecutionRetentionPeriodInDays="90")
     call(

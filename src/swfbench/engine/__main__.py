@@ -176,8 +176,6 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if args.clock == "real":
-        server.start_sweeper()
     print(
         f"swfbench engine (moto {server.engine_info()['moto']}) listening on "
         f"http://{args.host}:{server.server_address[1]} (clock {args.clock}, quotas {args.quotas}, "

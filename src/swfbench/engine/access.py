@@ -33,13 +33,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 from moto.swf.exceptions import SWFClientError
 from moto.swf.models.activity_type import ActivityType
 
-from swfbench.engine.auth import CORAL, SignatureVerifier
+from swfbench.engine.auth import CORAL, HeaderFields, SignatureVerifier
 from swfbench.engine.policy import Decision, evaluate
 from swfbench.identities import AuthFile, Identity
 
@@ -199,7 +198,7 @@ class AccessControl:
         self.account_id = auth.account_id
         self.verifier = SignatureVerifier(auth, region=region, wall_clock=wall_clock)
 
-    def authenticate(self, method: str, path: str, headers: Message, body: bytes) -> Caller:
+    def authenticate(self, method: str, path: str, headers: HeaderFields, body: bytes) -> Caller:
         return Caller(self.verifier.authenticate(method, path, headers, body), self)
 
     def domain_arn(self, name: str) -> str:

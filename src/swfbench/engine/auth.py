@@ -32,9 +32,9 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable
-from email.message import Message
+from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -55,6 +55,12 @@ SIGNATURE_MISMATCH = (
     "details."
 )
 INVALID_TOKEN = "The security token included in the request is invalid."
+
+
+class HeaderFields(Protocol):
+    """A request's header fields as received (`wire.Headers`, or `email.message.Message`)."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 class MissingAuthenticationToken(SWFClientError):
@@ -194,7 +200,7 @@ class SignatureVerifier:
         self._wall_clock = wall_clock
         self._keys: SigningKeys = {}
 
-    def authenticate(self, method: str, path: str, headers: Message, body: bytes) -> Identity:
+    def authenticate(self, method: str, path: str, headers: HeaderFields, body: bytes) -> Identity:
         """The identity that signed the request; raises the fault AWS would answer."""
         received: dict[str, list[str]] = {}
         for name, value in headers.items():

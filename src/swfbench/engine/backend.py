@@ -1,8 +1,10 @@
 """moto's SWF backend, extended: indexed lookups, a deadline heap, quotas, cancellation.
 
-One `EngineBackend` serves one process. A single re-entrant lock guards it (moto's models are
-not thread-safe); pollers with nothing to take wait on a condition of that lock, so a waiting
-poll never blocks other calls.
+One `EngineBackend` serves one region of one process. A single re-entrant lock guards it
+(moto's models are not thread-safe). A poll never blocks: with nothing to take, it answers
+empty, or (`may_wait`) raises `PollWaits` so that the server holds the call and runs it again
+when a task is scheduled on its task list (`on_task_ready`) or its wait runs out; waiting polls
+never block other calls.
 
 Closed executions are kept for their domain's retention period on the engine clock (so a
 virtual clock ages them too) and at most `max_closed_executions` of them, oldest forgotten
@@ -12,7 +14,6 @@ first; a forgotten execution is unknown to every call, as SWF's are past retenti
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -45,11 +46,22 @@ from swfbench.engine.models import (
 )
 from swfbench.engine.quotas import HeartbeatQuotas, QuotaSettings
 
-T = TypeVar("T")
 S = TypeVar("S", EngineActivityTask, EngineDecisionTask)
 
 DEFAULT_POLL_WAIT = 1.0
 """Seconds a poll with nothing to hand out waits (real SWF long-polls 60 s; moto sleeps 1 s)."""
+
+TaskReady = Callable[["EngineBackend", str, str, str], None]
+"""(backend, "activity" or "decision", domain name, task list): a task can be taken there."""
+
+
+class PollWaits(Exception):
+    """A poll found nothing to take and may wait for a task on its task list."""
+
+    def __init__(self, kind: str, domain_name: str, task_list: str) -> None:
+        super().__init__(kind, domain_name, task_list)
+        self.key = (kind, domain_name, task_list)
+
 
 COMPACT_MIN = 4096
 """The deadline heap is never compacted below this many entries."""
@@ -68,19 +80,18 @@ class EngineBackend(SWFBackend):
         *,
         clock: Clock,
         quotas: QuotaSettings | None = None,
-        poll_wait: float = DEFAULT_POLL_WAIT,
         max_closed_executions: int = DEFAULT_MAX_CLOSED_EXECUTIONS,
+        on_task_ready: TaskReady | None = None,
     ) -> None:
         super().__init__(region_name, account_id)
         self.clock = clock
         self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)
-        """Notified whenever a task is scheduled or time moves."""
-        self.ctx = EngineContext(clock, self.changed.notify_all)
+        self.on_task_ready = on_task_ready
+        """Told whenever a task can be taken from a task list (a waiting poll may take it)."""
+        self.ctx = EngineContext(clock, self._task_ready)
         self.ctx.on_execution_closed = self._execution_closed
         self.quota_settings = quotas
         self.quotas = HeartbeatQuotas(quotas, clock) if quotas is not None else None
-        self.poll_wait = poll_wait
         self.max_closed_executions = max_closed_executions
         # Closed executions still known, oldest close first.
         self.closed: OrderedDict[EngineWorkflowExecution, None] = OrderedDict()
@@ -176,19 +187,14 @@ class EngineBackend(SWFBackend):
             return self.ctx.deadlines.next_at()
 
     def sweep(self) -> None:
-        """Fire every timeout that is due; the background sweeper calls this."""
+        """Fire every timeout that is due (the server does when no call comes to do it, and
+        when the virtual clock was advanced: each event is stamped at its deadline)."""
         with self.lock:
-            before = len(self.ctx.deadlines)
             self._process_timeouts()
-            if len(self.ctx.deadlines) != before:
-                self.changed.notify_all()
 
-    def time_moved(self) -> None:
-        """The virtual clock was advanced: fire what fell due, each stamped at its deadline,
-        and wake the pollers."""
-        with self.lock:
-            self._process_timeouts()
-            self.changed.notify_all()
+    def _task_ready(self, kind: str, domain_name: str, task_list: str) -> None:
+        if self.on_task_ready is not None:
+            self.on_task_ready(self, kind, domain_name, task_list)
 
     def _execution_closed(self, wfe: EngineWorkflowExecution) -> None:
         if self.quotas is not None:
@@ -338,47 +344,41 @@ class EngineBackend(SWFBackend):
 
     # --- polling ----------------------------------------------------------------------------
 
-    def _wait(self, until: float) -> bool:
-        """Wait (lock released) until something changes or `until`; False once it passed."""
-        remaining = until - time.monotonic()
-        if remaining <= 0:
-            return False
-        self.changed.wait(remaining)
-        return True
-
     def poll_for_decision_task(
-        self, domain_name: str, task_list: Any, identity: str | None = None
+        self,
+        domain_name: str,
+        task_list: Any,
+        identity: str | None = None,
+        *,
+        may_wait: bool = False,
     ) -> DecisionTask | None:
-        def take(domain: EngineDomain) -> EngineDecisionTask | None:
-            task = domain.next_decision_task(task_list)
-            if task is not None:
-                task.engine_execution.start_decision_task(task.task_token, identity=identity)
-            return task
-
-        return self._poll(domain_name, take)
+        """The oldest decision task of the list, started; None, or with `may_wait`
+        PollWaits, when there is none."""
+        self._process_timeouts()
+        task = self._engine_domain(domain_name).next_decision_task(task_list)
+        if task is not None:
+            task.engine_execution.start_decision_task(task.task_token, identity=identity)
+        elif may_wait:
+            raise PollWaits("decision", domain_name, task_list)
+        return task
 
     def poll_for_activity_task(
-        self, domain_name: str, task_list: Any, identity: str | None = None
+        self,
+        domain_name: str,
+        task_list: Any,
+        identity: str | None = None,
+        *,
+        may_wait: bool = False,
     ) -> ActivityTask | None:
-        def take(domain: EngineDomain) -> EngineActivityTask | None:
-            task = domain.next_activity_task(task_list)
-            if task is not None:
-                task.engine_execution.start_activity_task(task.task_token, identity=identity)
-            return task
-
-        return self._poll(domain_name, take)
-
-    def _poll(self, domain_name: str, take: Callable[[EngineDomain], T | None]) -> T | None:
-        """SWF's long poll, shortened: hand out a task as soon as one is scheduled, or give an
-        empty answer after `poll_wait` (real SWF holds a poll for up to 60 s)."""
-        until = time.monotonic() + self.poll_wait
-        while True:
-            self._process_timeouts()
-            task = take(self._engine_domain(domain_name))
-            if task is not None:
-                return task
-            if not self._wait(until):
-                return None
+        """The oldest activity task of the list, started; None, or with `may_wait`
+        PollWaits, when there is none."""
+        self._process_timeouts()
+        task = self._engine_domain(domain_name).next_activity_task(task_list)
+        if task is not None:
+            task.engine_execution.start_activity_task(task.task_token, identity=identity)
+        elif may_wait:
+            raise PollWaits("activity", domain_name, task_list)
+        return task
 
     def count_pending_decision_tasks(self, domain_name: str, task_list: Any) -> int:
         self._process_timeouts()

@@ -1,17 +1,20 @@
 """Connections of the engine's HTTP server: bounded, timed out when idle, refused cleanly.
 
-The server runs one thread per connection (a keep-alive client costs a thread while it is
-connected). So that neither idle clients nor a flood of them can take the engine down:
+The server serves every connection from one event loop (`server`): a connection costs a socket,
+a read buffer and a place in the idle order, not a thread. So that neither idle clients nor a
+flood of them can take the engine down:
 
 - a connection that sends nothing for `idle_timeout` seconds is closed (a keep-alive client
   reconnects on its next call; geventhttpclient and urllib3 check a pooled connection first);
+  so is one that stops sending mid-request, or stops reading its answer, for as long. A
+  connection whose poll is waiting for a task is not idle;
 - at most `max_connections` are served at once; one more is accepted, answered HTTP 503 with
   ``{"__type": "swfbench#TooManyConnections", "message": ...}`` and ``Connection: close``, and
-  closed, without a thread. The answer needs no request, so a client reads it whatever it sent;
+  closed. The answer needs no request, so a client reads it whatever it sent;
 - when the process runs out of file descriptors, accept() fails with EMFILE and the pending
   connection would make the listening socket readable forever (a busy loop at 100 % CPU). A
   spare descriptor is then given up for a moment, to accept that connection and answer it the
-  same 503, so the backlog drains and the accept loop sleeps again.
+  same 503, so the backlog drains and the loop waits again.
 
 By default `max_connections` fits the descriptor limit (`fit_descriptor_limit`), so the bound is
 met before descriptors run out and the spare is only the last resort.
@@ -25,12 +28,12 @@ import json
 import os
 import resource
 import socket
-import socketserver
-import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from swfbench.engine.limits import DEFAULT_MAX_CONNECTIONS, ConnectionLimits
+from swfbench.engine.wire import RequestReader
 
 FD_RESERVE = 48
 """Descriptors left for everything but served connections: standard streams, the listening
@@ -46,7 +49,10 @@ connection is reset."""
 OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 ACCEPT_PAUSE_S = 0.05
-"""How long the accept loop pauses when it cannot even refuse (no spare descriptor)."""
+"""How long the loop stops accepting when it cannot even refuse (no spare descriptor)."""
+
+ACCEPT_BATCH = 64
+"""Connections accepted at most per turn of the loop, so a flood cannot starve served ones."""
 
 
 def fit_descriptor_limit(requested: int | None) -> int:
@@ -96,77 +102,153 @@ def _drain(sock: socket.socket) -> None:
         pass
 
 
-class BoundedConnections(socketserver.ThreadingMixIn):
-    """A thread per connection, at most `limits.max_connections` of them (mix in before a
-    `socketserver.TCPServer`)."""
+class Connection:
+    """One client connection: what it sent that is not served yet, and what it has not read."""
 
-    daemon_threads = True
-    block_on_close = False
-    limits: ConnectionLimits
+    __slots__ = (
+        "active",
+        "closed",
+        "closing",
+        "fd",
+        "out",
+        "reader",
+        "sock",
+        "waiting",
+        "write_blocked",
+    )
 
-    def init_connections(self, limits: ConnectionLimits) -> None:
+    def __init__(self, sock: socket.socket, now: float) -> None:
+        self.sock = sock
+        self.active = now
+        """When (monotonic) the connection last sent or took bytes, or had a poll answered."""
+        self.fd = sock.fileno()
+        self.reader = RequestReader()
+        self.out = bytearray()
+        """Answer bytes the socket did not take yet."""
+        self.waiting = False
+        """A request of this connection waits (a poll for a task): later ones wait behind it."""
+        self.closing = False
+        """No request after the ones received is served: close once they are answered."""
+        self.write_blocked = False
+        """The socket's send buffer is full: the loop waits until it can write again."""
+        self.closed = False
+
+
+class Connections:
+    """The connections being served, in order of their last activity, at most
+    `limits.max_connections` of them; what is refused, and the spare descriptor."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
-        self.open_connections = 0
-        """Connections being served now."""
-        self.refused_connections = 0
+        self.served: OrderedDict[Connection, None] = OrderedDict()
+        """Connections being served that are not waiting on a poll, least recently active
+        first."""
+        self.waiting: set[Connection] = set()
+        """Connections whose request waits on a poll: not idle, whatever their last activity."""
+        self.refused = 0
         """Connections refused since the start."""
-        self._count_lock = threading.Lock()
         self._lingering: collections.deque[tuple[float, socket.socket]] = collections.deque()
         self._spare: int | None = None
+        self.paused_until = 0.0
+        """Accepting stops until then (monotonic) when even refusing is impossible."""
         self._take_spare()
 
-    def connection_info(self) -> dict[str, Any]:
-        return {
-            **self.limits.to_dict(),
-            "open": self.open_connections,
-            "refused": self.refused_connections,
-        }
+    @property
+    def open(self) -> int:
+        """Connections being served now."""
+        return len(self.served) + len(self.waiting)
 
-    # --- socketserver hooks -----------------------------------------------------------------
+    def info(self) -> dict[str, Any]:
+        return {**self.limits.to_dict(), "open": self.open, "refused": self.refused}
 
-    def get_request(self) -> tuple[socket.socket, Any]:
-        try:
-            sock, address = self.socket.accept()  # type: ignore[attr-defined]
-        except OSError as exc:
-            if exc.errno in OUT_OF_DESCRIPTORS:
-                self._refuse_out_of_descriptors()
-            raise
-        return sock, address
+    # --- serving ----------------------------------------------------------------------------
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._count_lock:
-            full = self.open_connections >= self.limits.max_connections
-            if not full:
-                self.open_connections += 1
-        if full:
-            self._refuse(
-                request,
-                f"the engine serves at most {self.limits.max_connections} connections at "
-                "once: close idle ones, or raise --max-connections",
-            )
-            return
-        try:
-            super().process_request(request, client_address)
-        except RuntimeError:  # no thread could be started
-            self._release()
-            self._refuse(request, "the engine cannot start a thread for another connection")
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._release()
-
-    def service_actions(self) -> None:
-        # Runs in the accept loop after every accept and at every poll interval.
+    def accept(self, listener: socket.socket) -> list[Connection]:
+        """Accept what is pending (up to `ACCEPT_BATCH`): the connections to serve; the ones
+        past the bound are answered 503 and closed."""
+        accepted: list[Connection] = []
         now = time.monotonic()
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _ = listener.accept()
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in OUT_OF_DESCRIPTORS:
+                    self._refuse_out_of_descriptors(listener)
+                break
+            if self.open >= self.limits.max_connections:
+                self._refuse(
+                    sock,
+                    f"the engine serves at most {self.limits.max_connections} connections at "
+                    "once: close idle ones, or raise --max-connections",
+                )
+                continue
+            sock.setblocking(False)
+            # Answers are written in one send; with Nagle on, keep-alive clients would stall
+            # on delayed ACKs.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(sock, now)
+            self.served[connection] = None
+            accepted.append(connection)
+        return accepted
+
+    def touch(self, connection: Connection, now: float) -> None:
+        """The connection sent or took bytes: its idle time starts again."""
+        connection.active = now
+        if not connection.waiting:
+            self.served.move_to_end(connection)
+
+    def wait(self, connection: Connection) -> None:
+        """A request of the connection waits on a poll: the connection is not idle."""
+        connection.waiting = True
+        del self.served[connection]
+        self.waiting.add(connection)
+
+    def resume(self, connection: Connection, now: float) -> None:
+        """The waiting request was answered: the connection is idle from now on."""
+        connection.waiting = False
+        connection.active = now
+        self.waiting.discard(connection)
+        self.served[connection] = None
+
+    def forget(self, connection: Connection) -> None:
+        """The connection was closed."""
+        connection.closed = True
+        self.served.pop(connection, None)
+        self.waiting.discard(connection)
+
+    def idle(self, now: float) -> list[Connection]:
+        """Connections idle for the idle timeout or longer."""
+        expired = []
+        limit = self.limits.idle_timeout
+        for connection in self.served:
+            if now - connection.active < limit:
+                break
+            expired.append(connection)
+        return expired
+
+    def next_due(self) -> float | None:
+        """When (monotonic) the next idle connection times out or refused one closes."""
+        due: float | None = None
+        if self.served:
+            due = next(iter(self.served)).active + self.limits.idle_timeout
+        if self._lingering and (due is None or self._lingering[0][0] < due):
+            due = self._lingering[0][0]
+        if self.paused_until and (due is None or self.paused_until < due):
+            due = self.paused_until
+        return due
+
+    def service(self, now: float) -> None:
+        """Close refused connections whose moment has passed; take the spare back."""
         while self._lingering and self._lingering[0][0] <= now:
             self._close(self._lingering.popleft()[1])
         if self._spare is None:
             self._take_spare()
+        if self.paused_until and now >= self.paused_until:
+            self.paused_until = 0.0
 
-    def server_close(self) -> None:
-        super().server_close()
+    def close_all(self) -> None:
         while self._lingering:
             self._close(self._lingering.popleft()[1])
         if self._spare is not None:
@@ -175,13 +257,9 @@ class BoundedConnections(socketserver.ThreadingMixIn):
 
     # --- refusals ---------------------------------------------------------------------------
 
-    def _release(self) -> None:
-        with self._count_lock:
-            self.open_connections -= 1
-
     def _refuse(self, sock: socket.socket, message: str, *, linger: bool = True) -> None:
-        """Answer 503 and close, without a thread; the answer fits any socket's send buffer."""
-        self.refused_connections += 1
+        """Answer 503 and close; the answer fits any socket's send buffer."""
+        self.refused += 1
         try:
             sock.setblocking(False)
             sock.send(refusal(message))
@@ -208,16 +286,17 @@ class BoundedConnections(socketserver.ThreadingMixIn):
         except OSError:
             self._spare = None
 
-    def _refuse_out_of_descriptors(self) -> None:
+    def _refuse_out_of_descriptors(self, listener: socket.socket) -> None:
         """accept() failed for want of a descriptor: free the spare to accept and refuse one."""
         if self._spare is None:
-            # Nothing to accept with: pause rather than spin on a readable listening socket.
-            time.sleep(ACCEPT_PAUSE_S)
+            # Nothing to accept with: stop accepting for a moment rather than spin on a
+            # readable listening socket.
+            self.paused_until = time.monotonic() + ACCEPT_PAUSE_S
             return
         os.close(self._spare)
         self._spare = None
         try:
-            sock, _ = self.socket.accept()  # type: ignore[attr-defined]
+            sock, _ = listener.accept()
         except OSError:
             pass
         else:
@@ -230,4 +309,4 @@ class BoundedConnections(socketserver.ThreadingMixIn):
             )
         self._take_spare()
         if self._spare is None:
-            time.sleep(ACCEPT_PAUSE_S)
+            self.paused_until = time.monotonic() + ACCEPT_PAUSE_S

@@ -143,14 +143,15 @@ TOKEN_MAC_BYTES = 8
 class EngineContext:
     """What the models share with the backend: clock, deadline heap, token indexes."""
 
-    def __init__(self, clock: Clock, wakeup: Callable[[], None]) -> None:
+    def __init__(self, clock: Clock, wakeup: Callable[[str, str, str], None]) -> None:
         self.clock = clock
         self.deadlines = DeadlineHeap()
         self.activity_tokens: dict[str, EngineActivityTask] = {}
         self.decision_tokens: dict[str, EngineDecisionTask] = {}
         self._token_key = secrets.token_bytes(16)
         self.wakeup = wakeup
-        """Called when a task is scheduled, so waiting pollers look again."""
+        """Called with ("activity" or "decision", domain name, task list) when a task can be
+        taken from that list, so a poll waiting on it looks again."""
         self.stamp: float | None = None
         """While a timeout is processed, its deadline: every event it causes is stamped then."""
         self.on_execution_closed: Callable[[EngineWorkflowExecution], None] = lambda _: None
@@ -649,7 +650,8 @@ class EngineWorkflowExecution(Untracked, WorkflowExecution):
         self.scheduled_decision_task = task
         self.engine_domain.add_to_decision_task_list(self.task_list, task)
         self.open_counts["openDecisionTasks"] += 1
-        self.ctx.wakeup()
+        if self.started_decision_task is None:
+            self.ctx.wakeup("decision", self.domain.name, self.task_list)
 
     def start_decision_task(self, task_token: str, identity: str | None = None) -> None:
         super().start_decision_task(task_token, identity=identity)
@@ -670,6 +672,9 @@ class EngineWorkflowExecution(Untracked, WorkflowExecution):
         if self.started_decision_task is task:
             self.started_decision_task = None
         self.engine_domain.decision_closed(task)
+        # A decision task held back while this one was started can be taken now.
+        if self.open and self.scheduled_decision_task is not None:
+            self.ctx.wakeup("decision", self.domain.name, self.task_list)
 
     def validate_decisions(self, decisions: list[dict[str, Any]]) -> None:
         super().validate_decisions(decisions)
@@ -691,9 +696,6 @@ class EngineWorkflowExecution(Untracked, WorkflowExecution):
             task_token, decisions=decisions, execution_context=execution_context
         )
         self._decision_task_closed(task)
-        # A decision task may have been held back while this one was started.
-        if self.open and self.scheduled_decision_task is not None:
-            self.ctx.wakeup()
 
     def handle_decisions(self, event_id: int, decisions: list[dict[str, Any]]) -> None:
         for decision in decisions:
@@ -813,7 +815,7 @@ class EngineWorkflowExecution(Untracked, WorkflowExecution):
             deadline = task.deadline(kind)
             if deadline is not None:
                 self.ctx.deadlines.push(deadline, kind, task)
-        self.ctx.wakeup()
+        self.ctx.wakeup("activity", self.domain.name, task_list)
 
     def start_activity_task(self, task_token: str, identity: Any = None) -> None:
         super().start_activity_task(task_token, identity=identity)

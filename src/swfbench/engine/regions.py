@@ -15,7 +15,7 @@ import re
 import threading
 import time
 
-from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend
+from swfbench.engine.backend import DEFAULT_POLL_WAIT, EngineBackend, TaskReady
 from swfbench.engine.clock import Clock, VirtualClock
 from swfbench.engine.exceptions import ClockNotVirtual
 from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS
@@ -50,11 +50,14 @@ class Backends:
     ) -> None:
         self.clock = clock
         self.account_id = account_id
+        """The account every region's ARNs name (an --auth file's account, else moto's)."""
         self.max_closed_executions = max_closed_executions
         """Closed executions each region keeps at most (`EngineBackend`)."""
-        """The account every region's ARNs name (an --auth file's account, else moto's)."""
         self.quota_settings = quotas
         self.poll_wait = poll_wait
+        """Seconds a poll with nothing to take waits for a task (the server holds it)."""
+        self.on_task_ready: TaskReady | None = None
+        """Given to every region's backend: told when a task can be taken from a task list."""
         self._lock = threading.Lock()
         self._by_region: dict[str, EngineBackend] = {}
 
@@ -70,8 +73,8 @@ class Backends:
                     self.account_id,
                     clock=self.clock,
                     quotas=self.quota_settings,
-                    poll_wait=self.poll_wait,
                     max_closed_executions=self.max_closed_executions,
+                    on_task_ready=self.on_task_ready,
                 )
                 self._by_region[region] = backend
             return backend
@@ -95,8 +98,12 @@ class Backends:
 
     def next_deadline(self) -> float | None:
         """The earliest timeout due in any region."""
-        due = [at for backend in self.all() if (at := backend.next_deadline()) is not None]
-        return min(due, default=None)
+        earliest: float | None = None
+        for backend in tuple(self._by_region.values()):
+            at = backend.next_deadline()
+            if at is not None and (earliest is None or at < earliest):
+                earliest = at
+        return earliest
 
     def sweep(self) -> None:
         for backend in self.all():
@@ -108,7 +115,7 @@ class Backends:
             raise ClockNotVirtual()
         now = self.clock.advance(seconds)
         for backend in self.all():
-            backend.time_moved()
+            backend.sweep()
         return now
 
     def reset(self) -> None:

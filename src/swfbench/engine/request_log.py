@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from email.message import Message
+from collections.abc import Iterable
 
 ENV = "SWFBENCH_ENGINE_REQUEST_LOG"
 
@@ -26,7 +26,7 @@ class RequestLog:
         path = os.environ.get(ENV)
         return cls(path) if path else None
 
-    def record(self, request_line: str, headers: Message, body: bytes) -> None:
-        head = request_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    def record(self, request_line: str, headers: Iterable[tuple[str, str]], body: bytes) -> None:
+        head = request_line + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
         with self._lock, open(self.path, "ab") as log:
             log.write(head.encode("utf-8", "replace") + b"\r\n" + body + b"\r\n\r\n")

@@ -2,7 +2,8 @@
 
 `EngineResponse.call` takes an operation name (the part of `X-Amz-Target` after
 `SimpleWorkflowService.`) and the raw body, and returns the JSON to send. It runs the
-operation under the backend lock; moto's methods that are fine are used as they are.
+operation under the backend lock; moto's methods that are fine are used as they are. A poll
+called with `may_wait` that finds nothing to take raises `PollWaits` instead of answering.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ _CANCEL_REQUESTED = {True: '{"cancelRequested": true}', False: '{"cancelRequeste
 
 
 class EngineResponse(SWFResponse):
-    """moto's SWF response handler, one instance per connection; each call names the backend
-    (the region's) it runs on."""
+    """moto's SWF response handler; each call names the backend (the region's) it runs on."""
 
     def __init__(self) -> None:
         super().__init__()
         self._backend: EngineBackend | None = None
         self._request_params: dict[str, Any] = {}
+        self._may_wait = False
 
     @property
     def swf_backend(self) -> EngineBackend:
@@ -49,12 +50,18 @@ class EngineResponse(SWFResponse):
         return self._request_params
 
     def call(
-        self, operation: str, body: bytes, backend: EngineBackend, caller: Caller | None = None
+        self,
+        operation: str,
+        body: bytes,
+        backend: EngineBackend,
+        caller: Caller | None = None,
+        *,
+        may_wait: bool = False,
     ) -> str:
         """Run `operation` with the JSON `body` on `backend`; raises moto's SWFClientError
         faults, and SerializationError or ValidationError for a request SWF's model refuses.
         With a `caller` (an engine started with --auth), the call is first authorized as that
-        caller."""
+        caller. With `may_wait`, a poll with nothing to take raises PollWaits."""
         method = OPERATIONS.get(operation)
         if method is None:
             raise UnknownOperation()
@@ -65,13 +72,42 @@ class EngineResponse(SWFResponse):
             # refuses it before any member is read.
             raise SerializationError() from None
         validate(operation, params)
-        with backend.lock, acting_as(caller, backend, operation, params):
+        with backend.lock:
             self._backend = backend
             self._request_params = params
-            result: str = getattr(self, method)()
-            return result
+            self._may_wait = may_wait
+            if caller is None:
+                result: str = getattr(self, method)()
+                return result
+            with acting_as(caller, backend, operation, params):
+                result = getattr(self, method)()
+                return result
 
     # --- operations moto lacks or breaks ----------------------------------------------------
+
+    def poll_for_decision_task(self) -> str:
+        params = self._params
+        decision = self.swf_backend.poll_for_decision_task(
+            params["domain"],
+            params["taskList"]["name"],
+            identity=params.get("identity"),
+            may_wait=self._may_wait,
+        )
+        if decision is None:
+            return json.dumps({"previousStartedEventId": 0, "startedEventId": 0})
+        return json.dumps(decision.to_full_dict(reverse_order=params.get("reverseOrder")))
+
+    def poll_for_activity_task(self) -> str:
+        params = self._params
+        task = self.swf_backend.poll_for_activity_task(
+            params["domain"],
+            params["taskList"]["name"],
+            identity=params.get("identity"),
+            may_wait=self._may_wait,
+        )
+        if task is None:
+            return json.dumps({"startedEventId": 0})
+        return json.dumps(task.to_full_dict())
 
     def record_activity_task_heartbeat(self) -> str:
         task_token = self._params["taskToken"]
