@@ -11,7 +11,6 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from types import FrameType
 
 from swfbench.engine.limits import (
@@ -20,32 +19,10 @@ from swfbench.engine.limits import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from swfbench.errors import ExitCode
+from swfbench.options import port, whole_number
 
 ENGINE_REGION = "us-east-1"
 """The one region the engine serves; with --auth, requests must be signed for it."""
-
-
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{value}: a port is 1 to 65535 (0: any free port)")
-    return port
-
-
-def _count(least: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if number < least:
-            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
-        return number
-
-    return parse
 
 
 def _seconds(value: str) -> float:
@@ -64,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve moto's SWF, extended to keep SWF's heartbeat promises at scale.",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=_port, required=True, help="0: any free port")
+    parser.add_argument("--port", type=port, required=True, help="0: any free port")
     parser.add_argument(
         "--quotas",
         choices=("none", "aws"),
@@ -88,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-closed-executions",
-        type=_count(0),
+        type=whole_number(0),
         default=DEFAULT_MAX_CLOSED_EXECUTIONS,
         metavar="N",
         help="closed executions kept at most, within their domain's retention; the oldest "
@@ -96,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-connections",
-        type=_count(1),
+        type=whole_number(1),
         metavar="N",
         help="connections served at once; more are answered HTTP 503 (default "
         f"{DEFAULT_MAX_CONNECTIONS}, or fewer to fit the file descriptor limit)",
