@@ -66,9 +66,9 @@ def test_bad_slo_expressions(text: str, message: str) -> None:
         (["--quotas", "aws", "--account-refill", "0"], "no heartbeat could ever succeed"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, flags: list[str], message: str) -> None:
+def test_bad_input_exits_252_with_one_line(tmp_path: Path, flags: list[str], message: str) -> None:
     done = capacity(flags, tmp_path / "reports")
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 252, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert message in line and "Traceback" not in done.stderr
     assert not (tmp_path / "reports").exists()

@@ -136,7 +136,7 @@ def test_junit_has_one_case_per_gate(
         ("gates:\n  heartbeat.rate_per_s: {max_decrease: 10%}\n", "needs a baseline"),
     ],
 )
-def test_bad_gates_exit_2_with_one_line(
+def test_bad_gates_exit_252_with_one_line(
     results: Path,
     tmp_path: Path,
     gates_text: str,
@@ -145,7 +145,7 @@ def test_bad_gates_exit_2_with_one_line(
 ) -> None:
     gates = write(tmp_path / "gates.yaml", gates_text)
     code, _, err = gate(["--results", str(results), "--gates", str(gates)], capsys)
-    assert code == 2
+    assert code == 252
     assert message in err and err.count("\n") == 1
 
 

@@ -81,13 +81,13 @@ def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
         ('{"kind": "plan"}', "is not a swfbench results file"),
     ],
 )
-def test_report_command_bad_input_exits_2(
+def test_report_command_bad_input_exits_252(
     tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content)
-    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 2
+    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 252
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
@@ -135,7 +135,7 @@ def test_only_conformance_results_combine(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     args = ["report", str(conformance_runs[0]), str(plan_results), "--reports-dir", str(tmp_path)]
-    assert main(args) == 2
+    assert main(args) == 252
     assert "only conformance results combine" in capsys.readouterr().err
 
 

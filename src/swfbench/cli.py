@@ -9,13 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from swfbench import __version__, plan_command
-from swfbench.errors import (
-    EndpointURLError,
-    ExitCode,
-    SwfbenchError,
-    UsageError,
-    exit_codes_help,
-)
+from swfbench.errors import ExitCode, SwfbenchError, exit_codes_help
 from swfbench.interrupts import Interrupts
 from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
 
@@ -189,16 +183,8 @@ def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
                 _add_exit_codes(child)
 
 
-USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
-"""Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
-
-
 def _command(argv: Sequence[str]) -> str:
     return next((arg for arg in argv if not arg.startswith("-")), "")
-
-
-def _usage_exit_code(argv: Sequence[str]) -> int:
-    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,9 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.interrupts = interrupts
             code: int = args.run(args)
             return code
-        except UsageError as exc:
-            print(f"swfbench: error: {exc}", file=sys.stderr)
-            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
         except SwfbenchError as exc:
             print(f"swfbench: error: {exc}", file=sys.stderr)
             return exc.exit_code

@@ -1,8 +1,7 @@
 """One base error for everything swfbench reports to a person, each kind with its own exit code.
 
-The exit codes of the `heartbeat` command follow AWS CLI v2 (252 usage, 253 configuration,
-254 service error, 255 anything else); the other kinds get codes of their own so that a script
-can tell them apart.
+Every command's exit codes follow AWS CLI v2 (252 usage, 253 configuration, 254 service error,
+255 anything else); the other kinds get codes of their own so that a script can tell them apart.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         "scenario, a plan in which tasks time out, a capacity search with no knee; or a "
         "conformance run that checked nothing",
     ),
-    (2, "usage error in plan, capacity, report and gate (analysis tools' convention)"),
     (
         130,
         "interrupted by Ctrl-C, SIGTERM or SIGHUP: whatever ran is written, marked "
@@ -52,7 +50,11 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (249, "the embedded server could not start (e.g. --port in use)"),
     (250, "the endpoint did not answer, or not within the client's connect or read timeout"),
     (251, "the endpoint answered, but not as SWF does (an HTTP error without an AWS code)"),
-    (252, "usage error: bad flag, parameter, input file or endpoint URL (any command)"),
+    (
+        252,
+        "usage error, in every command: a bad or misspelt flag, a flag that does not apply, a "
+        "bad parameter, input file or endpoint URL; nothing was run",
+    ),
     (253, "missing configuration for real SWF: credentials or region"),
     (254, "the service answered with an error (its code and message are printed)"),
     (255, "anything else (e.g. Locust failed and wrote no results)"),
@@ -82,8 +84,8 @@ class UsageError(SwfbenchError):
 
 
 class EndpointURLError(UsageError):
-    """A malformed endpoint URL. Exit 252 in every command, even those whose other usage
-    errors exit 2, as the AWS CLI's own --endpoint-url check does."""
+    """A malformed endpoint URL (or SWFBENCH_ENDPOINT_URL), found as the command line is
+    parsed, as the AWS CLI's own --endpoint-url check does."""
 
 
 class ConfigurationError(SwfbenchError):

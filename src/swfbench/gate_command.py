@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         "verdict. Every run must first be whole: a results file whose run was interrupted, "
         "aborted, lacks a part (its audit, a Locust worker) or checked nothing fails the "
         "run.status gate, unless --allow-incomplete. "
-        "Exit 0 when every gate holds, 1 when one fails, 2 on a usage error, 248 when --junit or "
+        "Exit 0 when every gate holds, 1 when one fails, 252 on a usage error, 248 when --junit or "
         "--report cannot be written.",
     )
     parser.add_argument("--results", type=Path, required=True, metavar="RESULTS.json")

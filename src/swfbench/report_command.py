@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         help="render the HTML report of a saved results file",
         description="Render RESULTS.json (from plan, conform or load) into "
         "REPORTS_DIR/<run-id>/index.html, and refresh REPORTS_DIR/index.html, which lists the "
-        "runs newest first. Exit 0 on success, 2 on a missing or unreadable results file, 248 "
+        "runs newest first. Exit 0 on success, 252 on a missing or unreadable results file, 248 "
         "when the reports directory cannot be written.",
     )
     parser.add_argument(
