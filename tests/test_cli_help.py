@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from swfbench.cli import build_parser, main
+from swfbench.cli import _timeout, build_parser, main
 from swfbench.errors import EXIT_CODES
-from swfbench.options import duration, finite_float
+from swfbench.options import duration, duration_or_zero, finite_float
 
 
 def _commands() -> list[list[str]]:
@@ -55,6 +55,70 @@ def test_the_readme_table_lists_the_same_exit_codes() -> None:
     assert [int(code) for code in rows] == [code for code, _ in EXIT_CODES]
 
 
+NUMBER_TYPES = (float, finite_float, duration, duration_or_zero)
+DURATION_TYPES = (duration, duration_or_zero, _timeout)
+
+
+def _flags(types: tuple[object, ...]) -> list[tuple[list[str], argparse.Action]]:
+    """Every flag of every command whose type is one of `types`."""
+    found: list[tuple[list[str], argparse.Action]] = []
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, [*path, name])
+            elif action.type in types and action.option_strings:
+                found.append((path, action))
+
+    walk(build_parser(), [])
+    return found
+
+
+DURATION_FLAGS = _flags(DURATION_TYPES)
+
+
+def test_every_duration_flag_has_the_one_duration_type() -> None:
+    """`plan --interval 60s` was refused ("invalid float value") while `load --run-time 30s`
+    worked, and `1h2m` nowhere, though Locust takes it: every duration flag takes one format."""
+    flags = {(" ".join(path), action.option_strings[0]) for path, action in DURATION_FLAGS}
+    expected = {
+        ("plan", "--interval"), ("plan", "--jitter"), ("plan", "--heartbeat-timeout"),
+        ("plan", "--duration"), ("capacity", "--step-time"), ("capacity", "--interval"),
+        ("load", "--run-time"), ("load", "--stop-after"), ("load", "--audit-time-limit"),
+        ("load", "--progress"), ("conform", "--timing-slack"), ("heartbeat", "--read-timeout"),
+        ("heartbeat", "--connect-timeout"), ("serve", "--idle-timeout"),
+        ("activity start", "--heartbeat-timeout"),
+    }  # fmt: skip
+    assert expected <= flags
+    # No flag that holds seconds is left with a plain number type.
+    seconds = [
+        (" ".join(path), action.option_strings[0])
+        for path, action in _flags(NUMBER_TYPES)
+        if action.type not in DURATION_TYPES
+        and re.search(r"(?<!per )\bseconds?\b", (action.help or "").replace("per s", ""))
+    ]
+    assert seconds == []
+
+
+@pytest.mark.parametrize(("path", "action"), DURATION_FLAGS, ids=lambda x: str(x))
+def test_duration_flags_take_what_locust_takes(path: list[str], action: argparse.Action) -> None:
+    parse = action.type
+    assert callable(parse)
+    for text, seconds in (("90", 90), ("30s", 30), ("2m", 120), ("1h2m", 3720), ("1h30m10s", 5410)):
+        assert parse(text) == seconds, text
+    if parse is not _timeout:  # SWF's own timeouts are whole seconds
+        assert parse("500ms") == pytest.approx(0.5)
+        assert parse("1.5") == pytest.approx(1.5)
+    with pytest.raises(argparse.ArgumentTypeError):
+        parse("2 minutes")
+
+
+def test_a_duration_flag_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--workers", "10", "--interval", "1m", "--jitter", "500ms"]) == 0
+    assert "10 workers every 60 s ± 0.5 s" in capsys.readouterr().out
+
+
 def _number_flags() -> list[tuple[list[str], str]]:
     """Every flag of every command that takes a number that can be fractional."""
     found: list[tuple[list[str], str]] = []
@@ -64,7 +128,7 @@ def _number_flags() -> list[tuple[list[str], str]]:
             if isinstance(action, argparse._SubParsersAction):
                 for name, child in action.choices.items():
                     walk(child, [*path, name])
-            elif action.type in (float, finite_float, duration) and action.option_strings:
+            elif action.type in NUMBER_TYPES and action.option_strings:
                 found.append((path, action.option_strings[0]))
 
     walk(build_parser(), [])

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from swfbench import __version__, plan_command
 from swfbench.errors import ExitCode, SwfbenchError, exit_codes_help
 from swfbench.interrupts import Interrupts
-from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
+from swfbench.options import (
+    ArgumentParser,
+    add_engine_options,
+    parse_duration,
+    port,
+    shown,
+    target_spec,
+)
 
 if TYPE_CHECKING:
     from swfbench.activity import Timeout
@@ -21,11 +28,19 @@ if TYPE_CHECKING:
 
 
 def _timeout(value: str) -> Timeout:
+    """An SWF activity timeout: NONE, or a duration of whole seconds (SWF takes at most 8
+    digits, fact sheet "The call")."""
     if value.upper() == "NONE":
         return "NONE"
-    if value.isdigit() and len(value) <= 8:
-        return int(value)
-    raise argparse.ArgumentTypeError(f"{value!r} is not whole seconds (at most 8 digits) or NONE")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, or NONE") from None
+    if seconds < 0 or seconds != int(seconds) or seconds >= 10**8:
+        raise argparse.ArgumentTypeError(
+            f"{shown(value)}: SWF takes whole seconds, 0 to 99999999, or NONE"
+        )
+    return int(seconds)
 
 
 def _register_serve(subparsers: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,9 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|h|m|s)")
+DURATION_FORMS = "30, 1.5, 30s, 500ms, 2m or 1h2m"
 
 
 def shown(value: str) -> str:
@@ -61,23 +64,51 @@ def finite_float(value: str) -> float:
     return number
 
 
-def duration(value: str) -> float:
-    """A positive duration flag: seconds, or with a unit (500ms, 30s, 2m, 1h)."""
-    number, scale = value, 1.0
-    for unit in sorted(DURATION_UNITS, key=len, reverse=True):
-        if value.endswith(unit):
-            number, scale = value[: -len(unit)], DURATION_UNITS[unit]
-            break
+def parse_duration(value: str) -> float:
+    """Seconds in what Locust's --run-time accepts (20, 20s, 3m, 2h, 1h20m, 3h30m10s), plus
+    milliseconds (500ms) and fractions (1.5, 0.5s): one format for every duration flag of every
+    command. Raises ValueError with the one-line reason."""
+    text = value.strip()
     try:
-        seconds = float(number) * scale
+        seconds = float(text)  # plain seconds, as Locust takes them
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a duration like 30, 30s, 500ms or 2m"
-        ) from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be positive")
+        seconds = 0.0
+        position, units = 0, []
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != position:
+                break
+            seconds += float(match.group(1)) * DURATION_UNITS[match.group(2)]
+            units.append(match.group(2))
+            position = match.end()
+        in_order = [u for u in DURATION_UNITS if u in units] == units and len(set(units)) == len(
+            units
+        )
+        if not units or position != len(text) or not in_order:
+            raise ValueError(f"{shown(value)} is not a duration: write {DURATION_FORMS}") from None
     if not math.isfinite(seconds):
-        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
+        raise ValueError(f"{shown(value)}: a duration must be finite")
+    return seconds
+
+
+def duration(value: str) -> float:
+    """A duration flag above zero (see `parse_duration`)."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{shown(value)}: a duration must be positive")
+    return seconds
+
+
+def duration_or_zero(value: str) -> float:
+    """A duration flag that may be 0 (see `parse_duration`)."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"{shown(value)}: a duration must not be negative")
     return seconds
 
 
@@ -105,14 +136,6 @@ def whole_number(least: int) -> Callable[[str], int]:
         return number
 
     return parse
-
-
-def finite_duration(value: str) -> float:
-    """A positive, finite duration flag (see `duration`)."""
-    seconds = duration(value)
-    if not math.isfinite(seconds):
-        raise argparse.ArgumentTypeError(f"{value!r}: a duration must be finite")
-    return seconds
 
 
 class _FromEnvironment(str):
@@ -240,7 +263,7 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
     )
     group.add_argument(
         "--idle-timeout",
-        type=finite_duration,
+        type=duration,
         metavar="DURATION",
         help="the embedded engine closes connections idle this long (default 120s)",
     )

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS, finite_float, shown
+from swfbench.options import QUOTA_FLAGS, duration, duration_or_zero, finite_float, shown
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
@@ -45,14 +45,14 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--interval",
-        type=finite_float,
+        type=duration,
         required=True,
         metavar="S",
         help="heartbeat interval, seconds",
     )
     fleet.add_argument(
         "--jitter",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         metavar="S",
         help="uniform ± jitter per interval (default 0)",
@@ -72,7 +72,7 @@ def register(subparsers: Any) -> None:
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=finite_float,
+        type=duration,
         default=None,
         metavar="S",
         help="default: twice the interval",
@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
     quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
     parser.add_argument(
         "--duration",
-        type=finite_float,
+        type=duration,
         metavar="S",
         help="simulated horizon (default: long enough to reach steady state)",
     )

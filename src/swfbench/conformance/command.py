@@ -24,7 +24,7 @@ from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.options import add_target_options, finite_float, target_spec
+from swfbench.options import add_target_options, duration_or_zero, target_spec
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, new_run_id
 
@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--timing-slack",
-        type=finite_float,
+        type=duration_or_zero,
         metavar="S",
         help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",

@@ -24,7 +24,7 @@ from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, Co
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
 from swfbench.identities import load_auth_file
-from swfbench.options import finite_float
+from swfbench.options import duration, duration_or_zero
 from swfbench.target import TargetSpec
 from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
 
@@ -78,21 +78,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--swf-timing-slack",
-        type=finite_float,
+        type=duration_or_zero,
         metavar="S",
         help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
     )
     group.addoption(
         "--swf-connect-timeout",
-        type=finite_float,
+        type=duration,
         default=CONNECT_TIMEOUT_S,
         metavar="S",
         help=f"client connect timeout of every SWF call (default {CONNECT_TIMEOUT_S:g} s)",
     )
     group.addoption(
         "--swf-read-timeout",
-        type=finite_float,
+        type=duration,
         default=READ_TIMEOUT_S,
         metavar="S",
         help=f"client read timeout of every SWF call (default {READ_TIMEOUT_S:g} s)",

@@ -47,7 +47,7 @@ from swfbench.options import (
     add_target_options,
     client_timeouts,
     duration,
-    finite_float,
+    duration_or_zero,
     target_spec,
 )
 from swfbench.report.render import write_run
@@ -139,7 +139,7 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
     parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
     parser.add_argument(
         "--progress",
-        type=finite_float,
+        type=duration_or_zero,
         default=progress,
         help=f"seconds between lines ({progress:g})",
     )

@@ -34,7 +34,7 @@ from swfbench.load.profile import load_profile
 from swfbench.load.results import AUDIT_PENDING, build_results, gate_metrics, summary_line
 from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
-from swfbench.options import finite_float
+from swfbench.options import duration_or_zero
 from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
 from swfbench.timeouts import ClientTimeouts
 
@@ -75,11 +75,14 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-results", default="", help="write the results JSON here")
     group.add_argument("--swf-run-id", default="", help="run id for the results")
     group.add_argument(
-        "--swf-run-time", type=finite_float, default=0.0, help="seconds (default: the profile's)"
+        "--swf-run-time",
+        type=duration_or_zero,
+        default=0.0,
+        help="seconds (default: the profile's)",
     )
     group.add_argument(
         "--swf-progress",
-        type=finite_float,
+        type=duration_or_zero,
         default=5.0,
         help="seconds between progress lines (0: off)",
     )
@@ -92,19 +95,19 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-connect-timeout",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="connect timeout of every SWF call, seconds (0: the profile's, else 5)",
     )
     group.add_argument(
         "--swf-read-timeout",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="read timeout of every SWF call but long polls, seconds (0: the profile's, else 10)",
     )
     group.add_argument(
         "--swf-audit-time-limit",
-        type=finite_float,
+        type=duration_or_zero,
         default=60.0,
         help="seconds the closing of tasks left open at the stop may take",
     )
@@ -123,7 +126,7 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-stop-after",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="stop when a gate has failed this many seconds in a row (0: never stop early)",
     )
