@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/swfbench demo
 	$(BIN)/swfbench conform
-	$(BIN)/swfbench load --profile scenarios/load/steady.yaml --run-time 20s --gates gates/ci.yaml
+	$(BIN)/swfbench load --fleet scenarios/load/steady.yaml --run-time 20s --gates gates/ci.yaml
 
 test: $(STAMP) lint typecheck pytest
 

@@ -34,7 +34,7 @@ def run_size(
     path.write_text(yaml.safe_dump(profile), "utf-8")
     run_id = f"e2e-{workers}"
     subprocess.run(
-        [sys.executable, "-m", "swfbench.cli", "load", "--profile", str(path), "--engine",
+        [sys.executable, "-m", "swfbench.cli", "load", "--fleet", str(path), "--engine",
          engine, "--reports-dir", str(out), "--run-id", run_id, "--progress", "0"],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -171,10 +171,10 @@ def test_plan_command_takes_raised_quotas(
     quotas.write_text(
         "account: {bucket: 25000, refill_per_s: 400}\nexecution: {bucket: 1000, refill_per_s: 1000}\n"
     )
-    assert main([*args, "--quotas", str(quotas)]) == 0
+    assert main([*args, "--quotas-file", str(quotas)]) == 0
     capsys.readouterr()
     quotas.write_text("account: 5\n")
-    assert main([*args, "--quotas", str(quotas)]) == 252
+    assert main([*args, "--quotas-file", str(quotas)]) == 252
     assert "expected account and execution" in capsys.readouterr().err
 
 
@@ -228,7 +228,9 @@ def test_plan_quotas_file_with_non_finite_or_huge_numbers_exits_252(
 ) -> None:
     limits = tmp_path / "quotas.yaml"
     limits.write_text(f"account: {account}\nexecution: {{bucket: 1000, refill_per_s: 1000}}\n")
-    assert main(["plan", "--workers", "10", "--interval", "60", "--quotas", str(limits)]) == 252
+    assert (
+        main(["plan", "--workers", "10", "--interval", "60", "--quotas-file", str(limits)]) == 252
+    )
     err = capsys.readouterr().err
     assert err.startswith("swfbench: error:") and err.count("\n") == 1
 

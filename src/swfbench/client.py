@@ -33,7 +33,7 @@ from swfbench.errors import (
     UsageError,
     speaks_swf,
 )
-from swfbench.target import Target
+from swfbench.target import Target, aws_session
 from swfbench.timeouts import ClientTimeouts
 
 CONNECTION_ERROR = "ConnectionError"
@@ -158,7 +158,12 @@ class SWFClient:
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
             kwargs["aws_session_token"] = self.target.session_token
-        client = boto3.session.Session().client("swf", **kwargs)
+        session = (
+            aws_session(self.target.profile)
+            if self.target.credentials is None
+            else boto3.session.Session()
+        )
+        client = session.client("swf", **kwargs)
         if self._exchanges is not None:
             client.meta.events.register("before-parse.swf", _exchange_hook(self._exchanges))
         return client

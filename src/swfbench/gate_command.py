@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from swfbench.gates import evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.options import renamed
 from swfbench.report import write_report
 from swfbench.report.render import run_id_of
 from swfbench.results import load_results, write_text
@@ -24,7 +25,15 @@ def register(subparsers: Any) -> None:
         "Exit 0 when every gate holds, 1 when one fails, 252 on a usage error, 248 when --junit or "
         "--report cannot be written.",
     )
-    parser.add_argument("--results", type=Path, required=True, metavar="RESULTS.json")
+    parser.add_argument(
+        "results", type=Path, metavar="RESULTS.json", help="the results file to judge"
+    )
+    renamed(
+        parser,
+        "--results",
+        "is gone: name the results file first, as `swfbench report` does: "
+        "swfbench gate RESULTS.json --gates GATES.yaml",
+    )
     parser.add_argument("--gates", type=Path, required=True, metavar="GATES.yaml")
     parser.add_argument(
         "--baseline", type=Path, metavar="BASELINE.json", help="saved results for relative limits"

@@ -112,6 +112,23 @@ def duration_or_zero(value: str) -> float:
     return seconds
 
 
+class _Renamed(argparse.Action):
+    """An old spelling of a flag: using it is one line saying what to write instead."""
+
+    def __init__(self, *args: Any, instead: str, **kwargs: Any) -> None:
+        self.instead = instead
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: str | None = None) -> None:
+        raise UsageError(f"{option} {self.instead} (see {parser.prog} --help)")
+
+
+def renamed(parser: argparse._ActionsContainer, old: str, instead: str) -> None:
+    """Refuse the flag `old`, hidden from --help, with `instead`: what it is now called.
+    It takes an optional value, so that the line names the flag, not its value."""
+    parser.add_argument(old, nargs="?", action=_Renamed, instead=instead, help=argparse.SUPPRESS)
+
+
 def port(value: str) -> int:
     """A TCP port flag: 1 to 65535, or 0 for any free port."""
     try:
@@ -176,6 +193,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--region", help="AWS region (default: the AWS configuration; us-east-1 for emulators)"
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="with --aws: the AWS named profile whose credentials and region to use, as the "
+        "AWS CLI's --profile (default: AWS_PROFILE, else the default profile)",
     )
     group.add_argument(
         "--connect-timeout",
@@ -329,4 +352,5 @@ def target_spec(
         auth=load_auth_file(auth) if auth is not None else None,
         identity=getattr(args, "identity", None),
         timeouts=timeouts or client_timeouts(args),
+        profile=getattr(args, "profile", None),
     )

@@ -11,7 +11,14 @@ from typing import Any
 import yaml
 
 from swfbench.errors import UsageError
-from swfbench.options import QUOTA_FLAGS, duration, duration_or_zero, finite_float, shown
+from swfbench.options import (
+    QUOTA_FLAGS,
+    duration,
+    duration_or_zero,
+    finite_float,
+    renamed,
+    shown,
+)
 from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
@@ -79,10 +86,16 @@ def register(subparsers: Any) -> None:
     )
     quotas = parser.add_argument_group("quotas (default: SWF's documented values)")
     quotas.add_argument(
-        "--quotas",
+        "--quotas-file",
         type=Path,
         metavar="FILE",
         help="YAML in the form of swfbench/data/swf_quotas.yaml",
+    )
+    renamed(
+        quotas,
+        "--quotas",
+        "is --quotas-file FILE in plan (elsewhere --quotas none|aws turns the engine's "
+        "throttling on)",
     )
     quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
     quotas.add_argument(
@@ -116,9 +129,9 @@ def register(subparsers: Any) -> None:
 
 def _quotas(args: argparse.Namespace) -> Quotas:
     base = Quotas.swf_defaults()
-    if args.quotas is not None:
+    if args.quotas_file is not None:
         try:
-            data = yaml.safe_load(args.quotas.read_text())
+            data = yaml.safe_load(args.quotas_file.read_text())
             base = Quotas(
                 account=Bucket(
                     size=float(data["account"]["bucket"]),
@@ -130,10 +143,12 @@ def _quotas(args: argparse.Namespace) -> Quotas:
                 ),
             )
         except OSError as exc:
-            raise UsageError(f"--quotas: cannot read {args.quotas}: {exc.strerror}") from None
+            raise UsageError(
+                f"--quotas-file: cannot read {args.quotas_file}: {exc.strerror}"
+            ) from None
         except (yaml.YAMLError, KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
-                f"--quotas {args.quotas}: expected account and execution, each with bucket and "
+                f"--quotas-file {args.quotas_file}: expected account and execution, each with bucket and "
                 f"refill_per_s numbers ({type(exc).__name__}: {exc})"
             ) from None
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import boto3
+from botocore.exceptions import ProfileNotFound
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
@@ -77,11 +79,25 @@ class TargetSpec:
     identity: str | None = None
     """Which identity of `auth` swfbench's calls sign as (None: the file's default)."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
+    profile: str | None = None
+    """With `aws`: the AWS named profile whose credentials and region the calls use."""
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
             raise UsageError(
                 "--aws and --endpoint-url are exclusive: choose real SWF or an endpoint"
+            )
+        if self.profile is not None and (
+            self.profile.endswith((".yaml", ".yml")) or Path(self.profile).is_file()
+        ):
+            raise UsageError(
+                f"--profile {self.profile}: --profile names an AWS profile (for --aws), as in "
+                "the AWS CLI; a fleet file is --fleet FILE"
+            )
+        if self.profile is not None and not self.aws:
+            raise UsageError(
+                f"--profile {self.profile} names an AWS profile: it applies to real SWF only "
+                "(add --aws); emulators never get your AWS credentials"
             )
         if self.endpoint_url:
             check_endpoint_url(self.endpoint_url)
@@ -136,6 +152,8 @@ class Target:
     identity: str | None = None
     """The name of the `--auth` identity the calls sign as, for reports."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
+    profile: str | None = None
+    """Real SWF only: the AWS named profile of the credential chain (None: the default)."""
 
     @property
     def description(self) -> str:
@@ -168,8 +186,19 @@ class Target:
         )
 
 
-def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
-    session = boto3.Session(region_name=region)
+def aws_session(profile: str | None, region: str | None = None) -> boto3.Session:
+    """A boto3 session of the standard credential chain, or of the named profile; a profile
+    that does not exist is one line (exit 253), as in the AWS CLI."""
+    try:
+        return boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise ConfigurationError(
+            f"--profile: no AWS profile named {profile!r} (see aws configure list-profiles)"
+        ) from None
+
+
+def _aws_target(region: str | None, timeouts: ClientTimeouts, profile: str | None) -> Target:
+    session = aws_session(profile, region)
     if session.region_name is None:
         raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
     if session.get_credentials() is None:
@@ -177,14 +206,20 @@ def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
             "no AWS credentials found for --aws: configure them as for the AWS CLI "
             "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
         )
-    return Target(kind="aws", endpoint_url=None, region=session.region_name, timeouts=timeouts)
+    return Target(
+        kind="aws",
+        endpoint_url=None,
+        region=session.region_name,
+        timeouts=timeouts,
+        profile=profile,
+    )
 
 
 @contextmanager
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region, spec.timeouts)
+        yield _aws_target(spec.region, spec.timeouts, spec.profile)
         return
     region = spec.region or EMULATOR_REGION
     identity = spec.signing_identity()

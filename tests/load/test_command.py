@@ -54,7 +54,7 @@ def _check_gates(results: dict[str, Any], path: Path, tmp_path: Path, engine: st
         "  heartbeat.rate_per_s: {min: 0.1}\n"
     )
     done = subprocess.run(
-        [*SWFBENCH, "gate", "--results", str(path), "--gates", str(gates)],
+        [*SWFBENCH, "gate", str(path), "--gates", str(gates)],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if engine == "moto":
@@ -81,7 +81,7 @@ def test_load_on_the_embedded_target_writes_results(
     )
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--progress", "2",
          "--reports-dir", str(reports), "--run-id", "mix-run", "--engine", engine],
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
@@ -124,7 +124,7 @@ def test_load_on_localstack_classifies_its_errors_audits_and_reports(
     )
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--progress", "2",
          "--reports-dir", str(reports), "--run-id", "localstack-run", "--engine", "localstack"],
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip
@@ -159,12 +159,12 @@ def test_distributed_master_and_two_workers_merge_their_metrics(
     port = free_port()
     reports = tmp_path / "reports"
     master = subprocess.Popen(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--master",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--master",
          "--expect-workers", "2", "--master-port", str(port), "--reports-dir", str(reports),
          "--run-id", "dist-run"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    worker_command = [*SWFBENCH, "load", "--profile", str(profile), "--worker"]
+    worker_command = [*SWFBENCH, "load", "--fleet", str(profile), "--worker"]
     workers = [
         subprocess.Popen(
             [*worker_command, "--master-port", str(port)],
@@ -229,7 +229,7 @@ def test_a_sustained_breach_stops_the_run_early(
     gates.write_text("kind: load\ngates:\n  heartbeat.latency.p50_ms: {max: 0.001}\n")
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "60", "--gates", str(gates),
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "60", "--gates", str(gates),
          "--stop-after", "2s", "--reports-dir", str(reports), "--run-id", "breach",
          "--engine", "swfbench", "--progress", "0"],
         capture_output=True, text=True, timeout=90,
@@ -265,7 +265,7 @@ def test_a_sustained_breach_stops_the_run_early(
 def test_bad_gates_are_refused_before_the_run(
     tmp_path: Path, gates: str | None, flags: list[str], message: str
 ) -> None:
-    args = [*SWFBENCH, "load", "--profile", "scenarios/load/steady.yaml", *flags]
+    args = [*SWFBENCH, "load", "--fleet", "scenarios/load/steady.yaml", *flags]
     if gates is not None:
         (tmp_path / "gates.yaml").write_text(gates)
         args += ["--gates", str(tmp_path / "gates.yaml")]
@@ -290,7 +290,7 @@ def test_client_timeouts_come_from_the_flags_else_the_profile(
 
     profile = load_profile(write_profile(client={"read_timeout_s": 0.5}))
     for flags, expected in (([], ("5.0", "0.5")), (["--connect-timeout", "2s"], ("2.0", "0.5"))):
-        args = build_parser().parse_args(["load", "--profile", profile.path, *flags])
+        args = build_parser().parse_args(["load", "--fleet", profile.path, *flags])
         command = locust_command(args, profile, "http://127.0.0.1:1", "us-east-1", Path("run"))
         connect = command[command.index("--swf-connect-timeout") + 1]
         read = command[command.index("--swf-read-timeout") + 1]

@@ -1,4 +1,4 @@
-"""Plain `locust -f loadtests/locustfile.py` works too, with the profile from an env var."""
+"""Plain `locust -f loadtests/locustfile.py` works too, with the fleet from an env var."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_plain_locust_with_profile_from_environment(
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host",
          load_server.url, "--swf-run-time", "4", "--swf-results", str(results)],
-        env={**os.environ, "SWFBENCH_PROFILE": str(profile)},
+        env={**os.environ, "SWFBENCH_FLEET": str(profile)},
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -33,11 +33,11 @@ def test_plain_locust_with_profile_from_environment(
 
 
 def test_plain_locust_without_profile_is_one_clear_line(load_server: EmbeddedServer) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "SWFBENCH_PROFILE"}
+    env = {k: v for k, v in os.environ.items() if k != "SWFBENCH_FLEET"}
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host",
          load_server.url, "-t", "3"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 252
-    assert "swfbench: error: no fleet profile" in done.stderr
+    assert "swfbench: error: no fleet: pass --swf-fleet FILE" in done.stderr

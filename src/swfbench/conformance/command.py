@@ -21,10 +21,21 @@ import pytest
 from swfbench.conformance.deviations import OUTCOMES, Outcome, load_deviations
 from swfbench.conformance.plugin import SESSION_KEY, ScenarioItem
 from swfbench.conformance.runner import ScenarioResult
-from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
+from swfbench.conformance.scenario import SCENARIO_ROOT, scenario_root
+from swfbench.conformance.session import (
+    DEFAULT_CONCURRENCY,
+    SCENARIO_THREADS,
+    ConformanceSession,
+)
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.options import add_target_options, duration_or_zero, target_spec
+from swfbench.options import (
+    add_target_options,
+    duration_or_zero,
+    renamed,
+    target_spec,
+    whole_number,
+)
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, new_run_id
 
@@ -81,12 +92,13 @@ def register(subparsers: Any) -> None:
         help="results go to DIR/<run-id>/ (default: reports)",
     )
     parser.add_argument(
-        "--workers",
-        type=int,
-        default=DEFAULT_WORKERS,
+        "--concurrency",
+        type=whole_number(1),
+        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+        help=f"scenarios run at once (default: {DEFAULT_CONCURRENCY})",
     )
+    renamed(parser, "--workers", "is --concurrency N: how many scenarios run at once")
     parser.add_argument(
         "--restricted-profile",
         metavar="NAME",
@@ -152,6 +164,7 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
     for path in paths:
         if not Path(path).exists():
             raise UsageError(f"no such scenario file or folder: {path}")
+    roots = [root for root in map(_outside_root, paths) if root is not None]
     if args.known_deviations:
         load_deviations(Path(args.known_deviations))  # a bad list is a usage error, early
     argv = [
@@ -170,7 +183,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         "junit_suite_name=swfbench-conformance",
         f"--swf-results={results}",
         f"--swf-engine={spec.engine}",
-        f"--swf-workers={args.workers}",
+        f"--swf-concurrency={args.concurrency}",
+        *(f"--swf-scenario-root={root}" for root in roots),
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", PLUGIN]
@@ -185,6 +199,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         argv.append("--swf-aws")
     if spec.region:
         argv.append(f"--swf-region={spec.region}")
+    if spec.profile:
+        argv.append(f"--swf-aws-profile={spec.profile}")
     if args.known_deviations:
         argv.append(f"--swf-known-deviations={args.known_deviations}")
     if args.timing_slack is not None:
@@ -198,6 +214,19 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
             raise UsageError("--restricted-profile needs --aws: it names an AWS profile")
         argv.append(f"--swf-restricted-profile={args.restricted_profile}")
     return argv
+
+
+def _outside_root(path: str) -> Path | None:
+    """A scenario folder (or file) named outside any scenarios/conformance/ folder: the root
+    its scenario ids are relative to. None for paths a scenarios/conformance/ folder covers."""
+    given = Path(path)
+    if (given.parent.name, given.name) == SCENARIO_ROOT or scenario_root(given) is not None:
+        return None
+    if given.is_dir() and any(
+        (p.parent.name, p.name) == SCENARIO_ROOT for p in given.rglob("conformance")
+    ):
+        return None  # e.g. `scenarios`: its conformance/ folder holds the scenarios
+    return given if given.is_dir() else given.parent
 
 
 def _write_page(results: Path, run_dir: Path) -> Path:
@@ -263,7 +292,8 @@ def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
         os._exit(ExitCode.INTERRUPTED)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up now: a default argument would keep the stdout of import
     interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
     # A full disk, no permission or a file in the way: one line before any scenario runs.

@@ -16,14 +16,13 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, Exchange, ExchangeObserver
 from swfbench.errors import ConfigurationError, SWFError, TargetUnreachable
-from swfbench.target import Target
+from swfbench.target import Target, aws_session
 
 OPERATION = "RecordActivityTaskHeartbeat"
 TARGET_HEADER = f"SimpleWorkflowService.{OPERATION}"
@@ -51,7 +50,7 @@ class Signing:
 def _credentials(target: Target) -> Credentials:
     if target.credentials is not None:
         return Credentials(*target.credentials, target.session_token)
-    found = boto3.Session(region_name=target.region).get_credentials()
+    found = aws_session(target.profile, target.region).get_credentials()
     if found is None:
         raise ConfigurationError("no AWS credentials found: configure them as for the AWS CLI")
     frozen = found.get_frozen_credentials()

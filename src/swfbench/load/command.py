@@ -78,7 +78,12 @@ def register(subparsers: Any) -> None:
         "results; marked interrupted, exit 130), a second Ctrl-C at once. Failed calls are "
         "measured, not fatal.",
     )
-    parser.add_argument("--profile", required=True, help="fleet profile YAML")
+    parser.add_argument(
+        "--fleet",
+        metavar="FILE",
+        help="required: the fleet profile (YAML): workers, pacing, details, outcomes, "
+        "timeouts; ready ones in scenarios/load/",
+    )
     parser.add_argument(
         "--run-time", type=duration, default=None, metavar="S", help="seconds (or 30s, 2m)"
     )
@@ -164,7 +169,7 @@ def locust_command(
     timeouts = client_timeouts(args, profile.client_timeouts)
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
-        "--swf-profile", str(Path(profile.path).resolve()),
+        "--swf-fleet", str(Path(profile.path).resolve()),
         "--swf-region", region,
         "--swf-connect-timeout", str(timeouts.connect_s),
         "--swf-read-timeout", str(timeouts.read_s),
@@ -172,6 +177,8 @@ def locust_command(
     ]  # fmt: skip
     if args.send_mode:
         command += ["--swf-send-mode", args.send_mode]
+    if args.profile:
+        command += ["--swf-aws-profile", args.profile]
     if args.auth is not None:
         # The file, not its secrets, goes on Locust's command line.
         command += ["--swf-auth", str(Path(args.auth).resolve())]
@@ -424,7 +431,12 @@ def exit_code(results: dict[str, Any], held: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
+    if args.fleet is None:
+        hint = "; --profile names an AWS profile, for --aws" if args.profile else ""
+        raise UsageError(
+            f"--fleet FILE is required: the fleet profile, e.g. scenarios/load/steady.yaml{hint}"
+        )
+    profile = load_profile(args.fleet)
     if args.worker and (args.master or args.processes):
         raise UsageError("--worker excludes --master and --processes")
     if args.worker and (args.gates or args.stop_after):

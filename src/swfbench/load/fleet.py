@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import boto3
-
 from swfbench.activity import ActivityHandle, bootstrap
 from swfbench.client import CallObserver, CallRecord, SWFClient
 from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable, UsageError
@@ -23,7 +21,7 @@ from swfbench.identities import AuthFile
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
-from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target, aws_session
 from swfbench.timeouts import ClientTimeouts
 
 ATTRIBUTE = "swfbench_fleet"
@@ -53,6 +51,7 @@ def target_for_host(
     identity: str | None = None,
     *,
     timeouts: ClientTimeouts | None = None,
+    profile: str | None = None,
 ) -> Target:
     """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise;
     with an auth file, calls sign as `identity` (None: the file's default)."""
@@ -61,10 +60,18 @@ def target_for_host(
     if ".amazonaws.com" in host:
         if auth is not None:
             raise UsageError("--swf-auth gives identities for an emulator, not for real SWF")
-        session = boto3.Session(region_name=region)
+        session = aws_session(profile, region)
         if session.region_name is None:
             raise ConfigurationError("real SWF needs a region: pass --swf-region")
-        return Target(kind="aws", endpoint_url=host, region=session.region_name, timeouts=timeouts)
+        return Target(
+            kind="aws",
+            endpoint_url=host,
+            region=session.region_name,
+            timeouts=timeouts,
+            profile=profile,
+        )
+    if profile is not None:
+        raise UsageError("--swf-aws-profile names an AWS profile: it applies to real SWF only")
     target = Target(
         kind="endpoint",
         endpoint_url=host,
@@ -153,7 +160,7 @@ class FleetRuntime:
     def _credentials(self) -> Credentials:
         if self.target.credentials is not None:
             return (*self.target.credentials, self.target.session_token)
-        found = boto3.Session(region_name=self.target.region).get_credentials()
+        found = aws_session(self.target.profile, self.target.region).get_credentials()
         if found is None:
             raise ConfigurationError("no AWS credentials found for real SWF")
         frozen = found.get_frozen_credentials()

@@ -6,6 +6,7 @@ workers to the master, progress lines, the end-of-run audit and the results file
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gc
 import io
@@ -38,7 +39,8 @@ from swfbench.options import duration_or_zero
 from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
 from swfbench.timeouts import ClientTimeouts
 
-PROFILE_ENV = "SWFBENCH_PROFILE"
+FLEET_ENV = "SWFBENCH_FLEET"
+RENAMED_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"
 ABORTED_KEY = "swfbench_aborted"
 FINAL_KEY = "swfbench_final"
@@ -54,11 +56,13 @@ log = logging.getLogger("swfbench.load")
 def add_arguments(parser: Any) -> None:
     group = parser.add_argument_group("swfbench", "Fleet of simulated SWF activity workers")
     group.add_argument(
-        "--swf-profile",
-        env_var=PROFILE_ENV,
-        default=os.environ.get(PROFILE_ENV, ""),
-        help=f"fleet profile YAML (env {PROFILE_ENV})",
+        "--swf-fleet",
+        env_var=FLEET_ENV,
+        default=os.environ.get(FLEET_ENV, ""),
+        metavar="FILE",
+        help=f"the fleet profile (YAML), e.g. scenarios/load/steady.yaml (env {FLEET_ENV})",
     )
+    group.add_argument("--swf-profile", default="", help=argparse.SUPPRESS)
     group.add_argument(
         "--swf-send-mode",
         choices=["", "fast", "boto3"],
@@ -66,6 +70,12 @@ def add_arguments(parser: Any) -> None:
         help="heartbeat send path (default: the profile's)",
     )
     group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
+    group.add_argument(
+        "--swf-aws-profile",
+        default="",
+        metavar="NAME",
+        help="for real SWF (an amazonaws.com --host): the AWS named profile (default: AWS_PROFILE)",
+    )
     group.add_argument(
         "--swf-auth", default="", help="auth file: calls sign as one of its identities"
     )
@@ -132,6 +142,23 @@ def add_arguments(parser: Any) -> None:
     )
 
 
+NO_FLEET = f"no fleet: pass --swf-fleet FILE (e.g. scenarios/load/steady.yaml) or set {FLEET_ENV}"
+
+
+def _refuse_renamed(options: Any) -> None:
+    """The fleet file's old names (Locust's own --profile is its run profile, not a fleet)."""
+    if options.swf_profile:
+        _die(f"--swf-profile is --swf-fleet FILE: {NO_FLEET}", ExitCode.USAGE)
+    locust_profile = getattr(options, "profile", None) or ""
+    if locust_profile.endswith((".yaml", ".yml")) and not options.swf_fleet:
+        _die(
+            f"--profile {locust_profile} is Locust's own (a name for the run); {NO_FLEET}",
+            ExitCode.USAGE,
+        )
+    if os.environ.get(RENAMED_ENV) and not options.swf_fleet:
+        _die(f"{RENAMED_ENV} is {FLEET_ENV}: {NO_FLEET}", ExitCode.USAGE)
+
+
 def _die(message: str, code: int) -> None:
     print(f"swfbench: error: {message}", file=sys.stderr, flush=True)
     sys.exit(code)
@@ -141,12 +168,12 @@ def configure(environment: Any) -> FleetRuntime | None:
     """Build this process's runtime from the parsed options; None if they lack a profile yet."""
     existing: FleetRuntime | None = getattr(environment, ATTRIBUTE, None)
     options = environment.parsed_options
-    if options is None or not options.swf_profile:
+    if options is None or not options.swf_fleet:
         return existing
-    if existing is not None and existing.profile.path == options.swf_profile:
+    if existing is not None and existing.profile.path == options.swf_fleet:
         return existing
     try:
-        profile = load_profile(options.swf_profile)
+        profile = load_profile(options.swf_fleet)
         if not environment.host:
             if isinstance(environment.runner, WorkerRunner):
                 return existing  # the master sends its host with the first spawn message
@@ -159,7 +186,12 @@ def configure(environment: Any) -> FleetRuntime | None:
         auth = load_auth_file(options.swf_auth) if options.swf_auth else None
         identity = (options.swf_identity or profile.identity) if auth is not None else None
         target = target_for_host(
-            environment.host, options.swf_region or None, auth, identity, timeouts=timeouts
+            environment.host,
+            options.swf_region or None,
+            auth,
+            identity,
+            timeouts=timeouts,
+            profile=options.swf_aws_profile or None,
         )
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
@@ -208,9 +240,10 @@ def install(events: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     if environment.parsed_options is None:
         return  # library use: the caller attaches its own runtime
+    _refuse_renamed(environment.parsed_options)
     if configure(environment) is None and not isinstance(environment.runner, WorkerRunner):
         # The shape ticks before test_start: a master or a local run needs its profile now.
-        _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+        _die(NO_FLEET, ExitCode.USAGE)
     events = environment.events
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(FINAL_MESSAGE, _report_final, concurrent=True)
@@ -219,7 +252,7 @@ def _on_init(environment: Any, **_: Any) -> None:
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
         if runtime is None:
-            _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+            _die(NO_FLEET, ExitCode.USAGE)
             return
         runtime.started_wall = time.time()
         runtime.worker_snapshots.clear()
