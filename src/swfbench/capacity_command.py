@@ -133,7 +133,7 @@ def step_plan(args: argparse.Namespace) -> StepPlan:
 
 def quotas_of(args: argparse.Namespace) -> Quotas | None:
     """The embedded engine's quotas, as the planner models them; None without --quotas."""
-    if args.quotas == "none":
+    if args.quotas in (None, "none"):
         return None
     quotas = Quotas.swf_defaults().overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
     quotas.check()

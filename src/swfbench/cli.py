@@ -69,7 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
     ) as server:
-        print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
+        print(f"SWF endpoint {server.url} ({spec.engine}); Ctrl-C stops it", flush=True)
         if spec.auth is not None:
             names = ", ".join(spec.auth.identities)
             print(f"signatures and IAM policies enforced for: {names} ({spec.auth.path})")
@@ -78,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             # Stopped as asked; still 130, as every command stopped by a signal.
             return ExitCode.INTERRUPTED
-    print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
+    print(f"the {spec.engine} server exited with code {code}", file=sys.stderr)
     return ExitCode.OTHER
 
 
@@ -93,7 +93,8 @@ def _register_activity(subparsers: Any) -> None:
         help="start one activity task through the real SWF flow and print its handle as JSON",
         description="Register the domain and types if needed, start a workflow execution, "
         "schedule one activity task with the given timeouts and poll it, then print the handle "
-        "(task token, workflow id, run id, activity id, event ids) as JSON.",
+        "as JSON in SWF's member names (taskToken, workflowId, runId, activityId, the event "
+        "ids).",
     )
     defaults = ActivityTimeouts()
     for name, default in (
@@ -145,7 +146,7 @@ def _activity_start(args: argparse.Namespace) -> int:
         handle = start_activity(
             client, domain=args.domain, timeouts=timeouts, start=not args.no_poll
         )
-    print(json.dumps(handle.to_dict(), indent=4))
+    print(json.dumps(handle.to_swf(), indent=4))
     return ExitCode.OK
 
 

@@ -6,6 +6,7 @@ the conformance runner passes a recorder. Errors surface as `SWFError` with the 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import boto3
+import urllib3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -87,8 +89,9 @@ def _botocore_config(connect_s: float, read_s: float) -> Config:
     return Config(
         # One attempt: a throttled or failed call must be seen by the harness, not retried away.
         retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=connect_s,
-        read_timeout=read_s,
+        # No timeout at all (heartbeat's --cli-read-timeout 0) is None to botocore.
+        connect_timeout=connect_s if math.isfinite(connect_s) else None,
+        read_timeout=read_s if math.isfinite(read_s) else None,
         max_pool_connections=64,
     )
 
@@ -155,6 +158,11 @@ class SWFClient:
         }
         if self.target.endpoint_url is not None:
             kwargs["endpoint_url"] = self.target.endpoint_url
+        if self.target.verify is not True:
+            kwargs["verify"] = self.target.verify
+        if self.target.verify is False:
+            # Asked for (--no-verify-ssl): no warning per request on stderr.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
             kwargs["aws_session_token"] = self.target.session_token

@@ -81,6 +81,8 @@ class TargetSpec:
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
     profile: str | None = None
     """With `aws`: the AWS named profile whose credentials and region the calls use."""
+    verify: bool | str = True
+    """TLS certificate checks: True, False (--no-verify-ssl) or a CA bundle's path."""
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
@@ -93,6 +95,11 @@ class TargetSpec:
             raise UsageError(
                 f"--profile {self.profile}: --profile names an AWS profile (for --aws), as in "
                 "the AWS CLI; a fleet file is --fleet FILE"
+            )
+        if self.verify is not True and not self.aws and not self.endpoint_url:
+            raise UsageError(
+                "--no-verify-ssl and --ca-bundle apply to HTTPS endpoints (--aws, or an https "
+                "--endpoint-url); the embedded target is plain HTTP on loopback"
             )
         if self.profile is not None and not self.aws:
             raise UsageError(
@@ -154,6 +161,8 @@ class Target:
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
     profile: str | None = None
     """Real SWF only: the AWS named profile of the credential chain (None: the default)."""
+    verify: bool | str = True
+    """TLS certificate checks: True, False, or a CA bundle's path (botocore's `verify`)."""
 
     @property
     def description(self) -> str:
@@ -197,7 +206,9 @@ def aws_session(profile: str | None, region: str | None = None) -> boto3.Session
         ) from None
 
 
-def _aws_target(region: str | None, timeouts: ClientTimeouts, profile: str | None) -> Target:
+def _aws_target(
+    region: str | None, timeouts: ClientTimeouts, profile: str | None, verify: bool | str
+) -> Target:
     session = aws_session(profile, region)
     if session.region_name is None:
         raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
@@ -212,6 +223,7 @@ def _aws_target(region: str | None, timeouts: ClientTimeouts, profile: str | Non
         region=session.region_name,
         timeouts=timeouts,
         profile=profile,
+        verify=verify,
     )
 
 
@@ -219,7 +231,7 @@ def _aws_target(region: str | None, timeouts: ClientTimeouts, profile: str | Non
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region, spec.timeouts, spec.profile)
+        yield _aws_target(spec.region, spec.timeouts, spec.profile, spec.verify)
         return
     region = spec.region or EMULATOR_REGION
     identity = spec.signing_identity()
@@ -230,6 +242,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             region=region,
             credentials=EMULATOR_CREDENTIALS,
             timeouts=spec.timeouts,
+            verify=spec.verify,
         )
         yield target.as_identity(identity) if identity else target
         return

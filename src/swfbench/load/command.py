@@ -48,7 +48,9 @@ from swfbench.options import (
     client_timeouts,
     duration,
     duration_or_zero,
+    port,
     target_spec,
+    whole_number,
 )
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, load_results, new_run_id
@@ -59,6 +61,9 @@ JUNIT_FILE = "junit.xml"
 HURRY_GRACE_S = 5.0
 """After a second signal, how long Locust has to write its results before it is killed."""
 AUDIT_TIME_LIMIT_S = 60.0
+MASTER_HOST = "127.0.0.1"
+MASTER_PORT = 5557
+"""Locust's own default port for its master."""
 
 
 def register(subparsers: Any) -> None:
@@ -124,12 +129,27 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
         parser.add_argument(
             "--master", action="store_true", help="be a Locust master for workers elsewhere"
         )
-        parser.add_argument("--expect-workers", type=int, default=1, help="with --master")
+        parser.add_argument(
+            "--expect-workers",
+            type=whole_number(1),
+            metavar="N",
+            help="with --master: start once N Locust workers have connected (default: 1)",
+        )
         parser.add_argument(
             "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
         )
-        parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
-        parser.add_argument("--master-port", type=int, default=5557, help="with --master/--worker")
+        parser.add_argument(
+            "--master-host",
+            metavar="HOST",
+            help="with --worker: the master's address (default: 127.0.0.1)",
+        )
+        parser.add_argument(
+            "--master-port",
+            type=port,
+            metavar="PORT",
+            help="with --master: the port it listens on; with --worker: the master's "
+            f"(default: {MASTER_PORT})",
+        )
     else:
         parser.set_defaults(master=False, worker=False)
     parser.add_argument(
@@ -186,8 +206,8 @@ def locust_command(
         if identity is not None:
             command += ["--swf-identity", identity]
     if args.worker:
-        command += ["--worker", "--master-host", args.master_host]
-        command += ["--master-port", str(args.master_port)]
+        command += ["--worker", "--master-host", args.master_host or MASTER_HOST]
+        command += ["--master-port", str(args.master_port or MASTER_PORT)]
         return command + shlex.split(args.locust_args)
     assert host is not None
     command += [
@@ -209,9 +229,21 @@ def locust_command(
         command += ["--processes", str(args.processes)]
         command += ["--master-bind-port", port, "--master-port", port]
     if args.master:
-        command += ["--master", "--expect-workers", str(args.expect_workers)]
-        command += ["--master-bind-port", str(args.master_port)]
+        command += ["--master", "--expect-workers", str(args.expect_workers or 1)]
+        command += ["--master-bind-port", str(args.master_port or MASTER_PORT)]
     return command + shlex.split(args.locust_args)
+
+
+def check_roles(args: argparse.Namespace) -> None:
+    """Locust's distributed roles: each option only where it means something."""
+    if args.worker and (args.master or args.processes):
+        raise UsageError("--worker excludes --master and --processes")
+    if args.expect_workers is not None and not args.master:
+        raise UsageError("--expect-workers applies with --master only")
+    if args.master_host is not None and not args.worker:
+        raise UsageError("--master-host applies with --worker only: the master's address")
+    if args.master_port is not None and not (args.master or args.worker):
+        raise UsageError("--master-port applies with --master or --worker only")
 
 
 def run_identity(args: argparse.Namespace, profile: Profile) -> str | None:
@@ -437,8 +469,7 @@ def run(args: argparse.Namespace) -> int:
             f"--fleet FILE is required: the fleet profile, e.g. scenarios/load/steady.yaml{hint}"
         )
     profile = load_profile(args.fleet)
-    if args.worker and (args.master or args.processes):
-        raise UsageError("--worker excludes --master and --processes")
+    check_roles(args)
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
     gates, baseline = check_gates(args)
