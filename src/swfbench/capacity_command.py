@@ -23,7 +23,13 @@ from swfbench.interrupts import Interrupts
 from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import QUOTA_FLAGS, add_target_options, duration, finite_float
+from swfbench.options import (
+    QUOTA_FLAGS,
+    add_target_options,
+    duration,
+    finite_float,
+    target_spec,
+)
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, new_run_id, write_text
@@ -372,6 +378,7 @@ def summary(capacity: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     plan = step_plan(args)
     quotas = quotas_of(args)
+    target_spec(args)  # flags that cannot apply: refused before anything is written
     run_id = args.run_id or new_run_id("capacity")
     run_dir = Path(args.reports_dir) / run_id
     check_writable(run_dir)

@@ -85,14 +85,20 @@ def _ignore(_: CallRecord) -> None:
     pass
 
 
-def _botocore_config(connect_s: float, read_s: float) -> Config:
+POOL_CONNECTIONS = 64
+"""Connections a client keeps for reuse, at least; a fleet's client keeps one per worker."""
+
+
+def _botocore_config(connect_s: float, read_s: float, pool: int = POOL_CONNECTIONS) -> Config:
     return Config(
         # One attempt: a throttled or failed call must be seen by the harness, not retried away.
         retries={"total_max_attempts": 1, "mode": "standard"},
         # No timeout at all (heartbeat's --cli-read-timeout 0) is None to botocore.
         connect_timeout=connect_s if math.isfinite(connect_s) else None,
         read_timeout=read_s if math.isfinite(read_s) else None,
-        max_pool_connections=64,
+        # Every caller holding a connection at once gets one back into the pool afterwards: a
+        # pool smaller than its callers discards connections ("Connection pool is full").
+        max_pool_connections=max(POOL_CONNECTIONS, pool),
     )
 
 
@@ -141,12 +147,16 @@ class SWFClient:
         target: Target,
         observer: CallObserver | None = None,
         exchanges: ExchangeObserver | None = None,
+        *,
+        pool: int = POOL_CONNECTIONS,
     ) -> None:
-        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
+        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it.
+        `pool`: how many callers may use the client at once (greenlets of a fleet)."""
         self.target = target
         self.observer = observer or _ignore
         self.timeouts: ClientTimeouts = target.timeouts
         self._exchanges = exchanges
+        self._pool = pool
         self._boto = self._client(self.timeouts.read_s)
         self._boto_poll: Any = None
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
@@ -154,7 +164,7 @@ class SWFClient:
     def _client(self, read_s: float) -> Any:
         kwargs: dict[str, Any] = {
             "region_name": self.target.region,
-            "config": _botocore_config(self.timeouts.connect_s, read_s),
+            "config": _botocore_config(self.timeouts.connect_s, read_s, self._pool),
         }
         if self.target.endpoint_url is not None:
             kwargs["endpoint_url"] = self.target.endpoint_url

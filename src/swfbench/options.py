@@ -64,6 +64,14 @@ def finite_float(value: str) -> float:
     return number
 
 
+def positive_float(value: str) -> float:
+    """A rate flag: a finite number above zero."""
+    number = finite_float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{shown(value)}: must be above 0")
+    return number
+
+
 def parse_duration(value: str) -> float:
     """Seconds in what Locust's --run-time accepts (20, 20s, 3m, 2h, 1h20m, 3h30m10s), plus
     milliseconds (500ms) and fractions (1.5, 0.5s): one format for every duration flag of every

@@ -295,3 +295,53 @@ def test_client_timeouts_come_from_the_flags_else_the_profile(
         connect = command[command.index("--swf-connect-timeout") + 1]
         read = command[command.index("--swf-read-timeout") + 1]
         assert (connect, read) == expected
+
+
+def test_load_overrides_the_profiles_fleet_with_users_spawn_rate_and_run_time(
+    write_profile: Callable[..., Path], tmp_path: Path
+) -> None:
+    """swfbench load's --users, --spawn-rate and --run-time are Locust's -u, -r and -t."""
+    profile = write_profile(
+        name="big", run_time_s=60, fleet={"workers": 20, "spawn_rate": 5},
+        activity={"duration": {"mean_s": 60}, "timeouts": {"heartbeat": 10}},
+    )  # fmt: skip
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--fleet", str(profile), "--users", "4", "--spawn-rate", "8",
+         "--run-time", "4.5s", "--progress", "0", "--reports-dir", str(reports),
+         "--run-id", "overridden"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((reports / "overridden" / "results.json").read_text())
+    fleet = results["fleet"]
+    assert fleet["overrides"] == {"users": 4, "spawn_rate": 8.0, "run_time_s": 4.5}
+    assert (fleet["peak_workers"], fleet["peak_users"]) == (4, 4)
+    assert results["tasks"]["started"] == 4
+    assert 4.0 <= results["duration_s"] < 20
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--locust-args", "-u 5 -t 3s"], "--locust-args -u: give it as swfbench's own --users"),
+        (["--locust-args=--run-time=3s"], "--locust-args --run-time=3s: give it as swfbench's own"),
+        (["--worker", "--users", "3"], "--users belongs on the master, not on --worker"),
+        (["--expect-workers", "2"], "--expect-workers applies with --master only"),
+        (["--master-host", "10.0.0.1"], "--master-host applies with --worker only"),
+        (["--users", "0"], "--users: 0: must be at least 1"),
+        (["--profile", "scenarios/load/steady.yaml"], "a fleet file is --fleet FILE"),
+    ],
+)
+def test_fleet_and_role_flags_that_cannot_apply_are_one_line(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--fleet", "scenarios/load/steady.yaml", *flags,
+         "--reports-dir", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=30, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 252, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line, line
+    assert not (tmp_path / "reports").exists()

@@ -49,6 +49,7 @@ from swfbench.options import (
     duration,
     duration_or_zero,
     port,
+    positive_float,
     target_spec,
     whole_number,
 )
@@ -89,9 +90,21 @@ def register(subparsers: Any) -> None:
         help="required: the fleet profile (YAML): workers, pacing, details, outcomes, "
         "timeouts; ready ones in scenarios/load/",
     )
-    parser.add_argument(
-        "--run-time", type=duration, default=None, metavar="S", help="seconds (or 30s, 2m)"
+    fleet = parser.add_argument_group(
+        "fleet overrides",
+        "Locust's -u, -r and -t: each overrides the profile's figure (default: the profile's)",
     )
+    fleet.add_argument(
+        "--users",
+        type=whole_number(1),
+        metavar="N",
+        help="the fleet's size: N simulated workers (a ramp, steps or spike keeps its shape, "
+        "peaking at N)",
+    )
+    fleet.add_argument(
+        "--spawn-rate", type=positive_float, metavar="PER_S", help="workers started per second"
+    )
+    fleet.add_argument("--run-time", type=duration, metavar="DURATION", help="when the run ends")
     parser.add_argument(
         "--gates", type=Path, metavar="GATES.yaml", help="judge the run against these gates"
     )
@@ -234,6 +247,30 @@ def locust_command(
     return command + shlex.split(args.locust_args)
 
 
+LOCUST_FLEET_FLAGS = {
+    "-u": "--users",
+    "--users": "--users",
+    "-r": "--spawn-rate",
+    "--spawn-rate": "--spawn-rate",
+    "-t": "--run-time",
+    "--run-time": "--run-time",
+}
+
+
+def check_locust_args(args: argparse.Namespace) -> None:
+    """Locust's -u, -r and -t have swfbench's own names, so that one run has one of each."""
+    for token in shlex.split(args.locust_args):
+        name = token.split("=", 1)[0]
+        short = name[:2] if len(name) > 2 and not name.startswith("--") else name
+        own = LOCUST_FLEET_FLAGS.get(short)
+        if own is not None:
+            raise UsageError(
+                f"--locust-args {token}: give it as swfbench's own {own}"
+                if args.command == "load"
+                else f"--locust-args {token}: a capacity search's steps set the fleet"
+            )
+
+
 def check_roles(args: argparse.Namespace) -> None:
     """Locust's distributed roles: each option only where it means something."""
     if args.worker and (args.master or args.processes):
@@ -244,6 +281,10 @@ def check_roles(args: argparse.Namespace) -> None:
         raise UsageError("--master-host applies with --worker only: the master's address")
     if args.master_port is not None and not (args.master or args.worker):
         raise UsageError("--master-port applies with --master or --worker only")
+    given = [flag for flag, value in (("--users", args.users), ("--spawn-rate", args.spawn_rate),
+             ("--run-time", args.run_time)) if value is not None]  # fmt: skip
+    if args.worker and given:
+        raise UsageError(f"{given[0]} belongs on the master, not on --worker")
 
 
 def run_identity(args: argparse.Namespace, profile: Profile) -> str | None:
@@ -470,6 +511,7 @@ def run(args: argparse.Namespace) -> int:
         )
     profile = load_profile(args.fleet)
     check_roles(args)
+    check_locust_args(args)
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
     gates, baseline = check_gates(args)
@@ -479,7 +521,12 @@ def run(args: argparse.Namespace) -> int:
         code = run_locust(command, interrupts, "swfbench load", listens=False)
         return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
+    if args.users is not None:
+        extra += ["--users", str(args.users)]
+    if args.spawn_rate is not None:
+        extra += ["--spawn-rate", str(args.spawn_rate)]
     if args.run_time:
+        # Locust's -t takes whole seconds only.
         extra += ["--swf-run-time", str(args.run_time)]
     if args.gates and args.stop_after:
         extra += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
@@ -519,11 +566,13 @@ def run_fleet(
     users, closes their tasks, writes its results; then the domain audit) and the second at
     once (no audits) (see `swfbench.interrupts`)."""
     interrupts: Interrupts = args.interrupts
+    check_locust_args(args)
+    # Flags that cannot apply are refused before anything is written.
+    timeouts = client_timeouts(args, profile.client_timeouts)
+    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
     run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
     check_writable(run_dir)  # a full disk or a file in the way: one line now, no run lost
-    timeouts = client_timeouts(args, profile.client_timeouts)
-    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
     try:
         with open_target(spec) as target:
             # Registration and the closing audit are housekeeping: the file's default identity

@@ -19,7 +19,7 @@ from swfbench.client import CallObserver, CallRecord, SWFClient
 from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable, UsageError
 from swfbench.identities import AuthFile
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
-from swfbench.load.profile import Profile
+from swfbench.load.profile import FleetOverrides, Profile
 from swfbench.load.sigv4 import Credentials, Signer
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target, aws_session
 from swfbench.timeouts import ClientTimeouts
@@ -110,7 +110,11 @@ class FleetRuntime:
     metrics: FleetMetrics
     send_mode: str = "fast"
     run_time_s: float = 30.0
-    """When the profile's shape ends the run (the profile's run_time_s or --run-time)."""
+    """When the profile's shape ends the run (the profile's run_time_s, or -t)."""
+    overrides: FleetOverrides = field(default_factory=FleetOverrides)
+    """Locust's -u, -r and -t over the profile's fleet (see `fleet`)."""
+    peak_users: int = 0
+    """The most Locust users this process (or a master's whole fleet) ran at once."""
     started_wall: float = field(default_factory=time.time)
     open_handles: dict[str, ActivityHandle] = field(default_factory=dict)
     """Tasks started and not yet ended, by workflow id: what the audit closes at the end."""
@@ -143,10 +147,16 @@ class FleetRuntime:
     _signer: Signer | None = None
 
     @property
+    def fleet(self) -> Profile:
+        """The profile as it runs: its fleet with the overrides applied."""
+        return self.profile.overridden(self.overrides)
+
+    @property
     def client(self) -> SWFClient:
-        """One boto3-backed client per process for setup calls (boto3 clients are costly)."""
+        """One boto3-backed client per process for setup calls (boto3 clients are costly),
+        with a connection for each simulated worker that may call at once."""
         if self._client is None:
-            self._client = SWFClient(self.target, self.observer)
+            self._client = SWFClient(self.target, self.observer, pool=self.fleet.max_workers)
         return self._client
 
     @property

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from swfbench.identities import load_auth_file
 from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
-from swfbench.load.profile import load_profile
+from swfbench.load.profile import FleetOverrides, load_profile
 from swfbench.load.results import AUDIT_PENDING, build_results, gate_metrics, summary_line
 from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
@@ -88,8 +89,13 @@ def add_arguments(parser: Any) -> None:
         "--swf-run-time",
         type=duration_or_zero,
         default=0.0,
-        help="seconds (default: the profile's)",
+        metavar="DURATION",
+        help="when the run ends, fractions allowed (swfbench load --run-time passes it); "
+        "Locust's own -t does the same in whole seconds, as -u sets the fleet's size and -r "
+        "its spawn rate (default: the profile's)",
     )
+    # What the master's fleet peaks at, for its workers (Locust sends them its custom options).
+    group.add_argument("--swf-fleet-peak", type=int, default=0, help=argparse.SUPPRESS)
     group.add_argument(
         "--swf-progress",
         type=duration_or_zero,
@@ -204,10 +210,73 @@ def configure(environment: Any) -> FleetRuntime | None:
         observer=locust_observer(environment.events.request, metrics),
         metrics=metrics,
         send_mode=options.swf_send_mode or profile.send_mode,
-        run_time_s=options.swf_run_time or profile.run_time_s,
     )
+    if isinstance(environment.runner, WorkerRunner):
+        attach(environment, runtime)
+        return runtime
+    try:
+        runtime.overrides = command_line_overrides(options)
+    except SwfbenchError as exc:
+        _die(str(exc), exc.exit_code)
+    if runtime.overrides and options.swf_capacity:
+        _die(
+            "-u, -r and -t do not apply to a capacity search: its steps set the fleet",
+            ExitCode.USAGE,
+        )
+    runtime.run_time_s = runtime.fleet.run_time_s
+    if runtime.overrides:
+        print(f"swfbench: {runtime.overrides.describe(profile)}", flush=True)
+    show_fleet(options, runtime)
     attach(environment, runtime)
     return runtime
+
+
+def command_line_overrides(options: Any) -> FleetOverrides:
+    """Locust's -u, -r and -t (and --swf-run-time): they override the profile's fleet."""
+    run_time = options.run_time
+    if run_time and options.swf_run_time:
+        raise UsageError("give the run time once: Locust's -t or --swf-run-time")
+    users = options.num_users
+    if users is not None and users < 1:
+        raise UsageError(f"-u {users}: a fleet needs at least 1 simulated worker")
+    return FleetOverrides(
+        users=users,
+        spawn_rate=options.spawn_rate,
+        run_time_s=float(run_time) if run_time else options.swf_run_time or None,
+    )
+
+
+def show_fleet(options: Any, runtime: FleetRuntime) -> None:
+    """Locust's own options say the fleet as it runs: its web UI shows them in the start form
+    (and posts them back to /swarm), its headless start reads them, and Locust, not swfbench,
+    would otherwise end the run at -t (the profile's shape ends it, gracefully, at the same
+    second)."""
+    fleet = runtime.fleet
+    options.num_users = fleet.max_workers
+    options.spawn_rate = fleet.spawn_rate_now
+    options.run_time = None
+    options.swf_fleet_peak = fleet.max_workers
+
+
+def take_form_overrides(environment: Any) -> None:
+    """A start from Locust's web UI (/swarm) posts the user count, spawn rate and run time of
+    its form into the options: those the user changed override the fleet from now on."""
+    runtime = getattr(environment, ATTRIBUTE, None)
+    options = environment.parsed_options
+    if runtime is None or options is None:
+        return
+    fleet, overrides = runtime.fleet, runtime.overrides
+    if options.num_users is not None and options.num_users != fleet.max_workers:
+        overrides = replace(overrides, users=max(1, int(options.num_users)))
+    if options.spawn_rate is not None and options.spawn_rate != fleet.spawn_rate_now:
+        overrides = replace(overrides, spawn_rate=float(options.spawn_rate))
+    if options.run_time:
+        overrides = replace(overrides, run_time_s=float(options.run_time))
+    if overrides != runtime.overrides:
+        runtime.overrides = overrides
+        runtime.run_time_s = runtime.fleet.run_time_s
+        print(f"swfbench: {overrides.describe(runtime.profile)}", flush=True)
+    show_fleet(options, runtime)
 
 
 def progress_line(environment: Any, runtime: FleetRuntime) -> str:
@@ -269,6 +338,9 @@ def _on_init(environment: Any, **_: Any) -> None:
                 log.error("%s", runtime.aborted)
         options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
+            if options.swf_fleet_peak > runtime.fleet.max_workers:
+                # The master's -u: this process's set-up client may serve that many workers.
+                runtime.overrides = FleetOverrides(users=options.swf_fleet_peak)
             return
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
@@ -373,6 +445,9 @@ def _on_init(environment: Any, **_: Any) -> None:
             print(f"swfbench: warning: Locust's own reports: {exc}", file=sys.stderr, flush=True)
 
     def on_spawning_complete(user_count: int) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if runtime is not None:
+            runtime.peak_users = max(runtime.peak_users, user_count)
         # A fleet is a heap of long-lived objects: keep the cyclic GC from walking it, or a
         # full collection stalls every simulated worker at once (visible as pacing lag).
         gc.collect()

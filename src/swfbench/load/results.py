@@ -86,6 +86,7 @@ def build_results(
         "schema_version": SCHEMA_VERSION,
         "run_id": runtime.run_id,
         "profile": {"name": runtime.profile.name, "path": runtime.profile.path},
+        "fleet": fleet_record(runtime),
         "target": runtime.target.to_dict(),
         "send_mode": runtime.send_mode,
         "started_at": _iso(runtime.started_wall),
@@ -105,6 +106,23 @@ def build_results(
         "workers_lost": dict(sorted(runtime.workers_lost.items())),
         **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),
         "metrics": gate_metrics(fleet, duration),
+    }
+
+
+def fleet_record(runtime: FleetRuntime) -> dict[str, Any]:
+    """The fleet as it ran: its peak, spawn rate and run time after Locust's -u, -r and -t
+    (`overrides`, null where the profile's figure held), and the most users Locust had."""
+    fleet, overrides = runtime.fleet, runtime.overrides
+    return {
+        "peak_workers": fleet.max_workers,
+        "spawn_rate": fleet.spawn_rate_now,
+        "run_time_s": fleet.run_time_s,
+        "overrides": {
+            "users": overrides.users,
+            "spawn_rate": overrides.spawn_rate,
+            "run_time_s": overrides.run_time_s,
+        },
+        "peak_users": runtime.peak_users,
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from locust import FastHttpUser, LoadTestShape, constant, task
 
 from swfbench.load.fleet import FleetRuntime, runtime_of
+from swfbench.load.hooks import take_form_overrides
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
 from swfbench.load.worker import SETUP_BACKOFF_S, Pacer, SimulatedWorker
 
@@ -93,9 +94,15 @@ class HeartbeatOnlyWorker(FastHttpUser):
 
 class ProfileShape(LoadTestShape):
     """Workers over time as the profile says (a constant fleet, ramp, steps or spike), until the
-    profile's run time (or --run-time) is up."""
+    profile's run time is up; Locust's -u, -r and -t (and its web UI's form) override the
+    fleet's size, spawn rate and run time (see `hooks.command_line_overrides`)."""
 
     use_common_options = True
+
+    def reset_time(self) -> None:
+        super().reset_time()  # type: ignore[no-untyped-call]
+        if self.runner is not None:
+            take_form_overrides(self.runner.environment)
 
     def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None
@@ -103,7 +110,7 @@ class ProfileShape(LoadTestShape):
         elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
         if elapsed >= runtime.run_time_s or runtime.stop_requested:
             return None
-        profile = runtime.profile
-        if profile.shape is None:
-            return profile.workers, profile.spawn_rate
-        return profile.shape.workers_at(elapsed), profile.shape.spawn_rate
+        fleet = runtime.fleet
+        if fleet.shape is None:
+            return fleet.workers, fleet.spawn_rate
+        return fleet.shape.workers_at(elapsed), fleet.shape.spawn_rate
