@@ -297,10 +297,12 @@ def test_client_timeouts_come_from_the_flags_else_the_profile(
         assert (connect, read) == expected
 
 
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["local", "processes"])
 def test_load_overrides_the_profiles_fleet_with_users_spawn_rate_and_run_time(
-    write_profile: Callable[..., Path], tmp_path: Path
+    write_profile: Callable[..., Path], tmp_path: Path, processes: list[str]
 ) -> None:
-    """swfbench load's --users, --spawn-rate and --run-time are Locust's -u, -r and -t."""
+    """swfbench load's --users, --spawn-rate and --run-time are Locust's -u, -r and -t; with
+    Locust workers, the master's fleet is theirs (Locust forwards swfbench's options)."""
     profile = write_profile(
         name="big", run_time_s=60, fleet={"workers": 20, "spawn_rate": 5},
         activity={"duration": {"mean_s": 60}, "timeouts": {"heartbeat": 10}},
@@ -309,7 +311,7 @@ def test_load_overrides_the_profiles_fleet_with_users_spawn_rate_and_run_time(
     done = subprocess.run(
         [*SWFBENCH, "load", "--fleet", str(profile), "--users", "4", "--spawn-rate", "8",
          "--run-time", "4.5s", "--progress", "0", "--reports-dir", str(reports),
-         "--run-id", "overridden"],
+         "--run-id", "overridden", *processes],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -112,7 +112,9 @@ class FleetRuntime:
     run_time_s: float = 30.0
     """When the profile's shape ends the run (the profile's run_time_s, or -t)."""
     overrides: FleetOverrides = field(default_factory=FleetOverrides)
-    """Locust's -u, -r and -t over the profile's fleet (see `fleet`)."""
+    """Locust's -u, -r and -t over the profile's fleet (see `apply_overrides`)."""
+    loaded_profile: Profile | None = None
+    """The profile as its file says, once overrides replaced `profile` (None: they did not)."""
     peak_users: int = 0
     """The most Locust users this process (or a master's whole fleet) ran at once."""
     started_wall: float = field(default_factory=time.time)
@@ -146,17 +148,22 @@ class FleetRuntime:
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None
 
-    @property
-    def fleet(self) -> Profile:
-        """The profile as it runs: its fleet with the overrides applied."""
-        return self.profile.overridden(self.overrides)
+    def apply_overrides(self, overrides: FleetOverrides) -> None:
+        """Run the profile's fleet with Locust's -u, -r and -t: `profile` becomes the profile
+        as it runs (its size, spawn rate and run time overridden); the file's stays in
+        `loaded_profile`, so that later overrides (the web UI's form) start from it."""
+        loaded = self.loaded_profile or self.profile
+        self.loaded_profile = loaded
+        self.overrides = overrides
+        self.profile = loaded.overridden(overrides)
+        self.run_time_s = self.profile.run_time_s
 
     @property
     def client(self) -> SWFClient:
         """One boto3-backed client per process for setup calls (boto3 clients are costly),
         with a connection for each simulated worker that may call at once."""
         if self._client is None:
-            self._client = SWFClient(self.target, self.observer, pool=self.fleet.max_workers)
+            self._client = SWFClient(self.target, self.observer, pool=self.profile.max_workers)
         return self._client
 
     @property

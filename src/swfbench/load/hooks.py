@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import gc
 import io
+import json
 import logging
 import os
 import sys
@@ -94,8 +96,8 @@ def add_arguments(parser: Any) -> None:
         "Locust's own -t does the same in whole seconds, as -u sets the fleet's size and -r "
         "its spawn rate (default: the profile's)",
     )
-    # What the master's fleet peaks at, for its workers (Locust sends them its custom options).
-    group.add_argument("--swf-fleet-peak", type=int, default=0, help=argparse.SUPPRESS)
+    # The master's -u, -r and -t as JSON, for its workers (Locust sends them its custom options).
+    group.add_argument("--swf-fleet-overrides", default="", help=argparse.SUPPRESS)
     group.add_argument(
         "--swf-progress",
         type=duration_or_zero,
@@ -215,17 +217,18 @@ def configure(environment: Any) -> FleetRuntime | None:
         attach(environment, runtime)
         return runtime
     try:
-        runtime.overrides = command_line_overrides(options)
+        overrides = command_line_overrides(options)
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
-    if runtime.overrides and options.swf_capacity:
+        raise  # unreachable: _die exits
+    if overrides and options.swf_capacity:
         _die(
             "-u, -r and -t do not apply to a capacity search: its steps set the fleet",
             ExitCode.USAGE,
         )
-    runtime.run_time_s = runtime.fleet.run_time_s
-    if runtime.overrides:
-        print(f"swfbench: {runtime.overrides.describe(profile)}", flush=True)
+    runtime.apply_overrides(overrides)
+    if overrides:
+        print(f"swfbench: {overrides.describe(profile)}", flush=True)
     show_fleet(options, runtime)
     attach(environment, runtime)
     return runtime
@@ -251,11 +254,12 @@ def show_fleet(options: Any, runtime: FleetRuntime) -> None:
     (and posts them back to /swarm), its headless start reads them, and Locust, not swfbench,
     would otherwise end the run at -t (the profile's shape ends it, gracefully, at the same
     second)."""
-    fleet = runtime.fleet
+    fleet = runtime.profile
     options.num_users = fleet.max_workers
     options.spawn_rate = fleet.spawn_rate_now
     options.run_time = None
-    options.swf_fleet_peak = fleet.max_workers
+    # Locust sends its custom options to its workers: each runs the fleet as it runs here.
+    options.swf_fleet_overrides = json.dumps(dataclasses.asdict(runtime.overrides))
 
 
 def take_form_overrides(environment: Any) -> None:
@@ -265,7 +269,7 @@ def take_form_overrides(environment: Any) -> None:
     options = environment.parsed_options
     if runtime is None or options is None:
         return
-    fleet, overrides = runtime.fleet, runtime.overrides
+    fleet, overrides = runtime.profile, runtime.overrides
     if options.num_users is not None and options.num_users != fleet.max_workers:
         overrides = replace(overrides, users=max(1, int(options.num_users)))
     if options.spawn_rate is not None and options.spawn_rate != fleet.spawn_rate_now:
@@ -273,9 +277,8 @@ def take_form_overrides(environment: Any) -> None:
     if options.run_time:
         overrides = replace(overrides, run_time_s=float(options.run_time))
     if overrides != runtime.overrides:
-        runtime.overrides = overrides
-        runtime.run_time_s = runtime.fleet.run_time_s
-        print(f"swfbench: {overrides.describe(runtime.profile)}", flush=True)
+        runtime.apply_overrides(overrides)
+        print(f"swfbench: {overrides.describe(runtime.loaded_profile or fleet)}", flush=True)
     show_fleet(options, runtime)
 
 
@@ -338,9 +341,9 @@ def _on_init(environment: Any, **_: Any) -> None:
                 log.error("%s", runtime.aborted)
         options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
-            if options.swf_fleet_peak > runtime.fleet.max_workers:
-                # The master's -u: this process's set-up client may serve that many workers.
-                runtime.overrides = FleetOverrides(users=options.swf_fleet_peak)
+            if options.swf_fleet_overrides:
+                # The master's -u, -r and -t (its custom options come with its spawn message).
+                runtime.apply_overrides(FleetOverrides(**json.loads(options.swf_fleet_overrides)))
             return
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)

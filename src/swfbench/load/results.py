@@ -112,7 +112,7 @@ def build_results(
 def fleet_record(runtime: FleetRuntime) -> dict[str, Any]:
     """The fleet as it ran: its peak, spawn rate and run time after Locust's -u, -r and -t
     (`overrides`, null where the profile's figure held), and the most users Locust had."""
-    fleet, overrides = runtime.fleet, runtime.overrides
+    fleet, overrides = runtime.profile, runtime.overrides
     return {
         "peak_workers": fleet.max_workers,
         "spawn_rate": fleet.spawn_rate_now,

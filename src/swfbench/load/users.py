@@ -110,7 +110,7 @@ class ProfileShape(LoadTestShape):
         elapsed: float = self.get_run_time()  # type: ignore[no-untyped-call]
         if elapsed >= runtime.run_time_s or runtime.stop_requested:
             return None
-        fleet = runtime.fleet
-        if fleet.shape is None:
-            return fleet.workers, fleet.spawn_rate
-        return fleet.shape.workers_at(elapsed), fleet.shape.spawn_rate
+        profile = runtime.profile
+        if profile.shape is None:
+            return profile.workers, profile.spawn_rate
+        return profile.shape.workers_at(elapsed), profile.shape.spawn_rate
