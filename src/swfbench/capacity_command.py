@@ -92,7 +92,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--spawn-rate", type=finite_float, default=None, help="workers started per second"
     )
-    add_run_options(parser, distributed=False, progress=10.0)
+    add_run_options(
+        parser,
+        distributed=False,
+        progress="half a step: every other line covers a step's measured half, as its step line",
+    )
     add_target_options(parser)
     parser.set_defaults(run=run)
 
@@ -379,6 +383,8 @@ def run(args: argparse.Namespace) -> int:
     plan = step_plan(args)
     quotas = quotas_of(args)
     target_spec(args)  # flags that cannot apply: refused before anything is written
+    if args.progress is None:
+        args.progress = plan.step_s * plan.measure_share
     run_id = args.run_id or new_run_id("capacity")
     run_dir = Path(args.reports_dir) / run_id
     check_writable(run_dir)

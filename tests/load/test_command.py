@@ -347,3 +347,17 @@ def test_fleet_and_role_flags_that_cannot_apply_are_one_line(
     (line,) = done.stderr.strip().splitlines()
     assert message in line, line
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_load_run_says_each_thing_once(load_run: Any) -> None:
+    """`make demo` printed Locust's two tables of statistics, "results in ..." twice, "20
+    closed by audit" beside "audit: 0 executions open after the run, 0 closed", and every
+    normal run's report said "ended interrupted 20" for the tasks still running at its end."""
+    out = load_run.stdout
+    assert "Aggregated" not in out and "Response time percentiles" not in out
+    assert out.count("results in ") == 1
+    assert "closed by audit" not in out
+    assert re.search(r"(\d+) still running at the stop \(\1 closed by their workers\)", out), out
+    assert "domain audit: no execution of the run left open in swfbench-load-report" in out
+    page = (load_run.run_dir / "index.html").read_text()
+    assert "ended interrupted" not in page and "still running at the stop" in page

@@ -80,7 +80,8 @@ def test_plain_locust_honours_users_spawn_rate_and_run_time(
     assert data["tasks"]["started"] == 3
     # The duration it got: 8 s, not the profile's 30 (generous above: the machine may be busy).
     assert 7.5 <= data["duration_s"] < 20
-    assert "fleet: 3 workers, 3/s spawned, 8 s (-u, -r, -t over profile big)" in done.stdout
+    line = "3 workers, 3/s spawned, 8 s (size, spawn rate and run time overridden; profile big)"
+    assert f"swfbench: fleet: {line}" in done.stdout
     assert "Run time limit set to" not in done.stderr
 
 

@@ -133,7 +133,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
+def add_run_options(parser: Any, *, distributed: bool, progress: float | str) -> None:
     """How a fleet runs with Locust, for `load` and `capacity`: send path, processes, where
     results go; with `distributed`, Locust's own master and worker roles."""
     parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
@@ -178,8 +178,10 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
     parser.add_argument(
         "--progress",
         type=duration_or_zero,
-        default=progress,
-        help=f"seconds between lines ({progress:g})",
+        default=progress if isinstance(progress, float) else None,
+        metavar="DURATION",
+        help="a progress line every DURATION of the run, with the heartbeat figures of those "
+        f"seconds; 0: none (default: {progress if isinstance(progress, str) else f'{progress:g}s'})",
     )
     parser.add_argument(
         "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
@@ -651,9 +653,15 @@ def run_fleet(
         "html": locust_page.name if locust_page.exists() else None,
     }
     if audit["status"] == "complete":
+        found = audit["open_after_run"]
         print(
-            f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after "
-            f"the run, {audit['closed']} closed",
+            f"swfbench {args.command}: domain audit: "
+            + (
+                f"no execution of the run left open in {audit['domain']}"
+                if not found
+                else f"{found} execution{'s' if found != 1 else ''} of the run still open in "
+                f"{audit['domain']}, {audit['closed']} closed"
+            ),
             flush=True,
         )
     else:

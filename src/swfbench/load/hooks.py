@@ -53,6 +53,10 @@ FINAL_REPORT_GRACE_S = 10.0
 """Beyond the audit's time limit, how long a master waits for each worker's last figures
 (Locust workers report every 3 s)."""
 WATCH_WORKERS_S = 1.0
+SETTLE_S = 1.0
+"""After a second of the run ends, how long its figures may still be arriving (calls in flight)."""
+SETTLE_MASTER_S = 4.0
+"""The same on a master: Locust workers report every 3 s."""
 log = logging.getLogger("swfbench.load")
 
 
@@ -165,6 +169,20 @@ def _refuse_renamed(options: Any) -> None:
         )
     if os.environ.get(RENAMED_ENV) and not options.swf_fleet:
         _die(f"{RENAMED_ENV} is {FLEET_ENV}: {NO_FLEET}", ExitCode.USAGE)
+
+
+def driven(options: Any) -> bool:
+    """Started by `swfbench load` (which listens on the control pipe): it says where the
+    results are and writes Locust's statistics to files, so Locust's console stays quiet."""
+    return bool(options.swf_control_fd >= 0)
+
+
+class _DeliberateSpawnRate(logging.Filter):
+    """Locust warns of a spawn rate above 100 at each start; a capacity search chooses its rate
+    so that a step's new workers are all up in the step's first quarter, before it is measured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Your selected spawn rate is very high")
 
 
 def _die(message: str, code: int) -> None:
@@ -282,19 +300,18 @@ def take_form_overrides(environment: Any) -> None:
     show_fleet(options, runtime)
 
 
-def progress_line(environment: Any, runtime: FleetRuntime) -> str:
-    metrics = runtime.merged_metrics(timeline=False)
-    stats = environment.runner.stats
-    heartbeat = stats.get(OPERATION, "SWF")
+def progress_line(environment: Any, runtime: FleetRuntime, since_s: float, until_s: float) -> str:
+    """The run's seconds [since_s, until_s) (from its start): heartbeats per second, latency
+    and lag p99 from the per-second timeline, the same figures a capacity step is judged on,
+    so a line and a step over the same seconds agree; tasks and errors so far."""
+    metrics = runtime.merged_metrics()
+    window = window_figures(metrics.timeline, runtime.started_wall, since_s, until_s, OPERATION)
     errors = metrics.errors_by_code()
     top = ", ".join(f"{code} {n}" for code, n in errors.most_common(3))
-    latency = metrics.histograms["heartbeat_latency"]
-    lag = metrics.histograms["pacing_lag"]
-    elapsed = time.time() - runtime.started_wall
     return (
-        f"[{elapsed:6.0f}s] users {environment.runner.user_count:>5} | "
-        f"hb/s {heartbeat.current_rps:8.1f} | hb p99 {latency.quantile_us(99) / 1000:8.2f} ms | "
-        f"lag p99 {lag.quantile_us(99) / 1000:8.2f} ms | tasks {metrics.tasks_started} | "
+        f"[{since_s:g}s-{until_s:g}s] users {environment.runner.user_count:>5} | "
+        f"hb/s {window['heartbeats_per_s']:8.1f} | hb p99 {window['p99']:8.2f} ms | "
+        f"lag p99 {window['lag']:8.2f} ms | tasks {metrics.tasks_started} | "
         f"errors {sum(errors.values())}" + (f" ({top})" if top else "")
     )
 
@@ -313,6 +330,11 @@ def _on_init(environment: Any, **_: Any) -> None:
     if environment.parsed_options is None:
         return  # library use: the caller attaches its own runtime
     _refuse_renamed(environment.parsed_options)
+    if driven(environment.parsed_options):
+        # Locust's tables of statistics: swfbench writes them to files (--swf-locust-reports).
+        logging.getLogger("locust.stats_logger").setLevel(logging.WARNING)
+    if environment.parsed_options.swf_capacity:
+        logging.getLogger("locust.runners").addFilter(_DeliberateSpawnRate())
     if configure(environment) is None and not isinstance(environment.runner, WorkerRunner):
         # The shape ticks before test_start: a master or a local run needs its profile now.
         _die(NO_FLEET, ExitCode.USAGE)
@@ -348,7 +370,12 @@ def _on_init(environment: Any, **_: Any) -> None:
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
         if options.swf_progress > 0:
-            state["progress"] = gevent.spawn(_progress, environment, runtime, options.swf_progress)
+            settle = (
+                SETTLE_S if not isinstance(environment.runner, MasterRunner) else SETTLE_MASTER_S
+            )
+            state["progress"] = gevent.spawn(
+                _progress, environment, runtime, options.swf_progress, settle
+            )
         if options.swf_gates and options.swf_stop_after > 0:
             try:
                 watch = _gate_watch(options)
@@ -359,7 +386,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         if options.swf_capacity:
             plan = StepPlan.read(Path(options.swf_capacity))
             # Distributed: worker reports arrive every few seconds; wait for a step's last one.
-            settle = 4.0 if isinstance(environment.runner, MasterRunner) else 1.0
+            settle = SETTLE_MASTER_S if isinstance(environment.runner, MasterRunner) else SETTLE_S
             state["capacity"] = _guarded(runtime, _capacity_search, runtime, plan, settle)
 
     def on_test_stop(environment: Any, **_: Any) -> None:
@@ -438,7 +465,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The results first: when the disk fills, the data survives Locust's larger page.
         if not save_results(runtime):
             return
-        if options.swf_results:
+        if options.swf_results and not driven(options):
             print(f"swfbench: results in {options.swf_results}", flush=True)
         try:
             if options.swf_locust_reports:
@@ -652,7 +679,12 @@ def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]
                 save(runtime)
 
 
-def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
+def _progress(environment: Any, runtime: FleetRuntime, interval: float, settle_s: float) -> None:
+    """A line every `interval` of the run, on the run's own clock (the seconds a capacity step
+    is measured over are whole intervals of it), once those seconds' figures are in."""
+    tick = 1
     while True:
-        gevent.sleep(interval)
-        print(progress_line(environment, runtime), flush=True)
+        until = tick * interval
+        gevent.sleep(max(0.0, runtime.started_wall + until + settle_s - time.time()))
+        print(progress_line(environment, runtime, until - interval, until), flush=True)
+        tick += 1

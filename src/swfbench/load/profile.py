@@ -223,13 +223,14 @@ class FleetOverrides:
         given = [
             name
             for name, value in (
-                ("-u", self.users),
-                ("-r", self.spawn_rate),
-                ("-t", self.run_time_s),
+                ("size", self.users),
+                ("spawn rate", self.spawn_rate),
+                ("run time", self.run_time_s),
             )
             if value is not None
         ]
-        source = f" ({', '.join(given)} over profile {profile.name})" if given else ""
+        listed = ", ".join(given[:-1]) + " and " + given[-1] if len(given) > 1 else "".join(given)
+        source = f" ({listed} overridden; profile {profile.name})" if given else ""
         return f"fleet: {', '.join(parts)}{source}"
 
 
