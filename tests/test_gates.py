@@ -149,7 +149,7 @@ def test_bad_gates_exit_252_with_one_line(
 
 def test_gates_apply_to_a_real_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = tmp_path / "plan.json"
-    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(plan)])
+    main(["plan", "--workers", "20000", "--interval", "60", "--save", str(plan)])
     capsys.readouterr()
     gates = write(tmp_path / "gates.yaml", "kind: plan\ngates:\n  plan.tasks_timed_out: {max: 0}\n")
     code, out, _ = gate([str(plan), "--gates", str(gates)], capsys)

@@ -150,7 +150,17 @@ def test_plan_command_table_json_and_exit_codes(
 
     output = tmp_path / "plan.json"
     code = main(
-        ["plan", "--workers", "20000", "--interval", "60", "--json", "--output", str(output)]
+        [
+            "plan",
+            "--workers",
+            "20000",
+            "--interval",
+            "60",
+            "--output",
+            "json",
+            "--save",
+            str(output),
+        ]
     )
     printed = json.loads(capsys.readouterr().out)
     assert code == 1  # tasks would time out
@@ -164,7 +174,7 @@ def test_plan_command_table_json_and_exit_codes(
 def test_plan_command_takes_raised_quotas(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["plan", "--workers", "20000", "--interval", "60", "--json"]
+    args = ["plan", "--workers", "20000", "--interval", "60", "--output", "json"]
     assert main([*args, "--account-refill", "400", "--account-bucket", "25000"]) == 0
     assert json.loads(capsys.readouterr().out)["plan"]["simulations"]["spread"]["throttled"] == 0
     quotas = tmp_path / "quotas.yaml"

@@ -20,7 +20,7 @@ OP = "RecordActivityTaskHeartbeat"
 @pytest.fixture
 def plan_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     path = tmp_path / "plan.json"
-    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(path)])
+    main(["plan", "--workers", "20000", "--interval", "60", "--save", str(path)])
     capsys.readouterr()
     return path
 

@@ -41,6 +41,16 @@ AGREEMENT = 0.10
 """Measured and predicted onset of throttling agree when within 10 % of each other."""
 
 
+EXAMPLES = """\
+examples:
+  swfbench capacity                                          # 50 to 2000 hb/s, 20s a step
+  swfbench capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s
+  swfbench capacity --slo "p99 < 50 ms, errors < 0.1%" --interval 5s
+  swfbench capacity --quotas aws --max-rate 400      # where throttling begins, beside plan's
+  swfbench capacity --endpoint-url http://127.0.0.1:4566 --processes 2
+"""
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "capacity",
@@ -54,6 +64,7 @@ def register(subparsers: Any) -> None:
         "Writes results.json and index.html under REPORTS/RUN-ID/. A knee is claimed only "
         "from a whole search (steps judged in order from the first to one that broke, or to "
         "the last); a search that is not whole exits 1, an aborted one 255.",
+        epilog=EXAMPLES,
     )
     parser.add_argument(
         "--slo",
@@ -63,34 +74,47 @@ def register(subparsers: Any) -> None:
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
-        "--start-rate", type=finite_float, default=50.0, metavar="R", help="first step, hb/s"
+        "--start-rate",
+        type=finite_float,
+        default=50.0,
+        metavar="PER_S",
+        help="the first step's rate, heartbeats per second (default: 50)",
     )
     parser.add_argument(
         "--step-rate",
         type=finite_float,
         default=None,
-        metavar="R",
-        help="added per step (default: R)",
+        metavar="PER_S",
+        help="heartbeats per second added at each step (default: the start rate)",
     )
     parser.add_argument(
         "--max-rate",
         type=finite_float,
         default=2000.0,
-        metavar="R",
-        help="last step at most (2000)",
+        metavar="PER_S",
+        help="the last step's rate at most, heartbeats per second (default: 2000)",
     )
     parser.add_argument(
-        "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
+        "--step-time",
+        type=duration,
+        default=20.0,
+        metavar="DURATION",
+        help="how long each step runs, at least 4s (default: 20s)",
     )
     parser.add_argument(
         "--interval",
         type=duration,
         default=1.0,
-        metavar="S",
-        help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
+        metavar="DURATION",
+        help="each worker's heartbeat interval; workers per step = rate x interval (default: 1s)",
     )
     parser.add_argument(
-        "--spawn-rate", type=finite_float, default=None, help="workers started per second"
+        "--spawn-rate",
+        type=finite_float,
+        default=None,
+        metavar="PER_S",
+        help="workers started per second (default: enough to start a step's new workers in "
+        "its first quarter, at least 10)",
     )
     add_run_options(
         parser,

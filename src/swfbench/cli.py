@@ -43,6 +43,32 @@ def _timeout(value: str) -> Timeout:
     return int(seconds)
 
 
+EXAMPLES = """\
+examples:
+  make demo                                   # what swfbench is for, in 30 s
+  swfbench heartbeat --task-token TOKEN --query cancelRequested --output text
+  swfbench conform --engine moto              # where plain moto departs from SWF
+  swfbench load --fleet scenarios/load/steady.yaml --gates gates/ci.yaml
+  swfbench capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s
+  swfbench plan --workers 20000 --interval 60s
+  swfbench report reports/RUN/results.json
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml
+"""
+SERVE_EXAMPLES = """\
+examples:
+  swfbench serve --port 4566                         # SWF at http://127.0.0.1:4566
+  swfbench serve --engine moto                       # plain moto, on a free port
+  swfbench serve --quotas aws --clock virtual        # throttling, time moved by hand
+  swfbench serve --auth scenarios/auth/fleet.yaml    # signatures and IAM policies checked
+"""
+ACTIVITY_EXAMPLES = """\
+examples:
+  swfbench activity start --endpoint-url http://127.0.0.1:4566
+  swfbench activity start --heartbeat-timeout 30s --start-to-close-timeout 10m
+  swfbench activity start --schedule-to-start-timeout 5 --no-poll   # a task nobody takes
+"""
+
+
 def _register_serve(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
@@ -51,12 +77,14 @@ def _register_serve(subparsers: Any) -> None:
         "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL. With "
         "--auth FILE it verifies every request's SigV4 signature and the signer's IAM "
         "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
+        epilog=SERVE_EXAMPLES,
     )
     parser.add_argument(
         "--port",
         type=port,
         default=None,
-        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
+        metavar="PORT",
+        help="port to listen on, 1 to 65535, or 0 for any free one (default: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
@@ -86,10 +114,16 @@ def _register_activity(subparsers: Any) -> None:
     from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
     from swfbench.options import add_target_options
 
-    parser = subparsers.add_parser("activity", help="start activity tasks by hand")
+    parser = subparsers.add_parser(
+        "activity",
+        help="start activity tasks by hand",
+        description="Activity tasks by hand, for trying heartbeats against a target.",
+        epilog=ACTIVITY_EXAMPLES,
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser(
         "start",
+        epilog=ACTIVITY_EXAMPLES,
         help="start one activity task through the real SWF flow and print its handle as JSON",
         description="Register the domain and types if needed, start a workflow execution, "
         "schedule one activity task with the given timeouts and poll it, then print the handle "
@@ -107,11 +141,15 @@ def _register_activity(subparsers: Any) -> None:
             f"--{name}-timeout",
             type=_timeout,
             default=default,
-            metavar="S",
-            help=f"seconds or NONE (default: {default})",
+            metavar="DURATION",
+            help=f"the task's {name.replace('-', ' ')} timeout: whole seconds (30, 2m) or NONE "
+            f"(default: {default})",
         )
     start.add_argument(
-        "--domain", default=DEFAULT_DOMAIN, help=f"SWF domain (default: {DEFAULT_DOMAIN})"
+        "--domain",
+        default=DEFAULT_DOMAIN,
+        metavar="NAME",
+        help=f"SWF domain, registered if needed (default: {DEFAULT_DOMAIN})",
     )
     start.add_argument(
         "--no-poll",
@@ -158,7 +196,9 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
         "RecordActivityTaskHeartbeat. With no endpoint, every command runs against an embedded "
-        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF.",
+        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF. "
+        "`swfbench COMMAND --help` explains each command, with examples.",
+        epilog=EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -191,8 +231,8 @@ def build_parser(command: str | None = None) -> ArgumentParser:
 
 
 def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
-    """The one exit-code table at the end of every command's --help."""
-    parser.epilog = exit_codes_help()
+    """The one exit-code table at the end of every command's --help, after its examples."""
+    parser.epilog = (parser.epilog + "\n" if parser.epilog else "") + exit_codes_help()
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():

@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
         "run.status gate, unless --allow-incomplete. "
         "Exit 0 when every gate holds, 1 when one fails, 252 on a usage error, 248 when --junit or "
         "--report cannot be written.",
+        epilog="""\
+examples:
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml
+  swfbench gate new.json --gates perf.yaml --baseline reports/LAST/results.json
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml --junit gates.xml --report
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml --allow-incomplete
+""",
     )
     parser.add_argument(
         "results", type=Path, metavar="RESULTS.json", help="the results file to judge"
@@ -34,9 +41,18 @@ def register(subparsers: Any) -> None:
         "is gone: name the results file first, as `swfbench report` does: "
         "swfbench gate RESULTS.json --gates GATES.yaml",
     )
-    parser.add_argument("--gates", type=Path, required=True, metavar="GATES.yaml")
     parser.add_argument(
-        "--baseline", type=Path, metavar="BASELINE.json", help="saved results for relative limits"
+        "--gates",
+        type=Path,
+        required=True,
+        metavar="GATES.yaml",
+        help="required: the limits, metric path to max, min, max_increase or max_decrease",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BASELINE.json",
+        help="saved results that max_increase and max_decrease compare with (default: none)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -45,7 +61,10 @@ def register(subparsers: Any) -> None:
         "of failing it (the run.status row still names how it ended)",
     )
     parser.add_argument(
-        "--junit", type=Path, metavar="PATH", help="also write one JUnit test case per gate"
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write one JUnit test case per gate to FILE (default: none)",
     )
     parser.add_argument(
         "--report",
@@ -56,8 +75,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--reports-dir",
         type=Path,
+        metavar="DIR",
         help="with --report: where the run's directory is (default: the one RESULTS is in, "
-        "when it is named for the run; else ./reports)",
+        "when it is named for the run; else reports)",
     )
     parser.set_defaults(run=run)
 

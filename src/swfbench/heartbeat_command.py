@@ -40,12 +40,12 @@ examples:
   swfbench serve --port 4566 &
   export SWFBENCH_ENDPOINT_URL=http://127.0.0.1:4566
   swfbench activity start --heartbeat-timeout 30       # prints the handle with its taskToken
-  swfbench heartbeat --task-token TOKEN --details "50%%"
+  swfbench heartbeat --task-token TOKEN --details "50%"
   # AWS CLI forms: one value for a script, a table for a person
   swfbench heartbeat --task-token TOKEN --query cancelRequested --output text
   swfbench heartbeat --task-token TOKEN --output table
   # does the target check lengths? send 2049 characters of details and see what it answers
-  swfbench heartbeat --task-token TOKEN --details "$(printf 'x%%.0s' $(seq 2049))"
+  swfbench heartbeat --task-token TOKEN --details "$(printf 'x%.0s' $(seq 2049))"
   # real SWF with a named profile, its botocore log with credentials masked
   swfbench heartbeat --aws --profile dev --region us-east-1 --task-token TOKEN --debug
   swfbench heartbeat --cli-input-json file://input.json
@@ -69,22 +69,26 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--task-token",
         metavar="TOKEN",
-        help="the taskToken from PollForActivityTask (SWF: 1 to 1024 characters)",
+        help="required: the taskToken from PollForActivityTask (SWF: 1 to 1024 characters), "
+        "here or in --cli-input-json",
     )
     parser.add_argument(
-        "--details", metavar="TEXT", help="progress details (SWF: at most 2048 characters)"
+        "--details",
+        metavar="TEXT",
+        help="progress details (SWF: at most 2048 characters) (default: none)",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--cli-input-json",
         metavar="JSON",
-        help="parameters as JSON (a string or file://path), as printed by --generate-cli-skeleton",
+        help="parameters as JSON (a string or file://path), as printed by "
+        "--generate-cli-skeleton (default: none)",
     )
     source.add_argument(
         "--cli-input-yaml",
         metavar="YAML",
         help="parameters as YAML (a string or file://path), as printed by "
-        "--generate-cli-skeleton yaml-input",
+        "--generate-cli-skeleton yaml-input (default: none)",
     )
     parser.add_argument(
         "--generate-cli-skeleton",
@@ -92,7 +96,7 @@ def register(subparsers: Any) -> None:
         const="input",
         choices=("input", "output", "yaml-input"),
         help="print an input skeleton (input, the default; yaml-input), or validate the inputs "
-        "and print a sample output (output), without calling the service",
+        "and print a sample output (output), without calling the service (default: call it)",
     )
     parser.add_argument(
         "--check-lengths",
@@ -112,7 +116,7 @@ def register(subparsers: Any) -> None:
         type=_query,
         metavar="JMESPATH",
         help="a JMESPath expression applied to the answer before it is printed, e.g. "
-        "cancelRequested",
+        "cancelRequested (default: none, the whole answer)",
     )
     cli.add_argument(
         "--color",

@@ -6,6 +6,7 @@ import argparse
 import math
 import os
 import re
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,13 +24,24 @@ ENDPOINT_ENV = "SWFBENCH_ENDPOINT_URL"
 
 
 class HelpFormatter(argparse.HelpFormatter):
-    """Wraps one-paragraph texts as argparse does; keeps texts of several lines (the exit-code
-    table) as they are written."""
+    """Wraps one-paragraph texts as argparse does, but never inside a hyphenated word (a flag
+    such as --reports-dir stays whole, to be found and copied); keeps texts of several lines
+    (the examples, the exit-code table) as they are written."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if "\n" in text:
             return "\n".join(indent + line for line in text.splitlines())
-        return super()._fill_text(text, width, indent)
+        text = " ".join(text.split())
+        return textwrap.fill(
+            text,
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -201,7 +213,8 @@ def add_target_options(parser: argparse.ArgumentParser, *, aws_cli: bool = False
         # argparse passes a string default through `type` too: the variable is checked as well.
         default=_FromEnvironment(from_environment) if from_environment else None,
         metavar="URL",
-        help=f"an SWF-compatible endpoint such as moto or LocalStack (env {ENDPOINT_ENV})",
+        help="an SWF-compatible endpoint such as moto or LocalStack (default: "
+        f"{ENDPOINT_ENV} if set, else the embedded target)",
     )
     group.add_argument(
         "--aws",
@@ -245,13 +258,10 @@ def add_target_options(parser: argparse.ArgumentParser, *, aws_cli: bool = False
 
 QUOTA_FLAGS = ("account_bucket", "account_refill", "execution_bucket", "execution_refill")
 QUOTA_HELP = {
-    "account_bucket": ("N", "the account's bucket of heartbeats (SWF: 2000)"),
-    "account_refill": ("PER_S", "heartbeats the account's bucket regains per second (SWF: 160)"),
-    "execution_bucket": ("N", "each workflow execution's bucket of heartbeats (SWF: 1000)"),
-    "execution_refill": (
-        "PER_S",
-        "heartbeats an execution's bucket regains per second (SWF: 1000)",
-    ),
+    "account_bucket": ("N", "the account's bucket of heartbeats", "2000"),
+    "account_refill": ("PER_S", "heartbeats the account's bucket regains per second", "160"),
+    "execution_bucket": ("N", "each workflow execution's bucket of heartbeats", "1000"),
+    "execution_refill": ("PER_S", "heartbeats an execution's bucket regains per second", "1000"),
 }
 """The four quota overrides, shared by the engine's options and plan's (documented: fact sheet,
 "Throttling")."""
@@ -282,12 +292,12 @@ def add_engine_options(group: argparse._ActionsContainer) -> None:
         "(per account 2000, 160/s; per execution 1000, 1000/s) (default: none)",
     )
     for name in QUOTA_FLAGS:
-        metavar, text = QUOTA_HELP[name]
+        metavar, text, swf = QUOTA_HELP[name]
         group.add_argument(
             flag(name),
             type=finite_float,
             metavar=metavar,
-            help=f"with --quotas aws: {text} (default: SWF's)",
+            help=f"with --quotas aws: {text} (default: SWF's {swf})",
         )
     group.add_argument(
         "--clock",

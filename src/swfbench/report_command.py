@@ -9,7 +9,7 @@ from typing import Any
 from swfbench import __version__
 from swfbench.errors import UsageError
 from swfbench.report import write_report
-from swfbench.report.render import CONFORMANCE_KINDS
+from swfbench.report.render import CONFORMANCE_KINDS, RENDERED_KINDS
 from swfbench.results import load_results, new_run_id, now_iso
 
 DEFAULT_REPORTS_DIR = Path("reports")
@@ -19,10 +19,17 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="render the HTML report of a saved results file",
-        description="Render RESULTS.json (from plan, conform or load) into "
-        "REPORTS_DIR/<run-id>/index.html, and refresh REPORTS_DIR/index.html, which lists the "
-        "runs newest first. Exit 0 on success, 252 on a missing or unreadable results file, 248 "
-        "when the reports directory cannot be written.",
+        description="Render RESULTS.json into DIR/<run-id>/index.html, and refresh "
+        "DIR/index.html, which lists the runs newest first. It renders every kind of results "
+        f"swfbench writes: {_kinds()}. Exit 0 on success, 252 on a missing or unreadable "
+        "results file, 248 when the reports directory cannot be written.",
+        epilog="""\
+examples:
+  swfbench report reports/RUN/results.json                  # render a run again
+  swfbench report reports/RUN/results.json --reports-dir /tmp/pages
+  swfbench report engine.json moto.json localstack.json     # one conformance matrix
+  swfbench plan --workers 20000 --interval 60 --save plan.json && swfbench report plan.json
+""",
     )
     parser.add_argument(
         "results",
@@ -32,9 +39,26 @@ def register(subparsers: Any) -> None:
         help="one results file, or several conformance results to combine into one matrix",
     )
     parser.add_argument(
-        "--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="default: ./reports"
+        "--reports-dir",
+        type=Path,
+        default=DEFAULT_REPORTS_DIR,
+        metavar="DIR",
+        help="where the run's page and the index go (default: reports)",
     )
     parser.set_defaults(run=run)
+
+
+def _kinds() -> str:
+    """Every kind of results `swfbench report` renders, named for --help."""
+    where = {
+        "plan": "swfbench plan --save or --report",
+        "load": "swfbench load",
+        "capacity": "swfbench capacity",
+        "conformance": "swfbench conform",
+        "swfbench-conformance-results": "pytest scenarios/conformance --swf-results",
+        "conformance-matrix": "several conformance results named together",
+    }
+    return "; ".join(f"{kind} ({where.get(kind, kind)})" for kind in RENDERED_KINDS)
 
 
 def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:

@@ -51,6 +51,19 @@ LABELS: dict[Outcome, str] = {
 }
 
 
+EXAMPLES = """\
+examples:
+  swfbench conform                                     # every scenario, embedded engine
+  swfbench conform --engine moto                       # where plain moto departs from SWF
+  swfbench conform scenarios/conformance/heartbeat -k cancel
+  swfbench conform --quotas aws scenarios/conformance/quotas
+  swfbench conform --auth scenarios/auth/fleet.yaml scenarios/conformance/access
+  swfbench conform --endpoint-url http://127.0.0.1:4566 --known-deviations my-target.yaml
+  swfbench conform --aws --profile dev --restricted-profile dev-restricted
+  pytest scenarios/conformance --swf-endpoint-url http://127.0.0.1:4566  # the same, in pytest
+"""
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "conform",
@@ -64,6 +77,7 @@ def register(subparsers: Any) -> None:
         "Interrupted, scenarios not finished are reported not run. Exit 0 when every scenario "
         "that ran passed or failed as a known deviation, 1 on a failure, a fixed deviation or "
         "a run that checked nothing; an invalid scenario file is a usage error.",
+        epilog=EXAMPLES,
     )
     parser.add_argument(
         "paths",
@@ -71,19 +85,24 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help=f"scenario files or folders (default: {DEFAULT_PATHS[0]})",
     )
-    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="select scenarios as pytest -k")
+    parser.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="run only the scenarios whose ids match EXPR, as pytest -k (default: all)",
+    )
     parser.add_argument(
         "--known-deviations",
-        metavar="PATH",
-        help="the target's known-deviation list (default for the embedded target: "
-        "conformance/targets/<engine>.yaml)",
+        metavar="FILE",
+        help="the target's known-deviation list (default: conformance/targets/ENGINE.yaml "
+        "for the embedded target, else none)",
     )
     parser.add_argument(
         "--timing-slack",
         type=duration_or_zero,
-        metavar="S",
-        help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
-        "embedded/endpoint/aws)",
+        metavar="DURATION",
+        help="added to every timing window a scenario checks (default: the known-deviation "
+        "list's, else 1s embedded, 2s at an endpoint, 30s on real SWF)",
     )
     parser.add_argument(
         "--reports-dir",
@@ -103,7 +122,8 @@ def register(subparsers: Any) -> None:
         "--restricted-profile",
         metavar="NAME",
         help="with --aws: an AWS profile of a second, restricted identity (IAM policy "
-        "conformance/access/restricted-policy.json) for the access scenarios",
+        "conformance/access/restricted-policy.json) for the access scenarios (default: none, "
+        "those scenarios are skipped)",
     )
     add_target_options(parser)
     parser.set_defaults(run=run)

@@ -83,6 +83,18 @@ def register(subparsers: Any) -> None:
         "internal error) exits 255. Ctrl-C stops the run gracefully (its users, audit and "
         "results; marked interrupted, exit 130), a second Ctrl-C at once. Failed calls are "
         "measured, not fatal.",
+        epilog="""\
+examples:
+  swfbench load --fleet scenarios/load/steady.yaml                   # embedded engine
+  swfbench load --fleet scenarios/load/steady.yaml --users 200 --run-time 2m
+  swfbench load --fleet scenarios/load/steady.yaml --gates gates/ci.yaml --stop-after 30s
+  swfbench load --fleet scenarios/load/cancel-storm.yaml --engine moto
+  swfbench load --fleet scenarios/load/ramp.yaml --endpoint-url http://127.0.0.1:4566
+  swfbench load --fleet P.yaml --processes 2                         # Locust master + 2 workers
+  swfbench load --fleet P.yaml --master --expect-workers 4           # and on other machines:
+  swfbench load --fleet P.yaml --worker --master-host HOST
+  locust -f loadtests/locustfile.py --host URL --swf-fleet P.yaml -u 50 -r 10 -t 5m
+""",
     )
     parser.add_argument(
         "--fleet",
@@ -91,28 +103,39 @@ def register(subparsers: Any) -> None:
         "timeouts; ready ones in scenarios/load/",
     )
     fleet = parser.add_argument_group(
-        "fleet overrides",
-        "Locust's -u, -r and -t: each overrides the profile's figure (default: the profile's)",
+        "fleet overrides", "Locust's -u, -r and -t: each overrides the fleet profile's figure."
     )
     fleet.add_argument(
         "--users",
         type=whole_number(1),
         metavar="N",
-        help="the fleet's size: N simulated workers (a ramp, steps or spike keeps its shape, "
-        "peaking at N)",
+        help="the fleet's size: N simulated workers; a ramp, steps or spike keeps its shape, "
+        "peaking at N (default: the profile's)",
     )
     fleet.add_argument(
-        "--spawn-rate", type=positive_float, metavar="PER_S", help="workers started per second"
+        "--spawn-rate",
+        type=positive_float,
+        metavar="PER_S",
+        help="workers started per second (default: the profile's)",
     )
-    fleet.add_argument("--run-time", type=duration, metavar="DURATION", help="when the run ends")
+    fleet.add_argument(
+        "--run-time",
+        type=duration,
+        metavar="DURATION",
+        help="when the run ends, e.g. 90, 30s, 2m, 1h2m (default: the profile's run_time_s)",
+    )
     parser.add_argument(
-        "--gates", type=Path, metavar="GATES.yaml", help="judge the run against these gates"
+        "--gates",
+        type=Path,
+        metavar="GATES.yaml",
+        help="judge the run against these gates (default: none; the run is still judged on "
+        "its status, run.status)",
     )
     parser.add_argument(
         "--baseline",
         type=Path,
         metavar="BASELINE.json",
-        help="saved load results for relative gates (max_increase, max_decrease)",
+        help="saved load results for relative gates, max_increase and max_decrease (default: none)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -124,9 +147,10 @@ def register(subparsers: Any) -> None:
         "--stop-after",
         type=duration,
         default=None,
-        metavar="S",
+        metavar="DURATION",
         help="with --gates: stop early once a max or max_increase gate has failed on the run's "
-        "figures so far for S seconds in a row (e.g. 30s); min gates are judged at the end",
+        "figures so far for this long in a row (e.g. 30s); min gates are judged at the end "
+        "(default: never)",
     )
     add_run_options(parser, distributed=True, progress=5.0)
     add_target_options(parser)
@@ -136,8 +160,19 @@ def register(subparsers: Any) -> None:
 def add_run_options(parser: Any, *, distributed: bool, progress: float | str) -> None:
     """How a fleet runs with Locust, for `load` and `capacity`: send path, processes, where
     results go; with `distributed`, Locust's own master and worker roles."""
-    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
-    parser.add_argument("--processes", type=int, default=None, help="Locust worker processes")
+    parser.add_argument(
+        "--send-mode",
+        choices=["fast", "boto3"],
+        help="how heartbeats are sent: fast, signed by hand over Locust's FastHttpUser, or "
+        "boto3 (default: the profile's send_mode, else fast)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=whole_number(1),
+        metavar="N",
+        help="run N Locust worker processes under a local master, for more than one core "
+        "(default: none, one process)",
+    )
     if distributed:
         parser.add_argument(
             "--master", action="store_true", help="be a Locust master for workers elsewhere"
@@ -169,12 +204,22 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float | str) ->
         "--audit-time-limit",
         type=duration,
         default=AUDIT_TIME_LIMIT_S,
-        metavar="S",
-        help=f"how long the closing audit may take, retries included (default "
-        f"{AUDIT_TIME_LIMIT_S:g} s); past it the audit is recorded as failed",
+        metavar="DURATION",
+        help="how long the closing audit may take, retries included; past it the audit is "
+        f"recorded as failed (default: {AUDIT_TIME_LIMIT_S:g}s)",
     )
-    parser.add_argument("--reports-dir", default="reports", help="default: reports")
-    parser.add_argument("--run-id", default=None, help="default: time, kind and a suffix")
+    parser.add_argument(
+        "--reports-dir",
+        default="reports",
+        metavar="DIR",
+        help="results and report go to DIR/RUN-ID/ (default: reports)",
+    )
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help="the run's name and folder (default: date, time, profile and a suffix)",
+    )
     parser.add_argument(
         "--progress",
         type=duration_or_zero,
@@ -184,7 +229,11 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float | str) ->
         f"seconds; 0: none (default: {progress if isinstance(progress, str) else f'{progress:g}s'})",
     )
     parser.add_argument(
-        "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
+        "--locust-args",
+        default="",
+        metavar="ARGS",
+        help="extra Locust arguments, one shell-quoted string, e.g. '--stop-timeout 10' "
+        "(default: none)",
     )
 
 

@@ -359,6 +359,10 @@ _RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = 
 }
 
 
+RENDERED_KINDS = tuple(_RENDERERS)
+"""Every results `kind` a report page is rendered for."""
+
+
 def render(results: dict[str, Any]) -> str:
     """The HTML page for one results document."""
     kind = results.get("kind")
