@@ -166,3 +166,25 @@ def silent_server() -> Iterator[str]:
         server.close()
         for connection in held:
             connection.close()
+
+
+@dataclass(frozen=True)
+class CapacityRun:
+    reports: Path
+    run_dir: Path
+    stdout: str
+
+
+@pytest.fixture(scope="session")
+def capacity_run(tmp_path_factory: pytest.TempPathFactory) -> CapacityRun:
+    """A short `swfbench capacity` search on the embedded engine: two steps of 4 s, both well
+    within any loaded machine's reach, so the search ends with its last step held."""
+    reports = tmp_path_factory.mktemp("capacity-run") / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "swfbench.cli", "capacity", "--start-rate", "10",
+         "--step-rate", "10", "--max-rate", "20", "--step-time", "4s", "--interval", "1s",
+         "--reports-dir", str(reports), "--run-id", "capacity-run", "--progress", "0"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return CapacityRun(reports, reports / "capacity-run", done.stdout)

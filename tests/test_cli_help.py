@@ -11,7 +11,14 @@ import pytest
 
 from swfbench.cli import _timeout, build_parser, main
 from swfbench.errors import EXIT_CODES
-from swfbench.options import duration, duration_or_zero, finite_float, timeout_or_never
+from swfbench.options import (
+    duration,
+    duration_or_zero,
+    finite_float,
+    non_negative_float,
+    positive_float,
+    timeout_or_never,
+)
 from swfbench.report.render import RENDERED_KINDS
 
 
@@ -57,7 +64,15 @@ def test_the_readme_table_lists_the_same_exit_codes() -> None:
     assert [int(code) for code in rows] == [code for code, _ in EXIT_CODES]
 
 
-NUMBER_TYPES = (float, finite_float, duration, duration_or_zero, timeout_or_never)
+NUMBER_TYPES = (
+    float,
+    finite_float,
+    non_negative_float,
+    positive_float,
+    duration,
+    duration_or_zero,
+    timeout_or_never,
+)
 DURATION_TYPES = (duration, duration_or_zero, timeout_or_never, _timeout)
 
 

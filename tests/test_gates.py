@@ -129,7 +129,7 @@ def test_junit_has_one_case_per_gate(
         ("gates:\n  heartbeat.latency.p99_ms: 50\n", "expected limits like"),
         ("gates:\n  'p99 < 50': {max: 5}\n", "is not a dotted metric path"),
         ("gates: [1, 2]\n", "expected a mapping with a `gates:`"),
-        ("gates: {a: {max: 1}\n", "invalid YAML"),
+        ("gates: {a: {max: 1}\n", "not valid YAML"),
         ("kind: conformance\ngates:\n  heartbeat.rate_per_s: {min: 1}\n", "holds 'load' results"),
         ("gates:\n  heartbeat.rate_per_s: {max_decrease: 10%}\n", "needs a baseline"),
     ],

@@ -32,7 +32,7 @@ from swfbench.planner import (
     stepped_arrivals,
 )
 from swfbench.report import render
-from swfbench.report.render import bucket_envelope
+from swfbench.report.plan_page import bucket_envelope
 
 SWF = Quotas.swf_defaults()
 
@@ -427,7 +427,8 @@ def test_the_plan_report_draws_the_bucket_down_to_empty() -> None:
     lines = chart.split("<polyline", 3)[1:3]
     lowest = [max(float(point.split(",")[1]) for point in _points(line)) for line in lines]
     assert lowest[1] == pytest.approx(float(zero), abs=1)  # synchronized reaches 0 tokens
-    drawn = bucket_envelope(json.loads(json.dumps(dataclasses.asdict(herd))))
+    drawn, exact = bucket_envelope(json.loads(json.dumps(dataclasses.asdict(herd))))
+    assert exact
     assert len(drawn) == 2 * len(herd.bucket_level) and min(y for _, y in drawn) == 0.0
     for (t0, level0), (t1, level1) in pairwise(drawn):
         # In time order; at one instant the level can only fall (calls), never rise.

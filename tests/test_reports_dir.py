@@ -161,9 +161,10 @@ def test_an_unwritable_directory_is_one_line_and_exit_248(
 def test_load_on_a_full_disk_keeps_its_results_before_locust_s_page(
     commands: dict[str, list[str]], small_disk: Callable[[int], Disk]
 ) -> None:
-    """64 KiB: the results (about 9 KB) and the report (about 20 KB) fit, Locust's own page
-    (about 1 MB) does not. The results once went missing although they would have fit."""
-    disk = small_disk(64)
+    """256 KiB: the results and the report (tens of KB each; the report's charts carry their
+    hover labels) fit, Locust's own page (about 1 MB) does not. The results once went missing
+    although they would have fit."""
+    disk = small_disk(256)
     done = _run([*commands["load"], "--run-id", "full"], disk.path, disk.limit)
     assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-1000:]
     run_dir = disk.path / "full"

@@ -32,11 +32,13 @@ from swfbench.options import (
 )
 from swfbench.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report.render import write_run
-from swfbench.results import RunStatus, check_writable, new_run_id, write_text
+from swfbench.results import RunStatus, check_writable, claim_run_dir, new_run_id, write_text
 from swfbench.slo import parse_slo
 
 DEFAULT_SLO = "p99 < 100 ms, errors < 1%"
 MAX_STEPS = 100
+MAX_WORKERS = 1_000_000
+"""Simulated workers in a step: more than Locust can hold on any machine."""
 AGREEMENT = 0.10
 """Measured and predicted onset of throttling agree when within 10 % of each other."""
 
@@ -151,6 +153,11 @@ def step_plan(args: argparse.Namespace) -> StepPlan:
         )
     rates = tuple(args.start_rate + k * step for k in range(count))
     workers = [max(1, round(rate * args.interval)) for rate in rates]
+    if max(workers) > MAX_WORKERS:
+        raise UsageError(
+            f"the last step needs {max(workers):.3g} workers (rate x interval): at most "
+            f"{MAX_WORKERS:,}; lower --max-rate or --interval"
+        )
     largest_rise = max(b - a for a, b in itertools.pairwise([0, *workers]))
     # New workers should all be up within the first quarter of a step, before it is measured.
     spawn = args.spawn_rate or max(10.0, math.ceil(largest_rise / (args.step_time / 4)))
@@ -410,7 +417,7 @@ def run(args: argparse.Namespace) -> int:
     if args.progress is None:
         args.progress = plan.step_s * plan.measure_share
     run_id = args.run_id or new_run_id("capacity")
-    run_dir = Path(args.reports_dir) / run_id
+    run_dir = claim_run_dir(Path(args.reports_dir), run_id)
     check_writable(run_dir)
     profile_path = run_dir / "profile.yaml"
     plan_path = run_dir / "steps.json"

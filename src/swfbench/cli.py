@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from swfbench import __version__, plan_command
-from swfbench.errors import ExitCode, SwfbenchError, exit_codes_help
+from swfbench import __version__, plan_command, redact
+from swfbench.errors import (
+    ExitCode,
+    SwfbenchError,
+    exit_codes_help,
+    one_line,
+)
 from swfbench.interrupts import Interrupts
 from swfbench.options import (
     ArgumentParser,
@@ -204,7 +211,7 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     if command == "plan":
         plan_command.register(subparsers)
-        _add_exit_codes(parser)
+        _add_common(parser)
         return parser
     from swfbench import (
         capacity_command,
@@ -226,39 +233,79 @@ def build_parser(command: str | None = None) -> ArgumentParser:
     capacity_command.register(subparsers)
     report_command.register(subparsers)
     gate_command.register(subparsers)
-    _add_exit_codes(parser)
+    _add_common(parser)
     return parser
 
 
-def _add_exit_codes(parser: argparse.ArgumentParser) -> None:
-    """The one exit-code table at the end of every command's --help, after its examples."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """What every command has: --log-level, and the one exit-code table at the end of its
+    --help."""
     parser.epilog = (parser.epilog + "\n" if parser.epilog else "") + exit_codes_help()
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help="print Python's log records of this level and above on stderr (botocore's, "
+        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level "
+        "(default: none set, so Python prints warnings and errors only)",
+    )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                _add_exit_codes(child)
+                _add_common(child)
+
+
+def _configure_logging(level: str | None) -> None:
+    if level is not None:
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="swfbench: %(levelname)s %(name)s: %(message)s"
+        )
+
+
+COMMANDS = frozenset(
+    {"demo", "heartbeat", "conform", "load", "activity", "serve", "plan", "capacity", "report"}
+    | {"gate"}
+)
 
 
 def _command(argv: Sequence[str]) -> str:
-    return next((arg for arg in argv if not arg.startswith("-")), "")
+    return next((arg for arg in argv if arg in COMMANDS), "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    redact.install()
     # Ctrl-C, SIGTERM and SIGHUP unwind as KeyboardInterrupt, so every `finally` (the embedded
     # server's stop) runs, until a command's run is under way and holds them (see interrupts).
     with Interrupts() as interrupts:
         try:
             args = build_parser(_command(argv)).parse_args(argv)
+            args.log_level = getattr(args, "log_level", None)
+            _configure_logging(args.log_level)
             args.interrupts = interrupts
             code: int = args.run(args)
             return code
         except SwfbenchError as exc:
-            print(f"swfbench: error: {exc}", file=sys.stderr)
+            print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             print("swfbench: interrupted", file=sys.stderr)
             return ExitCode.INTERRUPTED
+        except Exception as exc:
+            # A bug, not the user's doing: still one line and the documented code, never a
+            # page of traceback (SWFBENCH_TRACEBACK=1 shows it).
+            if os.environ.get("SWFBENCH_TRACEBACK"):
+                raise
+            print(
+                f"swfbench: internal error: {type(exc).__name__}: {one_line(exc)} (please "
+                "report it; SWFBENCH_TRACEBACK=1 shows where)",
+                file=sys.stderr,
+            )
+            return ExitCode.OTHER
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import boto3
 import urllib3
 from botocore.config import Config
 from botocore.exceptions import (
@@ -35,7 +34,8 @@ from swfbench.errors import (
     UsageError,
     speaks_swf,
 )
-from swfbench.target import Target, aws_session
+from swfbench.sessions import aws_session, emulator_session
+from swfbench.target import Target
 from swfbench.timeouts import ClientTimeouts
 
 CONNECTION_ERROR = "ConnectionError"
@@ -164,10 +164,9 @@ class SWFClient:
     def _client(self, read_s: float) -> Any:
         kwargs: dict[str, Any] = {
             "region_name": self.target.region,
+            "endpoint_url": self.target.endpoint_url,
             "config": _botocore_config(self.timeouts.connect_s, read_s, self._pool),
         }
-        if self.target.endpoint_url is not None:
-            kwargs["endpoint_url"] = self.target.endpoint_url
         if self.target.verify is not True:
             kwargs["verify"] = self.target.verify
         if self.target.verify is False:
@@ -176,10 +175,11 @@ class SWFClient:
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
             kwargs["aws_session_token"] = self.target.session_token
+        # The target's kind picks the session: an emulator's reads no AWS setup at all; real
+        # SWF's is the standard chain, or the named profile's (--profile).
+        target = self.target
         session = (
-            aws_session(self.target.profile)
-            if self.target.credentials is None
-            else boto3.session.Session()
+            emulator_session() if target.emulator else aws_session(target.region, target.profile)
         )
         client = session.client("swf", **kwargs)
         if self._exchanges is not None:

@@ -55,9 +55,17 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         "usage error, in every command: a bad or misspelt flag, a flag that does not apply, a "
         "bad parameter, input file or endpoint URL; nothing was run",
     ),
-    (253, "missing configuration for real SWF: credentials or region"),
+    (
+        253,
+        "missing or broken configuration for real SWF (--aws only): credentials, region, "
+        "profile, config file",
+    ),
     (254, "the service answered with an error (its code and message are printed)"),
-    (255, "anything else (e.g. Locust failed and wrote no results)"),
+    (
+        255,
+        "anything else (an aborted run; an internal error, one line: SWFBENCH_TRACEBACK=1 "
+        "shows where)",
+    ),
 )
 """The exit codes of every command, one table: `swfbench COMMAND --help` and the README."""
 
@@ -69,6 +77,26 @@ def exit_codes_help() -> str:
         for code, text in EXIT_CODES
     ]
     return "exit codes (the same for every command):\n" + "\n".join(rows)
+
+
+MAX_LINE = 400
+"""Characters of an error line: a 5,000-digit flag value is quoted, not printed whole."""
+
+
+MAX_WORD = 200
+"""Characters of one word of an error line: a long value a service quotes back (SWF's
+ValidationException repeats the whole 2,049-character details) keeps its start and its length,
+so the reason after it still fits the line."""
+
+
+def _shortened(word: str) -> str:
+    return word if len(word) <= MAX_WORD else f"{word[:60]}...({len(word):,} characters)"
+
+
+def one_line(error: object) -> str:
+    """An error as one line of at most `MAX_LINE` characters."""
+    text = " ".join(_shortened(word) for word in str(error).split())
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 14] + " ... (cut)"
 
 
 class SwfbenchError(Exception):

@@ -99,7 +99,11 @@ def run(args: argparse.Namespace) -> int:
         write_text(args.junit, junit_xml(verdicts) + "\n")
     if args.report:
         results["gates"] = verdicts_to_dict(verdicts)
-        page = write_report(results, _reports_dir(args.results, results, args.reports_dir))
+        page = write_report(
+            results,
+            _reports_dir(args.results, results, args.reports_dir),
+            source=str(args.results),
+        )
         print(f"report: {page}")
     failed = [v for v in verdicts if not v.passed]
     print(f"{len(verdicts) - len(failed)} of {len(verdicts)} gates hold")

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-import yaml
-
 from swfbench.errors import UsageError
+from swfbench.inputs import load_yaml, shown
 from swfbench.results import RunStatus
 
 ABSOLUTE = ("max", "min")
@@ -111,9 +110,15 @@ def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         match = PERCENT.match(value) if isinstance(value, str) else None
         if match is None:
-            raise UsageError(f"{where}: expected a number or a percentage like 10%, got {value!r}")
-        return float(match.group(1)) / 100
-    return float(value)
+            raise UsageError(
+                f"{where}: expected a number or a percentage like 10%, got {shown(value)}"
+            )
+        number = float(match.group(1)) / 100
+    else:
+        number = float(value)
+    if not math.isfinite(number):
+        raise UsageError(f"{where}: {shown(value)} is not a finite number")
+    return number
 
 
 def parse_gates(document: Any, source: str) -> tuple[str | None, list[Gate]]:
@@ -124,20 +129,22 @@ def parse_gates(document: Any, source: str) -> tuple[str | None, list[Gate]]:
         )
     unknown = sorted(set(document) - {"kind", "gates"})
     if unknown:
-        raise UsageError(f"{source}: unknown key {unknown[0]!r}: expected kind and gates")
+        raise UsageError(f"{source}: unknown key {shown(unknown[0])}: expected kind and gates")
     gates = []
     for metric, limits in document["gates"].items():
         where = f"{source}: gate {metric}"
         if not isinstance(metric, str) or not re.fullmatch(r"[\w\-]+(\.[\w\-]+)*", metric):
             raise UsageError(
-                f"{source}: {metric!r} is not a dotted metric path like heartbeat.latency.p99_ms"
+                f"{source}: {shown(metric)} is not a dotted metric path like "
+                "heartbeat.latency.p99_ms"
             )
         if not isinstance(limits, Mapping) or not limits:
-            raise UsageError(f"{where}: expected limits like {{max: 50}}, got {limits!r}")
+            raise UsageError(f"{where}: expected limits like {{max: 50}}, got {shown(limits)}")
         for kind, value in limits.items():
             if kind not in ABSOLUTE + RELATIVE:
                 raise UsageError(
-                    f"{where}: unknown limit {kind!r}: use one of {', '.join(ABSOLUTE + RELATIVE)}"
+                    f"{where}: unknown limit {shown(kind)}: use one of "
+                    f"{', '.join(ABSOLUTE + RELATIVE)}"
                 )
             limit = _number(value, f"{where} {kind}")
             if kind in RELATIVE and limit < 0:
@@ -150,15 +157,7 @@ def parse_gates(document: Any, source: str) -> tuple[str | None, list[Gate]]:
 
 
 def load_gates(path: Path) -> tuple[str | None, list[Gate]]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read gates file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return parse_gates(document, str(path))
+    return parse_gates(load_yaml(path), str(path))
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:

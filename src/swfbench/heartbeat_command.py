@@ -23,8 +23,10 @@ from swfbench import redact
 from swfbench.client import SWFClient
 from swfbench.errors import UsageError
 from swfbench.heartbeat.output import COLORS, FORMATS, compile_query, render
+from swfbench.inputs import parse_json, parse_yaml, read_text
 from swfbench.options import add_target_options, target_spec
-from swfbench.target import Target, aws_session, open_target
+from swfbench.sessions import aws_credentials
+from swfbench.target import Target, open_target
 
 OPERATION = "RecordActivityTaskHeartbeat"
 PARAMETERS = ("taskToken", "details")
@@ -160,41 +162,27 @@ def _query(value: str) -> Any:
 def _read_source(value: str, flag: str) -> str:
     if not value.startswith("file://"):
         return value
-    path = Path(value.removeprefix("file://")).expanduser()
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{flag}: cannot read {path}: {exc.strerror}") from None
+    return read_text(Path(value.removeprefix("file://")).expanduser(), flag)
 
 
 def _load_input(args: argparse.Namespace) -> dict[str, Any]:
     if args.cli_input_json is not None:
-        flag, text = "--cli-input-json", _read_source(args.cli_input_json, "--cli-input-json")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"{flag}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            ) from None
+        flag = "--cli-input-json"
+        data = parse_json(_read_source(args.cli_input_json, flag), flag)
     elif args.cli_input_yaml is not None:
-        flag, text = "--cli-input-yaml", _read_source(args.cli_input_yaml, "--cli-input-yaml")
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or "not YAML"
-            raise UsageError(f"{flag}: invalid YAML{where}: {problem}") from None
+        flag = "--cli-input-yaml"
+        data = parse_yaml(_read_source(args.cli_input_yaml, flag), flag)
     else:
         return {}
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UsageError(f"{flag}: expected a mapping of parameters, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(PARAMETERS))
+    unknown = sorted(set(map(str, data)) - set(PARAMETERS))
     if unknown:
         raise UsageError(
-            f'{flag}: unknown parameter "{unknown[0]}", must be one of: {", ".join(PARAMETERS)}'
+            f'{flag}: unknown parameter "{unknown[0][:60]}", must be one of: '
+            f"{', '.join(PARAMETERS)}"
         )
     for key, value in data.items():
         if not isinstance(value, str):
@@ -263,11 +251,8 @@ def run(args: argparse.Namespace) -> int:
 def _debug_log(target: Target) -> None:
     """--debug: botocore's DEBUG log on stderr, as the AWS CLI's, every credential masked."""
     secrets: list[str] = [*(target.credentials or ()), target.session_token or ""]
-    if target.credentials is None:  # real SWF: the standard chain's keys
-        found = aws_session(target.profile, target.region).get_credentials()
-        if found is not None:
-            frozen = found.get_frozen_credentials()
-            secrets += [frozen.access_key, frozen.secret_key, frozen.token or ""]
+    if target.credentials is None:  # real SWF: the standard chain's (or profile's) keys
+        secrets += [s or "" for s in aws_credentials(target.region, target.profile)]
     redact.install(s for s in secrets if s)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

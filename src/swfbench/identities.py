@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from swfbench.engine.policy import Policy, PolicyError, parse_policy
 from swfbench.errors import UsageError
+from swfbench.inputs import InputError, load_yaml, parse_json, read_text
 
 DEFAULT_MAX_SKEW_S = 900.0
 """How far a signing date may stray from the engine's clock: AWS allows about 15 minutes
@@ -142,15 +142,15 @@ def _load_policy(item: Any, base: Path, source: str, at: tuple[Any, ...]) -> Pol
     if isinstance(item, dict) and set(item) == {"file"}:
         file = base / str(item["file"])
         try:
-            text = file.read_text("utf-8")
-        except OSError as exc:
+            text = read_text(file, str(file))
+        except InputError as exc:
             raise UsageError(
-                f"{source}: {where}: cannot read policy file {file}: {exc.strerror or exc}"
+                f"{source}: {where}: cannot read policy file {file}: {exc.what}"
             ) from None
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise UsageError(f"{file}: not a JSON policy document: {exc}") from None
+            document = parse_json(text, str(file))
+        except InputError as exc:
+            raise UsageError(f"{file}: not a JSON policy document: {exc.what}") from None
         _validate(document, _policy_schema(), str(file), ())
         try:
             return parse_policy(document)
@@ -158,9 +158,9 @@ def _load_policy(item: Any, base: Path, source: str, at: tuple[Any, ...]) -> Pol
             raise UsageError(f"{file}: {exc}") from None
     if isinstance(item, str):
         try:
-            item = json.loads(item)
-        except ValueError as exc:
-            raise UsageError(f"{source}: {where}: not a JSON policy document: {exc}") from None
+            item = parse_json(item, where)
+        except InputError as exc:
+            raise UsageError(f"{source}: {where}: not a JSON policy document: {exc.what}") from None
     _validate(item, _policy_schema(), source, at)
     try:
         return parse_policy(item, where)
@@ -222,16 +222,4 @@ def parse_auth(data: Any, path: Path) -> AuthFile:
 def load_auth_file(path: str | Path) -> AuthFile:
     """Read and validate an auth file."""
     path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the auth file: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise UsageError(
-            f"{path}: {where}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
-    return parse_auth(data, path)
+    return parse_auth(load_yaml(path), path)

@@ -54,6 +54,15 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see {self.prog} --help)")
 
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # Python 3.11's argparse drops a lone "--" given as `--flag=--` and hands the flag an
+        # empty list instead of a value: take it as the value it is.
+        if action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
+
 
 DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|h|m|s)")
@@ -81,6 +90,14 @@ def positive_float(value: str) -> float:
     number = finite_float(value)
     if not number > 0:
         raise argparse.ArgumentTypeError(f"{shown(value)}: must be above 0")
+    return number
+
+
+def non_negative_float(value: str) -> float:
+    """A finite number flag of at least 0."""
+    number = finite_float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{shown(value)} must not be negative")
     return number
 
 

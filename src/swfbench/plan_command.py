@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from swfbench.errors import UsageError
+from swfbench.errors import UsageError, one_line
+from swfbench.inputs import load_yaml
 from swfbench.options import (
     QUOTA_FLAGS,
     QUOTA_HELP,
@@ -176,8 +175,8 @@ def _output_format(value: str) -> str:
 def _quotas(args: argparse.Namespace) -> Quotas:
     base = Quotas.swf_defaults()
     if args.quotas_file is not None:
+        data = load_yaml(args.quotas_file, f"--quotas-file {args.quotas_file}")
         try:
-            data = yaml.safe_load(args.quotas_file.read_text())
             base = Quotas(
                 account=Bucket(
                     size=float(data["account"]["bucket"]),
@@ -188,14 +187,10 @@ def _quotas(args: argparse.Namespace) -> Quotas:
                     refill_per_s=float(data["execution"]["refill_per_s"]),
                 ),
             )
-        except OSError as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
-                f"--quotas-file: cannot read {args.quotas_file}: {exc.strerror}"
-            ) from None
-        except (yaml.YAMLError, KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise UsageError(
-                f"--quotas-file {args.quotas_file}: expected account and execution, each with bucket and "
-                f"refill_per_s numbers ({type(exc).__name__}: {exc})"
+                f"--quotas-file {args.quotas_file}: expected account and execution, each with "
+                f"bucket and refill_per_s numbers ({type(exc).__name__}: {one_line(exc)[:100]})"
             ) from None
 
     return base.overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})

@@ -1,23 +1,34 @@
-"""No log line carries a key id, a secret, a session token or a signature.
+"""No log line carries a key id, a secret, a session token or a signature, at any level.
 
-`swfbench heartbeat --debug` turns on botocore's DEBUG log, as the AWS CLI's --debug does; that
-log shows every request it signs (the `Authorization` header with the key id and signature,
-`X-Amz-Security-Token`, the canonical request and the signature). A signed request can be
-replayed within SigV4's window and a key id names an account, so every log record is scrubbed
-as it is made (`install` wraps the log record factory, which every logger goes through).
+At DEBUG (`swfbench heartbeat --debug` turns it on, as the AWS CLI's --debug does), botocore logs
+every request it sends (headers included: `Authorization` with the key id and signature,
+`X-Amz-Security-Token`) and the canonical request it signs. A signed request can be replayed
+within SigV4's window, and a key id names an account, so every log record is scrubbed as it is
+made: `install` wraps the process's log record factory, which every logger and handler
+(Locust's, pytest's, botocore's) goes through, whatever configures them later.
 
-Scrubbed: the given secrets literally (the credentials the command signs with), and by shape
-anywhere: AWS access key ids, the `Credential=` and `Signature=` parts of an Authorization
-header, a `Signature:` line, and the values of `X-Amz-Security-Token`.
+What is scrubbed: the values of the credential variables in this process's environment (the
+standard chain's first source) and any credentials a command resolved otherwise (a named
+profile's), literally; and by their shape anywhere: AWS access key ids, the `Credential=` and
+`Signature=` parts of an Authorization header, a `Signature:` line, and the values of
+`X-Amz-Security-Token` and of keys named like a secret or token.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
 
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
+"""Where the standard chain finds keys in the environment."""
 MASK = "****"
 SHAPES = (
     # Access key ids: AKIA (long-term), ASIA (temporary) and the other IAM unique-id prefixes.
@@ -26,6 +37,10 @@ SHAPES = (
     re.compile(r"(?<=Signature=)[0-9a-fA-F]+"),
     re.compile(r"(?<=Signature:\n)[0-9a-fA-F]+"),
     re.compile(r"(?i)(?<=x-amz-security-token)(['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,;}]+"),
+    re.compile(
+        r"(?i)((?:secret_access_key|secret_key|session_token|security_token|aws_secret|"
+        r"SecretAccessKey|SessionToken)['\"]?\s*[:=]\s*b?['\"]?)[^'\"\s,;}]+"
+    ),
 )
 MIN_LITERAL = 8
 """Shorter values are not scrubbed literally (they would mask ordinary words)."""
@@ -36,7 +51,7 @@ _BASE = "swfbench_base"
 def scrub(text: str, literals: Iterable[str] = ()) -> str:
     """`text` with every credential it shows replaced by `MASK`."""
     for value in sorted(literals, key=len, reverse=True):
-        if len(value) >= MIN_LITERAL and value in text:
+        if value and value in text:
             text = text.replace(value, MASK)
     for shape in SHAPES:
         text = shape.sub(_masked, text)
@@ -48,11 +63,24 @@ def _masked(match: re.Match[str]) -> str:
     return (match.group(1) if match.re.groups else "") + MASK
 
 
+def environment_secrets(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The credential values of the environment, longest first."""
+    environ = dict(os.environ) if environ is None else environ
+    found = {environ[name] for name in CREDENTIAL_VARIABLES if environ.get(name)}
+    return tuple(sorted((v for v in found if len(v) >= MIN_LITERAL), key=len, reverse=True))
+
+
 def install(literals: Iterable[str] = ()) -> None:
-    """Scrub every log record this process makes from now on, `literals` included."""
+    """Scrub every log record this process makes from now on: the environment's credentials,
+    and `literals` (credentials resolved another way). A later call adds its literals."""
     previous = logging.getLogRecordFactory()
-    secrets = tuple(literals) + tuple(getattr(previous, _MARK, ()))
+    known: tuple[str, ...] | None = getattr(previous, _MARK, None)
+    added = {value for value in literals if len(value) >= MIN_LITERAL}
+    if known is not None and added <= set(known):
+        return
     base = getattr(previous, _BASE, previous)
+    start = known if known is not None else environment_secrets()
+    secrets = tuple(sorted({*start, *added}, key=len, reverse=True))
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = base(*args, **kwargs)
@@ -63,6 +91,8 @@ def install(literals: Iterable[str] = ()) -> None:
         clean = scrub(message, secrets)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info), secrets)
         return record
 
     setattr(factory, _MARK, secrets)

@@ -5,9 +5,11 @@ Reports, gates and `swfbench report` read results files by their `kind`.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
+import re
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import Any, Literal
 
 from swfbench import __version__
 from swfbench.errors import ReportsError, UsageError
+from swfbench.inputs import load_json
 
 RESULTS_FILE = "results.json"
 
@@ -106,9 +109,51 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""A run id names its folder under the reports directory: one plain path component."""
+
+
 def new_run_id(kind: str) -> str:
+    """Time, kind and a random suffix; the kind (a profile's name) kept to what a folder name
+    may hold, so no name such as `../../x` leads outside the reports directory."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{kind}-{uuid.uuid4().hex[:6]}"
+    label = re.sub(r"[^A-Za-z0-9_-]+", "-", kind).strip("-")[:40] or "run"
+    return f"{stamp}-{label}-{uuid.uuid4().hex[:6]}"
+
+
+def check_run_id(run_id: str, source: str = "--run-id") -> str:
+    """`run_id` if it is one plain folder name (letters, digits, `.`, `_`, `-`; at most 128,
+    not starting with a dot); a usage error otherwise."""
+    if not RUN_ID.fullmatch(run_id):
+        raise UsageError(
+            f"{source}: {run_id[:60]!r} is not a run id: use letters, digits, '.', '_' and '-' "
+            "(at most 128, not starting with '.' or '-'), so the run stays in its reports directory"
+        )
+    return run_id
+
+
+def run_id_flag(value: str) -> str:
+    """--run-id, checked when the command line is parsed."""
+    try:
+        return check_run_id(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--run-id: ")) from None
+
+
+def claim_run_dir(reports_dir: Path, run_id: str) -> Path:
+    """The folder of a new run. A folder that already holds a run is refused, never written
+    over (its report and junit.xml would mix with this run's)."""
+    run_dir = reports_dir / check_run_id(run_id)
+    try:
+        taken = run_dir.is_dir() and any(run_dir.iterdir())
+    except OSError:
+        taken = False  # a folder that cannot be read: the write check says why, in one line
+    if taken:
+        raise UsageError(
+            f"--run-id {run_id}: {run_dir} already holds a run: choose another --run-id, or "
+            "move that folder away"
+        )
+    return run_dir
 
 
 def git_revision() -> str | None:
@@ -170,6 +215,17 @@ def check_writable(directory: Path) -> None:
 def write_text(path: Path, text: str) -> None:
     """Write whole or not at all: a reader never sees half a file, and a write that fails
     (disk full, no permission) leaves no partial file behind and raises `ReportsError`."""
+    if path.is_dir() or not path.name:
+        raise ReportsError(f"cannot write {path}: it is a directory; name a file")
+    if path.exists() and not path.is_file():
+        # A device or a link to one (--junit /dev/stdout): written to, never replaced by a
+        # file of ours (as root, replacing /dev/full would leave a file in its place).
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as exc:
+            raise ReportsError(f"cannot write {path}: {_problem(exc)}") from None
+        return
     make_dir(path.parent)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
@@ -188,14 +244,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def load_results(path: Path) -> dict[str, Any]:
     """A saved results file of any kind; a usage error when it is not one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    data = load_json(path, finite=False)
     if not isinstance(data, dict) or "kind" not in data or "swfbench_version" not in data:
         raise UsageError(f"{path} is not a swfbench results file (no kind and swfbench_version)")
     return data

@@ -1,8 +1,10 @@
 """Where SWF calls go: the embedded server, any SWF-compatible endpoint, or real SWF.
 
 Real SWF is reached only with an explicit `aws=True` (the `--aws` flag), so that no run spends
-money or touches an account by accident. Every other target gets dummy credentials, or those of
-an identity of its `--auth` file, so a user's real keys never travel to an emulator either.
+money or touches an account by accident. The kind is decided here, once, from that flag, never
+from a URL: every other target carries dummy credentials, or those of an identity of its
+`--auth` file, and every client of it reads nothing of the user's AWS setup (see `sessions`),
+so a user's real keys never travel to an emulator either.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.exceptions import ProfileNotFound
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from swfbench.embedded import DEFAULT_ENGINE, EmbeddedServer
-from swfbench.errors import ConfigurationError, EndpointURLError, UsageError
+from swfbench.errors import EndpointURLError, UsageError
 from swfbench.identities import AuthFile, Identity
+from swfbench.sessions import resolve_aws
 from swfbench.timeouts import ClientTimeouts
 
 TargetKind = Literal["embedded", "endpoint", "aws"]
@@ -94,7 +95,7 @@ class TargetSpec:
         ):
             raise UsageError(
                 f"--profile {self.profile}: --profile names an AWS profile (for --aws), as in "
-                "the AWS CLI; a fleet file is --fleet FILE"
+                "the AWS CLI; a fleet file is --fleet FILE, in swfbench load"
             )
         if self.verify is not True and not self.aws and not self.endpoint_url:
             raise UsageError(
@@ -145,11 +146,12 @@ class Target:
     """A reachable SWF: every command talks to one of these."""
 
     kind: TargetKind
-    endpoint_url: str | None
-    """None only for real SWF, where botocore resolves the regional endpoint."""
+    endpoint_url: str
+    """Where every call goes; for real SWF, the endpoint botocore's resolver picked."""
     region: str
     credentials: tuple[str, str] | None = field(default=None, repr=False)
-    """Static keys for emulators; None means the standard AWS credential chain."""
+    """Static keys: always for emulators; for real SWF None (the standard AWS credential
+    chain) or a profile's keys (conform's --restricted-profile)."""
     engine: str | None = None
     """The embedded engine's name, for reports."""
     emulator_version: str | None = None
@@ -163,6 +165,15 @@ class Target:
     """Real SWF only: the AWS named profile of the credential chain (None: the default)."""
     verify: bool | str = True
     """TLS certificate checks: True, False, or a CA bundle's path (botocore's `verify`)."""
+
+    def __post_init__(self) -> None:
+        if self.kind != "aws" and self.credentials is None:
+            # The structural promise: an emulator never gets the standard credential chain.
+            raise ValueError(f"a {self.kind} target needs its own credentials")
+
+    @property
+    def emulator(self) -> bool:
+        return self.kind != "aws"
 
     @property
     def description(self) -> str:
@@ -195,32 +206,14 @@ class Target:
         )
 
 
-def aws_session(profile: str | None, region: str | None = None) -> boto3.Session:
-    """A boto3 session of the standard credential chain, or of the named profile; a profile
-    that does not exist is one line (exit 253), as in the AWS CLI."""
-    try:
-        return boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
-        raise ConfigurationError(
-            f"--profile: no AWS profile named {profile!r} (see aws configure list-profiles)"
-        ) from None
-
-
 def _aws_target(
     region: str | None, timeouts: ClientTimeouts, profile: str | None, verify: bool | str
 ) -> Target:
-    session = aws_session(profile, region)
-    if session.region_name is None:
-        raise ConfigurationError("--aws needs a region: pass --region or set AWS_DEFAULT_REGION")
-    if session.get_credentials() is None:
-        raise ConfigurationError(
-            "no AWS credentials found for --aws: configure them as for the AWS CLI "
-            "(aws configure, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        )
+    setup = resolve_aws(region, profile)
     return Target(
         kind="aws",
-        endpoint_url=None,
-        region=session.region_name,
+        endpoint_url=setup.endpoint_url,
+        region=setup.region,
         timeouts=timeouts,
         profile=profile,
         verify=verify,

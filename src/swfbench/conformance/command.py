@@ -313,7 +313,9 @@ def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    out = out or sys.stdout  # looked up now: a default argument would keep the stdout of import
+    # sys.stdout as it is when the command runs, not when this module was imported (the CLI
+    # imports commands on demand, possibly while a test captures stdout).
+    out = out or sys.stdout
     interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
     # A full disk, no permission or a file in the way: one line before any scenario runs.

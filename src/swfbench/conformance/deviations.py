@@ -38,10 +38,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from swfbench.conformance.wire import RULES
 from swfbench.errors import UsageError
+from swfbench.inputs import load_yaml, shown
 
 Outcome = Literal["pass", "fail", "known_deviation", "fixed", "skipped", "not_run"]
 OUTCOMES: tuple[Outcome, ...] = (
@@ -112,18 +111,17 @@ class KnownDeviations:
 
 
 def load_deviations(path: Path) -> KnownDeviations:
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read known deviations {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {exc}") from None
+    data: Any = load_yaml(path) or {}
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a mapping with known_deviations")
     entries = data.get("known_deviations") or []
+    if not isinstance(entries, list):
+        raise UsageError(f"{path}: known_deviations must be a list")
     reasons: dict[str, str] = {}
     for number, entry in enumerate(entries, 1):
-        if not (isinstance(entry, dict) and entry.get("id") and entry.get("reason")):
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry.get("reason")
+        ):
             raise UsageError(f"{path}: known_deviations entry {number} needs an id and a reason")
         if entry["id"] in reasons:
             raise UsageError(f"{path}: scenario {entry['id']} is listed twice")
@@ -150,9 +148,9 @@ def _wire_deviations(path: Path, entries: Any) -> tuple[WireDeviation, ...]:
             raise UsageError(f"{where} needs a rule and a reason")
         unknown = sorted(set(entry) - {"rule", "reason", "operation", "path"})
         if unknown:
-            raise UsageError(f"{where}: unknown key {unknown[0]!r}")
-        if entry["rule"] not in RULES:
-            raise UsageError(f"{where}: unknown rule {entry['rule']!r} ({', '.join(RULES)})")
+            raise UsageError(f"{where}: unknown key {shown(unknown[0])}")
+        if not isinstance(entry["rule"], str) or entry["rule"] not in RULES:
+            raise UsageError(f"{where}: unknown rule {shown(entry['rule'])} ({', '.join(RULES)})")
         found.append(
             WireDeviation(
                 rule=str(entry["rule"]),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from swfbench import redact
 from swfbench.conformance.report import describe_failure, one_line
 from swfbench.conformance.runner import ScenarioResult
 from swfbench.conformance.scenario import (
@@ -175,6 +176,7 @@ def _options(config: pytest.Config) -> ConformanceOptions:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("swf_workers_renamed") is not None:
         raise pytest.UsageError("--swf-workers is --swf-concurrency N: scenarios run at once")
+    redact.install()  # pytest shows captured log records: none carries a credential
     try:
         config.stash[SESSION_KEY] = ConformanceSession(_options(config))
     except SwfbenchError as exc:

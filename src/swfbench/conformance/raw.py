@@ -21,8 +21,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from swfbench.client import CONNECTION_ERROR, CallObserver, CallRecord, Exchange, ExchangeObserver
-from swfbench.errors import ConfigurationError, SWFError, TargetUnreachable
-from swfbench.target import Target, aws_session
+from swfbench.errors import SWFError, TargetUnreachable
+from swfbench.sessions import aws_credentials
+from swfbench.target import Target
 
 OPERATION = "RecordActivityTaskHeartbeat"
 TARGET_HEADER = f"SimpleWorkflowService.{OPERATION}"
@@ -48,17 +49,10 @@ class Signing:
 
 
 def _credentials(target: Target) -> Credentials:
+    """The target's own keys; only real SWF without them reads the standard chain."""
     if target.credentials is not None:
         return Credentials(*target.credentials, target.session_token)
-    found = aws_session(target.profile, target.region).get_credentials()
-    if found is None:
-        raise ConfigurationError("no AWS credentials found: configure them as for the AWS CLI")
-    frozen = found.get_frozen_credentials()
-    return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
-
-
-def endpoint(target: Target) -> str:
-    return target.endpoint_url or f"https://swf.{target.region}.amazonaws.com"
+    return Credentials(*aws_credentials(target.region, target.profile))
 
 
 def _error(status: int, body: bytes) -> SWFError:
@@ -122,7 +116,7 @@ def raw_heartbeat(
 ) -> dict[str, Any]:
     """Send `body` as a signed RecordActivityTaskHeartbeat; raise `SWFError` if refused."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    url = endpoint(target).rstrip("/") + "/"
+    url = target.endpoint_url.rstrip("/") + "/"
     headers = signed_headers(target, url, data, signing or Signing())
     http = urllib.request.Request(url, data=data, headers=headers, method="POST")
     started = time.perf_counter()

@@ -21,6 +21,7 @@ import yaml
 from swfbench.activity import ActivityTimeouts, Timeout
 from swfbench.conformance.templating import malformed, references
 from swfbench.errors import UsageError
+from swfbench.inputs import InputError, compose_yaml, read_text
 
 SCHEMA_RESOURCE = "conformance-scenario.json"
 SCENARIO_ROOT = ("scenarios", "conformance")
@@ -147,31 +148,30 @@ def scenario_id(path: Path, roots: Sequence[Path] = ()) -> str:
 
 
 def _compose(text: str, path: Path) -> tuple[Any, dict[Path_, int]]:
-    """The document and, for every mapping key and list item, its 1-based line."""
-    loader = yaml.SafeLoader(text)
+    """The document (read within `swfbench.inputs`' limits) and, for every mapping key and list
+    item, its 1-based line. A node shared through an alias is walked where it is first met."""
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise ScenarioFileError(path, None, "the file is empty")
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ScenarioFileError(path, line, f"not valid YAML: {exc.problem}") from None
-    finally:
-        loader.dispose()
+        data, node = compose_yaml(text, str(path))
+    except InputError as exc:
+        raise ScenarioFileError(path, exc.line, exc.what) from None
+    if node is None:
+        raise ScenarioFileError(path, None, "the file is empty")
     lines: dict[Path_, int] = {(): node.start_mark.line + 1}
-
-    def walk(node: yaml.Node, at: Path_) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, Path_]] = [(node, ())]
+    while stack:
+        current, at = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
                 lines[(*at, key.value)] = key.start_mark.line + 1
-                walk(value, (*at, key.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
+                stack.append((value, (*at, key.value)))
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
                 lines[(*at, index)] = item.start_mark.line + 1
-                walk(item, (*at, index))
-
-    walk(node, ())
+                stack.append((item, (*at, index)))
     return data, lines
 
 
@@ -298,9 +298,9 @@ def _check_references(path: Path, data: dict[str, Any], lines: dict[Path_, int])
 def load_scenario(path: Path, roots: Sequence[Path] = ()) -> Scenario:
     """Read, validate and check one scenario file; raise `ScenarioFileError` if it is wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioFileError(path, None, f"cannot read: {exc}") from None
+        text = read_text(path, str(path))
+    except InputError as exc:
+        raise ScenarioFileError(path, exc.line, exc.what) from None
     data, lines = _compose(text, path)
     _validate(path, data, lines)
     _check_references(path, data, lines)

@@ -62,6 +62,7 @@ from swfbench.engine.exceptions import UnknownOperation
 from swfbench.engine.limits import DEFAULT_MAX_CLOSED_EXECUTIONS, ConnectionLimits
 from swfbench.engine.quotas import QuotaSettings
 from swfbench.engine.regions import ACCOUNT_ID, Backends, region_of
+from swfbench.engine.request_log import RequestLog
 from swfbench.engine.responses import EngineResponse
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -92,6 +93,7 @@ class EngineHTTPServer(BoundedConnections, HTTPServer):
         """Set with --auth: every SWF call is authenticated and authorized."""
         self.stopping = threading.Event()
         self.init_connections(limits or ConnectionLimits())
+        self.request_log = RequestLog.from_environment()
         super().__init__(address, EngineRequestHandler)
 
     def engine_info(self) -> dict[str, Any]:
@@ -207,6 +209,8 @@ class EngineRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self._body()
+        if self.server.request_log is not None:
+            self.server.request_log.record(self.requestline, self.headers, body)
         target = self.headers.get("X-Amz-Target")
         path = self.path.split("?", 1)[0]
         if target is None and path != "/":

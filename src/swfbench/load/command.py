@@ -54,15 +54,23 @@ from swfbench.options import (
     whole_number,
 )
 from swfbench.report.render import write_run
-from swfbench.results import RunStatus, check_writable, load_results, new_run_id
-from swfbench.target import Target, open_target
+from swfbench.results import (
+    RunStatus,
+    check_writable,
+    claim_run_dir,
+    load_results,
+    new_run_id,
+    run_id_flag,
+)
+from swfbench.sessions import resolve_aws, without_aws_environment
+from swfbench.target import EMULATOR_REGION, open_target
 
 RESULTS_FILE = "results.json"
 JUNIT_FILE = "junit.xml"
 HURRY_GRACE_S = 5.0
 """After a second signal, how long Locust has to write its results before it is killed."""
 AUDIT_TIME_LIMIT_S = 60.0
-MASTER_HOST = "127.0.0.1"
+MASTER_HOST = LOOPBACK = "127.0.0.1"
 MASTER_PORT = 5557
 """Locust's own default port for its master."""
 
@@ -170,8 +178,8 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float | str) ->
         "--processes",
         type=whole_number(1),
         metavar="N",
-        help="run N Locust worker processes under a local master, for more than one core "
-        "(default: none, one process)",
+        help="run N Locust worker processes under a local master, for more than one core; "
+        "they talk over loopback only (default: none, one process)",
     )
     if distributed:
         parser.add_argument(
@@ -198,6 +206,15 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float | str) ->
             help="with --master: the port it listens on; with --worker: the master's "
             f"(default: {MASTER_PORT})",
         )
+        parser.add_argument(
+            "--master-bind-host",
+            default=LOOPBACK,
+            metavar="ADDRESS",
+            help="with --master: the address the master listens on for workers. Locust's "
+            "protocol has no authentication: whoever reaches this address can join the run and "
+            "read its profile, or send a worker a host; name a private interface, never a "
+            f"public one (default: {LOOPBACK}, workers on this machine only)",
+        )
     else:
         parser.set_defaults(master=False, worker=False)
     parser.add_argument(
@@ -216,9 +233,11 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float | str) ->
     )
     parser.add_argument(
         "--run-id",
+        type=run_id_flag,
         default=None,
         metavar="ID",
-        help="the run's name and folder (default: date, time, profile and a suffix)",
+        help="the run's name and folder under --reports-dir; one that already holds a run is "
+        "refused (default: date, time, profile and a suffix)",
     )
     parser.add_argument(
         "--progress",
@@ -241,24 +260,29 @@ def locustfile_path() -> str:
     return str(resources.files("swfbench.load").joinpath("locustfile.py"))
 
 
-def _host(target: Target) -> str:
-    if target.endpoint_url is not None:
-        return target.endpoint_url
-    return f"https://swf.{target.region}.amazonaws.com"
-
-
 def locust_command(
-    args: argparse.Namespace, profile: Profile, host: str | None, region: str, run_dir: Path
+    args: argparse.Namespace,
+    profile: Profile,
+    host: str | None,
+    region: str,
+    run_dir: Path,
+    *,
+    aws_endpoint: str | None = None,
 ) -> list[str]:
+    """Locust's command line. The target's kind goes on it explicitly (`--swf-target`): Locust
+    never guesses it from the host; for real SWF with the endpoint swfbench resolved."""
     timeouts = client_timeouts(args, profile.client_timeouts)
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
         "--swf-fleet", str(Path(profile.path).resolve()),
         "--swf-region", region,
+        "--swf-target", "aws" if aws_endpoint else "emulator",
         "--swf-connect-timeout", str(timeouts.connect_s),
         "--swf-read-timeout", str(timeouts.read_s),
-        "--loglevel", "WARNING",
+        "--loglevel", getattr(args, "log_level", None) or "WARNING",
     ]  # fmt: skip
+    if aws_endpoint:
+        command += ["--swf-aws-endpoint", aws_endpoint]
     if args.send_mode:
         command += ["--swf-send-mode", args.send_mode]
     if args.profile:
@@ -272,7 +296,7 @@ def locust_command(
     if args.worker:
         command += ["--worker", "--master-host", args.master_host or MASTER_HOST]
         command += ["--master-port", str(args.master_port or MASTER_PORT)]
-        return command + shlex.split(args.locust_args)
+        return command + extra_locust_args(args)
     assert host is not None
     command += [
         "--headless", "--only-summary", "--host", host,
@@ -288,14 +312,29 @@ def locust_command(
     ]  # fmt: skip
     if args.processes:
         # The master and the workers it forks talk over TCP, on 5557 unless told: a free port,
-        # so that two runs on one machine do not collide.
-        port = str(free_port())
+        # so that two runs on one machine do not collide; on loopback, as they are all here.
+        free = str(free_port())
         command += ["--processes", str(args.processes)]
-        command += ["--master-bind-port", port, "--master-port", port]
+        command += ["--master-bind-host", LOOPBACK, "--master-bind-port", free]
+        command += ["--master-port", free]
     if args.master:
         command += ["--master", "--expect-workers", str(args.expect_workers or 1)]
+        command += ["--master-bind-host", args.master_bind_host]
         command += ["--master-bind-port", str(args.master_port or MASTER_PORT)]
-    return command + shlex.split(args.locust_args)
+    return command + extra_locust_args(args)
+
+
+def extra_locust_args(args: argparse.Namespace) -> list[str]:
+    """--locust-args, split; swfbench's own --swf-* options are not the user's to set (the
+    target's kind among them is decided here, once)."""
+    try:
+        extra = shlex.split(args.locust_args)
+    except ValueError as exc:
+        raise UsageError(f"--locust-args: {exc}") from None
+    own = [arg for arg in extra if arg.startswith("--swf-")]
+    if own:
+        raise UsageError(f"--locust-args: {own[0].split('=')[0]} is set by swfbench itself")
+    return extra
 
 
 LOCUST_FLEET_FLAGS = {
@@ -310,7 +349,7 @@ LOCUST_FLEET_FLAGS = {
 
 def check_locust_args(args: argparse.Namespace) -> None:
     """Locust's -u, -r and -t have swfbench's own names, so that one run has one of each."""
-    for token in shlex.split(args.locust_args):
+    for token in extra_locust_args(args):
         name = token.split("=", 1)[0]
         short = name[:2] if len(name) > 2 and not name.startswith("--") else name
         own = LOCUST_FLEET_FLAGS.get(short)
@@ -354,7 +393,7 @@ class LocustControl:
     told by swfbench how to stop: once, through a pipe that loses nothing said before Locust was
     ready to listen (see hooks._listen)."""
 
-    def __init__(self, command: list[str], *, listens: bool) -> None:
+    def __init__(self, command: list[str], *, listens: bool, aws: bool) -> None:
         read_fd, self._write_fd = os.pipe()
         self.listens = listens
         """A local run or master reads the pipe; a --worker is stopped with SIGTERM instead."""
@@ -366,7 +405,12 @@ class LocustControl:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 pass_fds=(read_fd,),
-                env={**os.environ, lifeline.ENV: str(int(signal.SIGKILL))},
+                # An emulator run's Locust gets no AWS_* variable at all: nothing there could
+                # find the user's keys, whatever a library reads.
+                env={
+                    **(os.environ if aws else without_aws_environment(dict(os.environ))),
+                    lifeline.ENV: str(int(signal.SIGKILL)),
+                },
                 preexec_fn=lifeline.for_child(signal.SIGKILL),
             )
         except BaseException:
@@ -429,11 +473,16 @@ class LocustControl:
 
 
 def run_locust(
-    command: list[str], interrupts: Interrupts, label: str, *, listens: bool = True
+    command: list[str],
+    interrupts: Interrupts,
+    label: str,
+    *,
+    aws: bool,
+    listens: bool = True,
 ) -> int:
     """Run Locust to its end and return its exit code. From its start on, signals no longer
     raise: they are passed on to it (see `LocustControl`) and recorded in `interrupts`."""
-    control = LocustControl(command, listens=listens)
+    control = LocustControl(command, listens=listens, aws=aws)
     interrupts.hold(control.tell)
     try:
         return control.wait(interrupts, label)
@@ -565,11 +614,21 @@ def run(args: argparse.Namespace) -> int:
     check_locust_args(args)
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
+    if args.master_bind_host != LOOPBACK and not args.master:
+        raise UsageError("--master-bind-host goes with --master (a local run listens on loopback)")
     gates, baseline = check_gates(args)
     interrupts: Interrupts = args.interrupts
+    run_id = args.run_id or new_run_id(profile.name)
+    target_spec(args)  # target flags that cannot apply: refused before the run's folder is claimed
+    if not args.worker:
+        claim_run_dir(Path(args.reports_dir), run_id)
     if args.worker:
-        command = locust_command(args, profile, None, args.region or "", Path("."))
-        code = run_locust(command, interrupts, "swfbench load", listens=False)
+        region, endpoint = args.region or EMULATOR_REGION, None
+        if args.aws:
+            setup = resolve_aws(args.region, args.profile)
+            region, endpoint = setup.region, setup.endpoint_url
+        command = locust_command(args, profile, None, region, Path("."), aws_endpoint=endpoint)
+        code = run_locust(command, interrupts, "swfbench load", aws=args.aws, listens=False)
         return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
     if args.users is not None:
@@ -583,7 +642,7 @@ def run(args: argparse.Namespace) -> int:
         extra += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
         if args.baseline:
             extra += ["--swf-baseline", str(args.baseline)]
-    results, run_dir = run_fleet(args, profile, locust_args=extra)
+    results, run_dir = run_fleet(args, profile, run_id=run_id, locust_args=extra)
     files: dict[str, str] = {}
     if gates:
         verdicts = judge_run(
@@ -637,8 +696,21 @@ def run_fleet(
                 flush=True,
             )
             started = time.time()
-            command = locust_command(args, profile, _host(target), target.region, run_dir)
-            code = run_locust([*command, *locust_args], interrupts, f"swfbench {args.command}")
+            aws_endpoint = None if target.emulator else target.endpoint_url
+            command = locust_command(
+                args,
+                profile,
+                target.endpoint_url,
+                target.region,
+                run_dir,
+                aws_endpoint=aws_endpoint,
+            )
+            code = run_locust(
+                [*command, *locust_args],
+                interrupts,
+                f"swfbench {args.command}",
+                aws=not target.emulator,
+            )
             ended = time.time()
             try:
                 with interrupts.abortable():

@@ -12,16 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from swfbench.activity import ActivityHandle, bootstrap
 from swfbench.client import CallObserver, CallRecord, SWFClient
-from swfbench.errors import ConfigurationError, SwfbenchError, TargetUnreachable, UsageError
+from swfbench.errors import SwfbenchError, TargetUnreachable, UsageError
 from swfbench.identities import AuthFile
 from swfbench.load.metrics import WORKER_ERROR, WORKER_OPERATION, FleetMetrics, merged
 from swfbench.load.profile import FleetOverrides, Profile
 from swfbench.load.sigv4 import Credentials, Signer
-from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target, aws_session
+from swfbench.sessions import aws_credentials
+from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 from swfbench.timeouts import ClientTimeouts
 
 ATTRIBUTE = "swfbench_fleet"
@@ -44,34 +45,45 @@ class SWFFault(Exception):
     failure table has one row per operation and code (never one per task token)."""
 
 
+TargetChoice = Literal["emulator", "aws"]
+"""What `--swf-target` says; swfbench passes it to every Locust process it starts."""
+
+
 def target_for_host(
     host: str,
     region: str | None,
     auth: AuthFile | None = None,
     identity: str | None = None,
     *,
+    kind: TargetChoice = "emulator",
+    aws_endpoint: str | None = None,
     timeouts: ClientTimeouts | None = None,
     profile: str | None = None,
 ) -> Target:
-    """The target behind a Locust `--host`: real SWF for amazonaws.com, an emulator otherwise;
-    with an auth file, calls sign as `identity` (None: the file's default)."""
+    """The target behind a Locust `--host`, of the kind the caller decided (never guessed from
+    the URL): an emulator signs with dummy keys, or as `identity` of an auth file (None: the
+    file's default); real SWF (`kind="aws"`) with the standard chain, at `aws_endpoint`, the
+    endpoint swfbench resolved, which a host sent by a Locust master must match."""
     host = host.rstrip("/")
     timeouts = timeouts or ClientTimeouts()
-    if ".amazonaws.com" in host:
+    if kind == "aws":
         if auth is not None:
             raise UsageError("--swf-auth gives identities for an emulator, not for real SWF")
-        session = aws_session(profile, region)
-        if session.region_name is None:
-            raise ConfigurationError("real SWF needs a region: pass --swf-region")
+        if not region:
+            raise UsageError("--swf-target aws needs --swf-region")
+        endpoint = (aws_endpoint or host).rstrip("/")
+        if host and host != endpoint:
+            raise UsageError(
+                f"the host {host} is not the real SWF endpoint this process resolved "
+                f"({endpoint}): real credentials go nowhere else"
+            )
         return Target(
-            kind="aws",
-            endpoint_url=host,
-            region=session.region_name,
-            timeouts=timeouts,
-            profile=profile,
+            kind="aws", endpoint_url=endpoint, region=region, timeouts=timeouts, profile=profile
         )
     if profile is not None:
-        raise UsageError("--swf-aws-profile names an AWS profile: it applies to real SWF only")
+        raise UsageError(
+            "--swf-aws-profile names an AWS profile: it applies to real SWF only (--swf-target aws)"
+        )
     target = Target(
         kind="endpoint",
         endpoint_url=host,
@@ -86,7 +98,11 @@ def locust_observer(request_event: Any, metrics: FleetMetrics) -> CallObserver:
     """An observer that fires Locust's request event (named by operation) and counts the call."""
 
     def observe(record: CallRecord) -> None:
-        metrics.record_call(record.operation, record.error_code)
+        # A simulated worker's exception is recorded as a failed call, but it took no time.
+        timed = record.operation != WORKER_OPERATION
+        metrics.record_call(
+            record.operation, record.error_code, record.duration_s if timed else None
+        )
         request_event.fire(
             request_type="SWF",
             name=record.operation,
@@ -128,6 +144,8 @@ class FleetRuntime:
     """Set when a gate's sustained breach stopped the run: which gate, when, and the value."""
     capacity: dict[str, Any] | None = None
     """A capacity search's plan and its judged steps (see `capacity`)."""
+    users: dict[int, int] = field(default_factory=dict)
+    """On a Locust master or local runner: simulated workers running, by second of wall time."""
     schedules: set[Schedule] = field(default_factory=set)
     """Heartbeat schedules running now; the stop ends them (`end_schedules`)."""
     aborted: str | None = None
@@ -175,18 +193,15 @@ class FleetRuntime:
         return self._quiet_client
 
     def _credentials(self) -> Credentials:
+        """The target's own keys; only real SWF reads the standard chain (and again every
+        few minutes: temporary credentials rotate)."""
         if self.target.credentials is not None:
             return (*self.target.credentials, self.target.session_token)
-        found = aws_session(self.target.profile, self.target.region).get_credentials()
-        if found is None:
-            raise ConfigurationError("no AWS credentials found for real SWF")
-        frozen = found.get_frozen_credentials()
-        return (frozen.access_key, frozen.secret_key, frozen.token)
+        return aws_credentials(self.target.region, self.target.profile)
 
     @property
     def signer(self) -> Signer:
         if self._signer is None:
-            assert self.target.endpoint_url is not None
             self._signer = Signer(
                 endpoint_url=self.target.endpoint_url,
                 region=self.target.region,

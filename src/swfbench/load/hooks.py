@@ -27,7 +27,7 @@ from locust.html import get_html_report
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
-from swfbench import lifeline
+from swfbench import lifeline, redact
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
 from swfbench.identities import load_auth_file
@@ -61,6 +61,9 @@ log = logging.getLogger("swfbench.load")
 
 
 def add_arguments(parser: Any) -> None:
+    # Locust's protocol has no authentication: a master listens on loopback unless told
+    # otherwise (--master-bind-host ADDRESS for workers on other machines).
+    parser.set_defaults(master_bind_host="127.0.0.1")
     group = parser.add_argument_group("swfbench", "Fleet of simulated SWF activity workers")
     group.add_argument(
         "--swf-fleet",
@@ -76,12 +79,26 @@ def add_arguments(parser: Any) -> None:
         default="",
         help="heartbeat send path (default: the profile's)",
     )
+    group.add_argument(
+        "--swf-target",
+        choices=["emulator", "aws"],
+        default="emulator",
+        help="what --host is: an emulator (dummy credentials, the default) or real SWF (the "
+        "standard AWS credential chain; swfbench load --aws passes it)",
+    )
+    group.add_argument(
+        "--swf-aws-endpoint",
+        default="",
+        help="with --swf-target aws: the real SWF endpoint swfbench resolved; a host from the "
+        "master must match it",
+    )
     group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
     group.add_argument(
         "--swf-aws-profile",
         default="",
         metavar="NAME",
-        help="for real SWF (an amazonaws.com --host): the AWS named profile (default: AWS_PROFILE)",
+        help="with --swf-target aws: the AWS named profile (default: AWS_PROFILE, else the "
+        "default profile)",
     )
     group.add_argument(
         "--swf-auth", default="", help="auth file: calls sign as one of its identities"
@@ -200,7 +217,8 @@ def configure(environment: Any) -> FleetRuntime | None:
         return existing
     try:
         profile = load_profile(options.swf_fleet)
-        if not environment.host:
+        aws_endpoint = options.swf_aws_endpoint if options.swf_target == "aws" else ""
+        if not environment.host and not aws_endpoint:
             if isinstance(environment.runner, WorkerRunner):
                 return existing  # the master sends its host with the first spawn message
             _die("give the SWF endpoint with --host (e.g. from `swfbench serve`)", ExitCode.USAGE)
@@ -212,10 +230,12 @@ def configure(environment: Any) -> FleetRuntime | None:
         auth = load_auth_file(options.swf_auth) if options.swf_auth else None
         identity = (options.swf_identity or profile.identity) if auth is not None else None
         target = target_for_host(
-            environment.host,
+            environment.host or "",
             options.swf_region or None,
             auth,
             identity,
+            kind=options.swf_target,
+            aws_endpoint=aws_endpoint or None,
             timeouts=timeouts,
             profile=options.swf_aws_profile or None,
         )
@@ -318,6 +338,7 @@ def progress_line(environment: Any, runtime: FleetRuntime, since_s: float, until
 
 def install(events: Any) -> None:
     """Register swfbench's listeners on a Locust events object."""
+    redact.install()  # before Locust configures its logging: every record is scrubbed
     if os.environ.get(lifeline.ENV):
         # Started by swfbench, which dies with its children: so do the worker processes this
         # one forks (--processes), since a fork does not inherit the parent-death signal.
@@ -341,7 +362,13 @@ def _on_init(environment: Any, **_: Any) -> None:
     events = environment.events
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(FINAL_MESSAGE, _report_final, concurrent=True)
-    state: dict[str, Any] = {"progress": None, "watch": None, "capacity": None, "workers": None}
+    state: dict[str, Any] = {
+        "progress": None,
+        "watch": None,
+        "capacity": None,
+        "workers": None,
+        "users": None,
+    }
 
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
@@ -367,6 +394,7 @@ def _on_init(environment: Any, **_: Any) -> None:
                 # The master's -u, -r and -t (its custom options come with its spawn message).
                 runtime.apply_overrides(FleetOverrides(**json.loads(options.swf_fleet_overrides)))
             return
+        state["users"] = gevent.spawn(_count_users, environment, runtime)
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
         if options.swf_progress > 0:
@@ -391,7 +419,7 @@ def _on_init(environment: Any, **_: Any) -> None:
 
     def on_test_stop(environment: Any, **_: Any) -> None:
         runtime = getattr(environment, ATTRIBUTE, None)
-        for name in ("progress", "watch", "capacity", "workers"):
+        for name in ("progress", "watch", "capacity", "workers", "users"):
             if state[name] is not None:
                 state[name].kill(block=False)
                 state[name] = None
@@ -677,6 +705,13 @@ def _listen(runtime: FleetRuntime, fd: int, save: Callable[[FleetRuntime], bool]
             runtime.interrupt(by or "signal", hurry=word == "now")
             if runtime.hurry and not hurried:
                 save(runtime)
+
+
+def _count_users(environment: Any, runtime: FleetRuntime) -> None:
+    """Simulated workers running, once a second, for the report's users-over-time line."""
+    while True:
+        runtime.users[int(time.time())] = environment.runner.user_count
+        gevent.sleep(1.0)
 
 
 def _progress(environment: Any, runtime: FleetRuntime, interval: float, settle_s: float) -> None:

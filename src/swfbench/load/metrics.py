@@ -40,6 +40,8 @@ class FleetMetrics:
         self.counters: Counter[str] = Counter()
         self.calls: Counter[tuple[str, str]] = Counter()
         """(operation, "OK" or the AWS error code) → calls."""
+        self.call_latency: dict[str, Histogram] = {}
+        """Latency of every SWF call by operation, answered OK or not (the report's table)."""
         self.timeline = Timeline()
         self.first_error_wall: dict[str, float] = {}
         """When each error code was first answered (wall clock): e.g. the onset of throttling."""
@@ -71,9 +73,16 @@ class FleetMetrics:
         entry = self.worker_errors.setdefault(name, [0, " ".join(str(exc).split())[:200]])
         entry[0] += 1
 
-    def record_call(self, operation: str, error_code: str | None) -> None:
+    def record_call(
+        self, operation: str, error_code: str | None, seconds: float | None = None
+    ) -> None:
         code = error_code or "OK"
         self.calls[(operation, code)] += 1
+        if seconds is not None:
+            histogram = self.call_latency.get(operation)
+            if histogram is None:
+                histogram = self.call_latency[operation] = Histogram()
+            histogram.record_seconds(seconds)
         self.timeline.record_call(operation, code)
         if error_code is not None and error_code not in self.first_error_wall:
             self.first_error_wall[error_code] = time.time()
@@ -87,6 +96,8 @@ class FleetMetrics:
             self.histograms[name].merge(histogram)
         self.counters.update(other.counters)
         self.calls.update(other.calls)
+        for operation, histogram in other.call_latency.items():
+            self.call_latency.setdefault(operation, Histogram()).merge(histogram)
         for code, wall in other.first_error_wall.items():
             self.first_error_wall[code] = min(wall, self.first_error_wall.get(code, wall))
         for name, (count, message) in other.worker_errors.items():
@@ -98,6 +109,7 @@ class FleetMetrics:
             "histograms": {name: h.to_wire() for name, h in self.histograms.items()},
             "counters": dict(self.counters),
             "calls": [[op, code, n] for (op, code), n in self.calls.items()],
+            "call_latency": {op: h.to_wire() for op, h in self.call_latency.items()},
             "timeline": self.timeline.to_wire(timeline_slots),
             "first_error_wall": self.first_error_wall,
             "worker_errors": self.worker_errors,
@@ -110,6 +122,9 @@ class FleetMetrics:
             metrics.histograms[name] = Histogram.from_wire(wire)
         metrics.counters.update({str(k): int(v) for k, v in data["counters"].items()})
         metrics.calls.update({(str(op), str(code)): int(n) for op, code, n in data["calls"]})
+        metrics.call_latency = {
+            str(op): Histogram.from_wire(wire) for op, wire in data.get("call_latency", {}).items()
+        }
         metrics.timeline = Timeline.from_wire(data.get("timeline", []))
         metrics.first_error_wall = {str(k): float(v) for k, v in data["first_error_wall"].items()}
         metrics.worker_errors = {
@@ -139,6 +154,10 @@ class FleetMetrics:
                 entry["ok"] += n
             else:
                 entry["errors"][code] = n
+        for operation, histogram in self.call_latency.items():
+            if operation in calls:
+                calls[operation]["latency_ms"] = histogram.summary_ms()
+                calls[operation]["latency_spectrum_ms"] = histogram.spectrum_ms()
         due, ok = c["heartbeats_due"], c["heartbeats_ok"]
         return {
             "histogram_relative_error": RELATIVE_ERROR,

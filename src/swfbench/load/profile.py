@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
-import yaml
 
 from swfbench.activity import ActivityTimeouts, Timeout
 from swfbench.errors import UsageError
+from swfbench.inputs import load_yaml
 from swfbench.timeouts import ClientTimeouts
 
 Outcome = Literal["complete", "fail", "silent", "cancel"]
@@ -376,21 +376,8 @@ def parse_profile(data: Any, path: str) -> Profile:
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read and validate a profile file."""
-    name = str(path)
-    try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read the profile: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        raise UsageError(
-            f"{name}: {where}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
-    return parse_profile(data, name)
+    """Read and validate a profile file (read as `swfbench.inputs` reads every input)."""
+    return parse_profile(load_yaml(Path(path), str(path)), str(path))
 
 
 def percent(part: float, whole: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -95,7 +96,11 @@ def build_results(
         "processes": processes,
         "locust": locust_section(stats),
         **fleet,
-        "timeline": metrics.timeline.points(runtime.started_wall, ended, OPERATION),
+        "timeline": with_users(
+            metrics.timeline.points(runtime.started_wall, ended, OPERATION),
+            runtime.users,
+            runtime.started_wall,
+        ),
         "first_error_s": {
             code: round(wall - runtime.started_wall, 3)
             for code, wall in sorted(metrics.first_error_wall.items())
@@ -123,6 +128,24 @@ def fleet_record(runtime: FleetRuntime) -> dict[str, Any]:
             "run_time_s": overrides.run_time_s,
         },
         "peak_users": runtime.peak_users,
+    }
+
+
+def with_users(
+    timeline: dict[str, Any], users: dict[int, int], started_wall: float
+) -> dict[str, Any]:
+    """The timeline with `users`: [t_s, simulated workers running] at the end of each point's
+    width (the last count taken within it), on the points' own time axis."""
+    width = timeline["width_s"]
+    start_group = math.floor(started_wall) // width
+    last: dict[int, tuple[int, int]] = {}
+    for second, n in users.items():
+        group = second // width
+        if group not in last or second > last[group][0]:
+            last[group] = (second, n)
+    return {
+        **timeline,
+        "users": [[(group - start_group) * width, n] for group, (_, n) in sorted(last.items())],
     }
 
 

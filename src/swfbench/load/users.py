@@ -18,7 +18,6 @@ def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
     """The profile's send path: Locust's FastHttpUser client with our signing, or boto3."""
     if runtime.send_mode == "boto3":
         return Boto3Sender(runtime.client)
-    assert runtime.target.endpoint_url is not None
     return FastSender(
         agent=user.client.client,
         endpoint_url=runtime.target.endpoint_url,
