@@ -13,6 +13,7 @@ import gc
 import io
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -325,11 +326,17 @@ def progress_line(environment: Any, runtime: FleetRuntime, since_s: float, until
     and lag p99 from the per-second timeline, the same figures a capacity step is judged on,
     so a line and a step over the same seconds agree; tasks and errors so far."""
     metrics = runtime.merged_metrics()
+    label = f"{since_s:g}s-{until_s:g}s"
+    end = runtime.started_wall + until_s
+    if math.floor(end) - math.ceil(runtime.started_wall + since_s) < 1:
+        # A window shorter than the timeline's whole seconds (--progress 0.5): the figures of
+        # the last whole second it reaches, rather than none (1 us below it: float rounding).
+        since_s = math.floor(end) - 1 - runtime.started_wall - 1e-6
     window = window_figures(metrics.timeline, runtime.started_wall, since_s, until_s, OPERATION)
     errors = metrics.errors_by_code()
     top = ", ".join(f"{code} {n}" for code, n in errors.most_common(3))
     return (
-        f"[{since_s:g}s-{until_s:g}s] users {environment.runner.user_count:>5} | "
+        f"[{label}] users {environment.runner.user_count:>5} | "
         f"hb/s {window['heartbeats_per_s']:8.1f} | hb p99 {window['p99']:8.2f} ms | "
         f"lag p99 {window['lag']:8.2f} ms | tasks {metrics.tasks_started} | "
         f"errors {sum(errors.values())}" + (f" ({top})" if top else "")
