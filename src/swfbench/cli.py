@@ -208,6 +208,8 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         epilog=EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
+    # Commands without --log-level leave logging at its default.
+    parser.set_defaults(log_level=None)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     if command == "plan":
         plan_command.register(subparsers)
@@ -284,7 +286,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Interrupts() as interrupts:
         try:
             args = build_parser(_command(argv)).parse_args(argv)
-            args.log_level = getattr(args, "log_level", None)
             _configure_logging(args.log_level)
             args.interrupts = interrupts
             code: int = args.run(args)
