@@ -113,7 +113,7 @@ def load_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
     gates.write_text(yaml.safe_dump(LOAD_GATES))
     reports = base / "reports"
     done = subprocess.run(
-        [sys.executable, "-m", "swfbench.cli", "load", "--profile", str(profile),
+        [sys.executable, "-m", "swfbench.cli", "load", "--fleet", str(profile),
          "--gates", str(gates), "--reports-dir", str(reports), "--run-id", "gated-run",
          "--progress", "0"],
         capture_output=True, text=True, timeout=120,

@@ -12,15 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 from swfbench import __version__, plan_command, redact
 from swfbench.errors import (
-    EndpointURLError,
     ExitCode,
     SwfbenchError,
-    UsageError,
     exit_codes_help,
     one_line,
 )
 from swfbench.interrupts import Interrupts
-from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
+from swfbench.options import (
+    ArgumentParser,
+    add_engine_options,
+    parse_duration,
+    port,
+    shown,
+    target_spec,
+)
 
 if TYPE_CHECKING:
     from swfbench.activity import Timeout
@@ -30,11 +35,45 @@ if TYPE_CHECKING:
 
 
 def _timeout(value: str) -> Timeout:
+    """An SWF activity timeout: NONE, or a duration of whole seconds (SWF takes at most 8
+    digits, fact sheet "The call")."""
     if value.upper() == "NONE":
         return "NONE"
-    if value.isdigit() and len(value) <= 8:
-        return int(value)
-    raise argparse.ArgumentTypeError(f"{value!r} is not whole seconds (at most 8 digits) or NONE")
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, or NONE") from None
+    if seconds < 0 or seconds != int(seconds) or seconds >= 10**8:
+        raise argparse.ArgumentTypeError(
+            f"{shown(value)}: SWF takes whole seconds, 0 to 99999999, or NONE"
+        )
+    return int(seconds)
+
+
+EXAMPLES = """\
+examples:
+  make demo                                   # what swfbench is for, in 30 s
+  swfbench heartbeat --task-token TOKEN --query cancelRequested --output text
+  swfbench conform --engine moto              # where plain moto departs from SWF
+  swfbench load --fleet scenarios/load/steady.yaml --gates gates/ci.yaml
+  swfbench capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s
+  swfbench plan --workers 20000 --interval 60s
+  swfbench report reports/RUN/results.json
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml
+"""
+SERVE_EXAMPLES = """\
+examples:
+  swfbench serve --port 4566                         # SWF at http://127.0.0.1:4566
+  swfbench serve --engine moto                       # plain moto, on a free port
+  swfbench serve --quotas aws --clock virtual        # throttling, time moved by hand
+  swfbench serve --auth scenarios/auth/fleet.yaml    # signatures and IAM policies checked
+"""
+ACTIVITY_EXAMPLES = """\
+examples:
+  swfbench activity start --endpoint-url http://127.0.0.1:4566
+  swfbench activity start --heartbeat-timeout 30s --start-to-close-timeout 10m
+  swfbench activity start --schedule-to-start-timeout 5 --no-poll   # a task nobody takes
+"""
 
 
 def _register_serve(subparsers: Any) -> None:
@@ -45,12 +84,14 @@ def _register_serve(subparsers: Any) -> None:
         "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL. With "
         "--auth FILE it verifies every request's SigV4 signature and the signer's IAM "
         "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
+        epilog=SERVE_EXAMPLES,
     )
     parser.add_argument(
         "--port",
         type=port,
         default=None,
-        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
+        metavar="PORT",
+        help="port to listen on, 1 to 65535, or 0 for any free one (default: a free one)",
     )
     add_engine_options(parser)
     parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
@@ -63,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     with EmbeddedServer(
         engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
     ) as server:
-        print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
+        print(f"SWF endpoint {server.url} ({spec.engine}); Ctrl-C stops it", flush=True)
         if spec.auth is not None:
             names = ", ".join(spec.auth.identities)
             print(f"signatures and IAM policies enforced for: {names} ({spec.auth.path})")
@@ -72,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             # Stopped as asked; still 130, as every command stopped by a signal.
             return ExitCode.INTERRUPTED
-    print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
+    print(f"the {spec.engine} server exited with code {code}", file=sys.stderr)
     return ExitCode.OTHER
 
 
@@ -80,14 +121,21 @@ def _register_activity(subparsers: Any) -> None:
     from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
     from swfbench.options import add_target_options
 
-    parser = subparsers.add_parser("activity", help="start activity tasks by hand")
+    parser = subparsers.add_parser(
+        "activity",
+        help="start activity tasks by hand",
+        description="Activity tasks by hand, for trying heartbeats against a target.",
+        epilog=ACTIVITY_EXAMPLES,
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     start = actions.add_parser(
         "start",
+        epilog=ACTIVITY_EXAMPLES,
         help="start one activity task through the real SWF flow and print its handle as JSON",
         description="Register the domain and types if needed, start a workflow execution, "
         "schedule one activity task with the given timeouts and poll it, then print the handle "
-        "(task token, workflow id, run id, activity id, event ids) as JSON.",
+        "as JSON in SWF's member names (taskToken, workflowId, runId, activityId, the event "
+        "ids).",
     )
     defaults = ActivityTimeouts()
     for name, default in (
@@ -100,11 +148,15 @@ def _register_activity(subparsers: Any) -> None:
             f"--{name}-timeout",
             type=_timeout,
             default=default,
-            metavar="S",
-            help=f"seconds or NONE (default: {default})",
+            metavar="DURATION",
+            help=f"the task's {name.replace('-', ' ')} timeout: whole seconds (30, 2m) or NONE "
+            f"(default: {default})",
         )
     start.add_argument(
-        "--domain", default=DEFAULT_DOMAIN, help=f"SWF domain (default: {DEFAULT_DOMAIN})"
+        "--domain",
+        default=DEFAULT_DOMAIN,
+        metavar="NAME",
+        help=f"SWF domain, registered if needed (default: {DEFAULT_DOMAIN})",
     )
     start.add_argument(
         "--no-poll",
@@ -139,7 +191,7 @@ def _activity_start(args: argparse.Namespace) -> int:
         handle = start_activity(
             client, domain=args.domain, timeouts=timeouts, start=not args.no_poll
         )
-    print(json.dumps(handle.to_dict(), indent=4))
+    print(json.dumps(handle.to_swf(), indent=4))
     return ExitCode.OK
 
 
@@ -151,7 +203,9 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
         "RecordActivityTaskHeartbeat. With no endpoint, every command runs against an embedded "
-        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF.",
+        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF. "
+        "`swfbench COMMAND --help` explains each command, with examples.",
+        epilog=EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     # Commands without --log-level leave logging at its default.
@@ -191,14 +245,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def _add_common(parser: argparse.ArgumentParser) -> None:
     """What every command has: --log-level, and the one exit-code table at the end of its
     --help."""
-    parser.epilog = exit_codes_help()
+    parser.epilog = (parser.epilog + "\n" if parser.epilog else "") + exit_codes_help()
     parser.add_argument(
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
         default=argparse.SUPPRESS,
         help="print Python's log records of this level and above on stderr (botocore's, "
-        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level",
+        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level "
+        "(default: none set, so Python prints warnings and errors only)",
     )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -213,10 +268,6 @@ def _configure_logging(level: str | None) -> None:
         )
 
 
-USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
-"""Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
-
-
 COMMANDS = frozenset(
     {"demo", "heartbeat", "conform", "load", "activity", "serve", "plan", "capacity", "report"}
     | {"gate"}
@@ -225,10 +276,6 @@ COMMANDS = frozenset(
 
 def _command(argv: Sequence[str]) -> str:
     return next((arg for arg in argv if arg in COMMANDS), "")
-
-
-def _usage_exit_code(argv: Sequence[str]) -> int:
-    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -243,9 +290,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.interrupts = interrupts
             code: int = args.run(args)
             return code
-        except UsageError as exc:
-            print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
-            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
         except SwfbenchError as exc:
             print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code
