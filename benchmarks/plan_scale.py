@@ -27,7 +27,7 @@ from typing import Any
 
 CHILD = """
 import json, sys
-import swfbench.planner as planner
+import swfbench.plan.planner as planner
 from swfbench.cli import main
 
 mode, out = sys.argv[1], sys.argv[2]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from swfbench.capacity_command import analyse, capacity_metrics, summary
+from swfbench.capacity.command import analyse, capacity_metrics, summary
+from swfbench.capacity.steps import StepPlan
 from swfbench.embedded import free_port
 from swfbench.errors import UsageError
-from swfbench.load.capacity import StepPlan
 from swfbench.slo import Objective, parse_slo
 
 SWFBENCH = [sys.executable, "-m", "swfbench.cli"]

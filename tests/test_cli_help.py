@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from swfbench.cli import _timeout, build_parser, main
+from swfbench.cli import build_parser, main
+from swfbench.heartbeat.activity_command import _timeout
 from swfbench.errors import EXIT_CODES
 from swfbench.options import (
     duration,

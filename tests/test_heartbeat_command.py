@@ -78,7 +78,7 @@ def test_flags_override_input_documents(
 
 def test_flag_details_override_input_details(tmp_path: Path) -> None:
     from swfbench.cli import build_parser
-    from swfbench.heartbeat_command import build_params
+    from swfbench.heartbeat.command import build_params
 
     args = build_parser().parse_args(
         [

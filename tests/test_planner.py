@@ -15,7 +15,7 @@ import pytest
 
 from swfbench.cli import main
 from swfbench.errors import UsageError
-from swfbench.planner import (
+from swfbench.plan.planner import (
     ARRIVALS_BUDGET,
     Bucket,
     Fleet,

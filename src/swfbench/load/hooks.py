@@ -28,10 +28,10 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from swfbench import lifeline, redact
+from swfbench.capacity.steps import StepPlan, judge_step, window_figures
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
 from swfbench.identities import load_auth_file
-from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
 from swfbench.load.profile import FleetOverrides, load_profile

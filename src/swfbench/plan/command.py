@@ -19,7 +19,7 @@ from swfbench.options import (
     renamed,
     shown,
 )
-from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
+from swfbench.plan.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
 

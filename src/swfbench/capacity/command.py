@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
+from swfbench.capacity.steps import THROTTLED, StepPlan
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
 from swfbench.options import (
@@ -30,7 +30,7 @@ from swfbench.options import (
     finite_float,
     target_spec,
 )
-from swfbench.planner import Quotas, first_throttled, stepped_arrivals
+from swfbench.plan.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, claim_run_dir, new_run_id, write_text
 from swfbench.slo import parse_slo
