@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from swfbench.cli import build_parser, main
-from swfbench.heartbeat.activity_command import _timeout
 from swfbench.errors import EXIT_CODES
+from swfbench.heartbeat.activity_command import activity_timeout
 from swfbench.options import (
     duration,
     duration_or_zero,
@@ -74,7 +74,7 @@ NUMBER_TYPES = (
     duration_or_zero,
     timeout_or_never,
 )
-DURATION_TYPES = (duration, duration_or_zero, timeout_or_never, _timeout)
+DURATION_TYPES = (duration, duration_or_zero, timeout_or_never, activity_timeout)
 
 
 def _flags(types: tuple[object, ...]) -> list[tuple[list[str], argparse.Action]]:
@@ -125,7 +125,7 @@ def test_duration_flags_take_what_locust_takes(path: list[str], action: argparse
     assert callable(parse)
     for text, seconds in (("90", 90), ("30s", 30), ("2m", 120), ("1h2m", 3720), ("1h30m10s", 5410)):
         assert parse(text) == seconds, text
-    if parse is not _timeout:  # SWF's own timeouts are whole seconds
+    if parse is not activity_timeout:  # SWF's own timeouts are whole seconds
         assert parse("500ms") == pytest.approx(0.5)
         assert parse("1.5") == pytest.approx(1.5)
     with pytest.raises(argparse.ArgumentTypeError):

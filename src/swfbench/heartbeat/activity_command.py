@@ -20,7 +20,7 @@ examples:
 """
 
 
-def _timeout(value: str) -> Timeout:
+def activity_timeout(value: str) -> Timeout:
     """An SWF activity timeout: NONE, or a duration of whole seconds (SWF takes at most 8
     digits, fact sheet "The call")."""
     if value.upper() == "NONE":
@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
     ):
         start.add_argument(
             f"--{name}-timeout",
-            type=_timeout,
+            type=activity_timeout,
             default=default,
             metavar="DURATION",
             help=f"the task's {name.replace('-', ' ')} timeout: whole seconds (30, 2m) or NONE "
