@@ -25,9 +25,9 @@ from swfbench.load.sigv4 import Signer
 OPERATION = "RecordActivityTaskHeartbeat"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HeartbeatResult:
-    """What one heartbeat call came back with."""
+    """What one heartbeat call came back with (not frozen, as `CallRecord`: built per heartbeat)."""
 
     cancel_requested: bool
     error_code: str | None
