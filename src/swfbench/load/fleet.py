@@ -31,6 +31,7 @@ from swfbench.load.metrics import (
 )
 from swfbench.load.profile import Profile
 from swfbench.load.sigv4 import Credentials, Signer
+from swfbench.load.transport import FastClient
 from swfbench.sessions import aws_credentials
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 from swfbench.timeouts import ClientTimeouts
@@ -212,9 +213,16 @@ class FleetRuntime:
 
     @property
     def client(self) -> SWFClient:
-        """One boto3-backed client per process for setup calls (boto3 clients are costly)."""
+        """The simulated workers' client, one per process: on the fast path (`send_mode: fast`)
+        their calls take it too (`transport.FastClient`), else boto3."""
         if self._client is None:
-            self._client = SWFClient(self.target, self.observer)
+            if self.send_mode == "fast":
+                # At most one call per sender in flight.
+                self._client = FastClient(
+                    self.target, self.signer, self.observer, connections=self.profile.senders
+                )
+            else:
+                self._client = SWFClient(self.target, self.observer)
         return self._client
 
     @property
