@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,8 @@ from swfbench.load.command import locustfile_path
 from swfbench.load.sink import running_sink
 
 BASELINE_WORKERS = 1000
+STOP_GRACE_S = 120.0
+"""How long past its run time Locust may take to stop and write its results."""
 
 
 def run_fleet(
@@ -46,18 +50,32 @@ def run_fleet(
     results = out / f"scale-{workers}.json"
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(), "--headless",
-        "--processes", str(args.processes), "--host", url, "--loglevel", "WARNING",
-        "--master-bind-port", str(free_port()), "--exit-code-on-error", "0",
+        "--host", url, "--loglevel", "WARNING", "--exit-code-on-error", "0",
         "--swf-profile", str(path), "--swf-heartbeat-only", "--swf-results", str(results),
         "--swf-run-time", str(run_time_s), "--swf-progress", "10" if args.verbose else "0",
     ]  # fmt: skip
-    if args.processes <= 1:
-        command = [c for c in command if c not in ("--processes", str(args.processes))]
+    if args.processes > 1:
+        # The workers Locust forks connect to --master-port (5557 unless told), not to the
+        # port the master binds: both must be the same free port, or the workers find no
+        # master (or another run's) and the master waits for them forever.
+        port = str(free_port())
+        command += ["--processes", str(args.processes), "--master-bind-host", "127.0.0.1"]
+        command += ["--master-bind-port", port, "--master-port", port]
     started = time.monotonic()
-    child = subprocess.Popen(command, stdout=None if args.verbose else subprocess.DEVNULL)
+    child = subprocess.Popen(
+        command, stdout=None if args.verbose else subprocess.DEVNULL, start_new_session=True
+    )
     peak_mib = 0.0
     tree = psutil.Process(child.pid)
+    deadline = started + run_time_s + STOP_GRACE_S
     while child.poll() is None:
+        if time.monotonic() > deadline:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            raise SystemExit(
+                f"Locust ran {STOP_GRACE_S:g} s past its {run_time_s:g} s run time with "
+                f"{workers:,} workers: stopped (run with --verbose to see why)"
+            )
         try:
             processes = [tree, *tree.children(recursive=True)]
             rss = sum(p.memory_info().rss for p in processes if p.is_running())

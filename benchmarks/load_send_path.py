@@ -13,8 +13,9 @@ the process's CPU time over the measured seconds is divided by the heartbeats an
   locust  plain Locust FastHttpUser posting the prebuilt unsigned request
   boto3   swfbench's fleet with `send_mode: boto3`
 
-A repetition runs the five one after another; ratios are taken within a repetition and the
-medians of three repetitions are reported. The goal: fast within 15 % of lean in CPU per
+A repetition runs the five one after another, every other repetition in the reverse order (so
+that a machine whose load drifts does not always favour the variant that runs first); ratios
+are taken within a repetition and the medians of three repetitions are reported. The goal: fast within 15 % of lean in CPU per
 heartbeat (fast / lean <= 1.15).
 
     .venv/bin/python benchmarks/load_send_path.py [--users 50] [--seconds 10] [--repetitions 3]
@@ -173,7 +174,7 @@ def main() -> None:
     with running_sink(free_port()) as url:
         for rep in range(args.repetitions):
             rows: dict[str, dict[str, Any]] = {}
-            for variant in variants:
+            for variant in variants if rep % 2 == 0 else variants[::-1]:
                 done = subprocess.run(
                     [sys.executable, str(here), "--variant", variant, "--url", url,
                      "--users", str(args.users), "--seconds", str(args.seconds),

@@ -116,9 +116,8 @@ def test_due_sent_and_in_flight_second_by_second(wall: FakeWallClock) -> None:
     """Second 0: 4 due, 4 sent, 2 answered; second 1: 4 more due, none sent, 1 answered.
     One call is still in flight at the end: sent, never answered."""
     metrics = FleetMetrics()
-    metrics.record_due(4)
     for _ in range(4):
-        metrics.record_sent()
+        metrics.beat_sent(0.0)
     _beat(metrics, 0.01)
     _beat(metrics, 0.01, "ReadTimeout")
     wall.now += 1

@@ -31,6 +31,7 @@ from swfbench.load.metrics import (
 )
 from swfbench.load.profile import FleetOverrides, Profile
 from swfbench.load.sigv4 import Credentials, Signer
+from swfbench.load.transport import FastClient
 from swfbench.sessions import aws_credentials
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 from swfbench.timeouts import ClientTimeouts
@@ -236,11 +237,17 @@ class FleetRuntime:
 
     @property
     def client(self) -> SWFClient:
-        """One boto3-backed client per process for setup calls (boto3 clients are costly),
-        with a connection for each sender: simulated workers call through their sender, so no
-        more of them call at once."""
+        """The simulated workers' client, one per process: on the fast path (`send_mode: fast`)
+        their calls take it too (`transport.FastClient`), else boto3; either way with a
+        connection per sender, since workers call through their sender, so no more of them
+        call at once."""
         if self._client is None:
-            self._client = SWFClient(self.target, self.observer, pool=self.profile.senders)
+            if self.send_mode == "fast":
+                self._client = FastClient(
+                    self.target, self.signer, self.observer, connections=self.profile.senders
+                )
+            else:
+                self._client = SWFClient(self.target, self.observer, pool=self.profile.senders)
         return self._client
 
     @property

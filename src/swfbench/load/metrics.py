@@ -98,10 +98,12 @@ class FleetMetrics:
             tally = self._tally = _Tally(second)
         return tally
 
-    def beat_due(self, lag_s: float) -> None:
-        """A heartbeat's due time came and a sender took it, `lag_s` late."""
+    def beat_sent(self, lag_s: float) -> None:
+        """A heartbeat's due time came and a sender sends it now, `lag_s` late: it counts as
+        due and sent (answered, OK or failed, or still in flight at the stop)."""
         tally = self._now()
         tally.due += 1
+        tally.sent += 1
         tally.lag_us.append(int(lag_s * 1_000_000))
 
     def beat_answered(self, latency_s: float | None) -> None:
@@ -173,10 +175,6 @@ class FleetMetrics:
     def record_due(self, n: int = 1) -> None:
         """Heartbeats the schedule made due and no sender took: never reached before it ended."""
         self._now().due += n
-
-    def record_sent(self) -> None:
-        """A heartbeat leaves: it is answered (OK or failed) or still in flight at the stop."""
-        self._now().sent += 1
 
     def record_worker_error(self, exc: BaseException) -> None:
         name = type(exc).__name__

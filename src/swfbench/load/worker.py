@@ -124,10 +124,11 @@ class Pacer:
         return self.due
 
     def take(self, context: WorkerContext) -> float:
-        """The beat is being sent: count it due, record and return its lag (seconds late)."""
+        """The beat is being sent now: count it due and sent, record and return its lag
+        (seconds late)."""
         lag = max(0.0, context.clock.mono() - self.due)
         self.taken = True
-        context.metrics.beat_due(lag)
+        context.metrics.beat_sent(lag)
         return lag
 
     def advance(self, context: WorkerContext) -> float:
@@ -169,12 +170,10 @@ class HeartbeatOnlyWorker:
 
     def step(self, context: WorkerContext, sender: HeartbeatSender) -> float:
         pacer = self.pacer
-        pacer.take(context)
         details = context.profile.details.make(50.0, context.rng)
-        metrics = context.metrics
-        metrics.record_sent()
+        pacer.take(context)
         result = sender.heartbeat(SINK_TOKEN, details)
-        metrics.beat_answered(result.duration_s if result.error_code is None else None)
+        context.metrics.beat_answered(result.duration_s if result.error_code is None else None)
         return pacer.advance(context)
 
     def finish(self, context: WorkerContext, end: float | None = None) -> None:
@@ -333,7 +332,6 @@ class SimulatedWorker:
         if now >= task.planned_end and not awaiting_cancel and not cancel_pending:
             return self._finish(context, task)
         if now >= self.pacer.due:
-            self.pacer.take(context)
             ended = self._beat(context, sender, task)
             if ended is not None:
                 return self._end(context, task, ended)
@@ -341,13 +339,14 @@ class SimulatedWorker:
         return self._next_wake(context, task)
 
     def _beat(self, context: WorkerContext, sender: HeartbeatSender, task: _Task) -> str | None:
-        """One heartbeat; returns an end classification when the task is over."""
+        """The heartbeat due now (counted due and sent as it leaves); returns an end
+        classification when the task is over."""
         clock, metrics = context.clock, context.metrics
-        sent_wall = clock.wall()
         elapsed = clock.mono() - task.started_mono
         details = context.profile.details.make(percent(elapsed, task.duration_s), context.rng)
         token = task.handle.task_token or ""
-        metrics.record_sent()
+        sent_wall = clock.wall()
+        self.pacer.take(context)
         result = sender.heartbeat(token, details)
         if result.error_code is not None:
             metrics.beat_answered(None)
