@@ -96,8 +96,9 @@ def _heartbeat_only_run(
 
 def _check_schedule(results: dict[str, Any], workers: int) -> None:
     """Every heartbeat counted once by swfbench and by Locust; each whole second after the
-    first (the fleet spawned at once, each worker's first beat within its first interval) had
-    one heartbeat due per worker, as each worker's absolute 1 s schedule says."""
+    first (the fleet spawned at once, each worker's first beat within its first interval) ran
+    every worker, and together they had one heartbeat due per worker and second, as each
+    worker's absolute 1 s schedule says."""
     heartbeat = results["heartbeat"]
     assert heartbeat["failed"] == 0
     assert heartbeat["sent"] == heartbeat["ok"] + heartbeat["in_flight"]
@@ -110,8 +111,11 @@ def _check_schedule(results: dict[str, Any], workers: int) -> None:
     assert len(steady) >= 3
     for point in steady:
         assert point["workers"] == workers
-        assert math.isclose(point["due_per_s"], workers, rel_tol=0.1), point
+    # A beat counts in the second a sender takes it: on a busy machine some are taken a
+    # little late, in the next second, so the schedule is judged over the steady seconds
+    # together (the lag histogram says how late).
     due = sum(p["due_per_s"] for p in steady)
+    assert math.isclose(due, workers * len(steady), rel_tol=0.1), [p["due_per_s"] for p in steady]
     answered = sum(p["heartbeats_per_s"] for p in steady)
     assert answered >= 0.9 * due  # due times are kept: sent, and answered by the sink
 
