@@ -64,7 +64,8 @@ clean-localstack: $(STAMP)
 # benchmarks/micro/baseline.json; `bench-baseline` rewrites that file from a fresh run.
 BENCH_JSON := .benchmarks/micro-run.json
 BENCH_MARGIN ?= 25
-BENCH_RUN = mkdir -p $(dir $(BENCH_JSON)) && $(BIN)/pytest benchmarks/micro -q \
+# pytest-benchmark times nothing under xdist: the suite's addopts (-n 2) are left out here.
+BENCH_RUN = mkdir -p $(dir $(BENCH_JSON)) && $(BIN)/pytest benchmarks/micro -q -o addopts= \
 	--benchmark-json=$(BENCH_JSON) --benchmark-columns=min,median,rounds --benchmark-sort=name
 
 bench: $(STAMP)

@@ -3,13 +3,17 @@ real gated load run whose results and report several tests read, and LocalStack'
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import pytest
 import yaml
@@ -19,6 +23,34 @@ from swfbench.activity import bootstrap
 from swfbench.client import CallRecord, SWFClient
 from swfbench.embedded import EmbeddedServer
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
+
+T = TypeVar("T")
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]) -> T:
+    """An expensive run made once for the whole test run. The suite runs on two processes
+    (pytest-xdist, `-n 2` in pyproject.toml), each with its own session fixtures: the first
+    process to ask makes the run, in a folder both share, and the other waits for it and reads
+    its outcome (a failure included) instead of making it again."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    saved = shared / f"{name}.pickle"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            folder = shared / name
+            folder.mkdir()
+            try:
+                outcome: T | BaseException = make(folder)
+            except Exception as exc:
+                outcome = exc
+            partial = saved.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(outcome))
+            partial.replace(saved)
+    loaded = pickle.loads(saved.read_bytes())
+    if isinstance(loaded, BaseException):
+        raise loaded
+    return cast(T, loaded)
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +124,10 @@ LOAD_GATES = {
 def load_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
     """`swfbench load` with gates on the embedded extended engine: a mix of outcomes (so every
     section of the report has data) and one gate that fails on purpose."""
-    base = tmp_path_factory.mktemp("load-run")
+    return made_once(tmp_path_factory, "load-run", _load_run)
+
+
+def _load_run(base: Path) -> LoadRun:
     profile = base / "mix.yaml"
     profile.write_text(
         yaml.safe_dump(
@@ -179,7 +214,11 @@ class CapacityRun:
 def capacity_run(tmp_path_factory: pytest.TempPathFactory) -> CapacityRun:
     """A short `swfbench capacity` search on the embedded engine: two steps of 4 s, both well
     within any loaded machine's reach, so the search ends with its last step held."""
-    reports = tmp_path_factory.mktemp("capacity-run") / "reports"
+    return made_once(tmp_path_factory, "capacity-run", _capacity_run)
+
+
+def _capacity_run(base: Path) -> CapacityRun:
+    reports = base / "reports"
     done = subprocess.run(
         [sys.executable, "-m", "swfbench.cli", "capacity", "--start-rate", "10",
          "--step-rate", "10", "--max-rate", "20", "--step-time", "4s", "--interval", "1s",

@@ -1,5 +1,9 @@
 """`benchmarks/emulator_matrix.py`: one command runs conformance and capacity on each emulator
-and writes the README's tables (here on plain moto alone, with a tiny capacity search)."""
+and writes the README's tables (here on plain moto alone, with a tiny capacity search).
+
+Its conformance run is `swfbench conform --engine moto`, the whole suite on plain moto: the test
+checks that run as the conform command's tests check the suite on the other engines, instead of
+running the suite on moto a second time."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from conformance.suites import check_moto_suite, written
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "emulator_matrix.py"
@@ -49,6 +55,12 @@ def test_one_command_runs_both_parts_and_writes_the_readme_tables(
     moto = [line for line in text.splitlines() if line.startswith("| plain moto |")]
     # Summary: the run's own counts, no failure, and its wire findings (all known for moto).
     (conformance,) = (out / "conformance-moto").glob("*/results.json")
+    assert (
+        f"conform --engine moto --reports-dir {out / 'conformance-moto'}: exit 0 in " in done.stdout
+    )
+    check_moto_suite(
+        written(out / "conformance-moto", (out / "conformance-moto" / "conform.log").read_text())
+    )
     counts = json.loads(conformance.read_text())["metrics"]["conformance"]
     assert counts["fail"] == 0 and counts["known_deviation"] > 0 and counts["wire"] > 0
     expected = [counts[k] for k in ("pass", "known_deviation", "fail", "fixed", "skipped", "wire")]

@@ -57,7 +57,9 @@ def test_without_python_313_it_says_so_in_one_line_and_the_tests_skip(tmp_path: 
     assert "Traceback" not in conform.stderr
     # A LocalStack test is reported SKIPPED with the reason, never passed.
     test = "tests/test_localstack.py::test_server_serves_swf_then_is_gone_after_normal_exit"
-    tests = run(sys.executable, "-m", "pytest", test, "-rs", "-p", "no:cacheprovider")
+    tests = run(
+        sys.executable, "-m", "pytest", test, "-rs", "-p", "no:cacheprovider", "-o", "addopts="
+    )
     assert tests.returncode == 0, tests.stdout
     assert "1 skipped" in tests.stdout and "passed" not in tests.stdout
     assert "SKIPPED" in tests.stdout and "needs Python 3.13" in tests.stdout

@@ -186,6 +186,8 @@ def test_benchmarks_run_and_the_baseline_names_them_all(compare: ModuleType) -> 
             "-q",
             "-p",
             "no:cacheprovider",
+            "-o",
+            "addopts=",
             "-rA",
         ],
         cwd=ROOT,

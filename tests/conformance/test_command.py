@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import textwrap
 from datetime import datetime
 from importlib import resources
@@ -20,20 +18,7 @@ from swfbench import localstack
 from swfbench.cli import main
 from swfbench.conformance.scenario import load_scenario
 
-REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "scenarios" / "conformance"
-TARGETS = REPO / "conformance" / "targets"
-
-
-def _conform(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "swfbench.cli", "conform", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from .suites import REPO, SCENARIOS, TARGETS, conform, expected_outcomes, suite
 
 
 def test_invalid_scenario_is_a_usage_error_with_one_line(
@@ -80,74 +65,15 @@ def test_every_list_the_docs_name_exists() -> None:
     assert {name for name in named if not (TARGETS / f"{name}.yaml").is_file()} == set()
 
 
-def _suite(engine: str, reports: Path, *extra: str) -> dict[str, Any]:
-    """Run the whole suite on an embedded engine; check its results against the schema."""
-    done = _conform("--engine", engine, "--reports-dir", str(reports), *extra)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "results:" in done.stdout
-    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
-    results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
-    schema = json.loads(
-        resources.files("swfbench.schemas").joinpath("conformance-results.json").read_text()
-    )
-    jsonschema.validate(results, schema)
-    assert (run_dir / "junit.xml").read_text().startswith("<?xml")
-    page = (run_dir / "index.html").read_text()
-    assert all(s["id"] in page for s in results["scenarios"])
-    assert f'href="{run_dir.name}/index.html"' in (reports / "index.html").read_text()
-    return results
-
-
-def _expected_outcomes(engine: str, results: dict[str, Any]) -> dict[str, str]:
-    """Listed scenarios are known deviations, those needing what the target lacks are skipped
-    (whether listed or not), the others pass, or are known deviations on the wire when their
-    answers broke the wire contract in ways the list names."""
-    known = TARGETS / f"{engine}.yaml"
-    listed = {e["id"] for e in yaml.safe_load(known.read_text())["known_deviations"] or []}
-    assert results["known_deviations"]["path"].endswith(f"conformance/targets/{engine}.yaml")
-    capabilities = set(results["target"]["capabilities"])
-    identities = set(results["target"]["identities"])
-    loaded = {s["id"]: load_scenario(Path(s["path"])) for s in results["scenarios"]}
-    on_wire = {s["id"] for s in results["scenarios"] if s["wire"]}
-    for scenario in results["scenarios"]:
-        assert all(finding["known"] for finding in scenario["wire"]), scenario["id"]
-
-    def expected(scenario_id: str) -> str:
-        scenario = loaded[scenario_id]
-        if not set(scenario.requires) <= capabilities or not set(scenario.identities) <= identities:
-            return "skipped"
-        return "known_deviation" if scenario_id in listed | on_wire else "pass"
-
-    return {s["id"]: expected(s["id"]) for s in results["scenarios"]}
-
-
-@pytest.mark.slow
-def test_whole_suite_on_embedded_moto_matches_its_known_deviations(tmp_path: Path) -> None:
-    results = _suite("moto", tmp_path)
-    outcomes = {s["id"]: s["outcome"] for s in results["scenarios"]}
-    assert len(outcomes) == len(list(SCENARIOS.rglob("*.yaml")))
-    assert outcomes == _expected_outcomes("moto", results)
-    assert results["target"]["engine"] == "moto"
-    assert results["target"]["clock"] == "real"
-    # Every answer of plain moto says text/html: every scenario that ran breaks the wire.
-    wire = results["metrics"]["conformance"]
-    assert wire["wire"] == wire["wire_known"] > 0 == wire["wire_unknown"]
-    ran = [s for s in results["scenarios"] if s["outcome"] != "skipped"]
-    assert all(any(f["rule"] == "content-type" for f in s["wire"]) for s in ran)
-    for scenario in results["scenarios"]:
-        assert scenario["evidence"], scenario["id"]
-        assert all(step["ended_s"] >= step["started_s"] for step in scenario["steps"])
-
-
 @pytest.mark.slow
 def test_whole_suite_on_localstack_matches_its_known_deviations(
     tmp_path: Path, localstack_env: localstack.Environment
 ) -> None:
     """CI's third emulator: no unexpected failure and no unnoticed fix against its list."""
-    results = _suite("localstack", tmp_path)
+    results = suite("localstack", tmp_path)
     outcomes = {s["id"]: s["outcome"] for s in results["scenarios"]}
     assert len(outcomes) == len(list(SCENARIOS.rglob("*.yaml")))
-    assert outcomes == _expected_outcomes("localstack", results)
+    assert outcomes == expected_outcomes("localstack", results)
     assert results["target"]["engine"] == "localstack"
     assert results["target"]["emulator_version"] == localstack_env.version
     # LocalStack's errors are its own, not moto's bare HTTP 500.
@@ -162,11 +88,11 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
     # On the real clock a timeout is seen as late as the machine schedules the scenario's next
     # poll: with both cores busy, 4.2 s for a 1.5-2.5 s window was seen. 3 s of slack holds
     # there; the virtual clock, which no load can make late, keeps the list's 1 s.
-    real = _suite("swfbench", tmp_path / "real", "--timing-slack", "3")
-    virtual = _suite("swfbench", tmp_path / "virtual", "--clock", "virtual")
+    real = suite("swfbench", tmp_path / "real", "--timing-slack", "3")
+    virtual = suite("swfbench", tmp_path / "virtual", "--clock", "virtual")
     assert (real["target"]["clock"], virtual["target"]["clock"]) == ("real", "virtual")
     by_clock = [{s["id"]: s["outcome"] for s in r["scenarios"]} for r in (real, virtual)]
-    assert by_clock[0] == by_clock[1] == _expected_outcomes("swfbench", real)
+    assert by_clock[0] == by_clock[1] == expected_outcomes("swfbench", real)
     # Not one answer of the engine departs from SWF's wire contract.
     assert real["metrics"]["conformance"]["wire"] == virtual["metrics"]["conformance"]["wire"] == 0
     # On the virtual clock, scenarios that wait on timeouts spend engine time, not wall time:
@@ -193,21 +119,21 @@ AUTH = REPO / "conformance" / "access" / "auth.yaml"
 def test_the_whole_suite_passes_on_an_engine_that_verifies_every_call(tmp_path: Path) -> None:
     # Every capability at once, on a virtual clock (the real clock is covered without --auth,
     # and for the access scenarios below): all 45, each of its calls signed and verified.
-    results = _suite(
+    results = suite(
         "swfbench", tmp_path, "--auth", str(AUTH), "--quotas", "aws", "--clock", "virtual"
     )
     assert results["target"]["capabilities"] == ["quotas", "signatures", "virtual_clock"]
     assert results["target"]["identities"] == ["admin", "restricted", "temporary"]
     assert results["target"]["identity"] == "admin"
     outcomes = {s["id"]: s["outcome"] for s in results["scenarios"]}
-    assert outcomes == _expected_outcomes("swfbench", results)
+    assert outcomes == expected_outcomes("swfbench", results)
     assert set(outcomes.values()) == {"pass"}
     access = [k for k in outcomes if k.startswith("access/")]
     assert len(access) == len(list(ACCESS.glob("*.yaml"))) >= 14
 
 
 def test_access_scenarios_pass_on_the_real_clock(tmp_path: Path) -> None:
-    done = _conform("--auth", str(AUTH), "--reports-dir", str(tmp_path), str(ACCESS))
+    done = conform("--auth", str(AUTH), "--reports-dir", str(tmp_path), str(ACCESS))
     assert done.returncode == 0, done.stdout + done.stderr
     count = len(list(ACCESS.glob("*.yaml")))
     assert f"{count} scenarios on embedded swfbench" in done.stdout
@@ -215,7 +141,7 @@ def test_access_scenarios_pass_on_the_real_clock(tmp_path: Path) -> None:
 
 
 def test_access_scenarios_are_skipped_with_the_reason_without_identities(tmp_path: Path) -> None:
-    done = _conform("--engine", "moto", "--reports-dir", str(tmp_path), str(ACCESS))
+    done = conform("--engine", "moto", "--reports-dir", str(tmp_path), str(ACCESS))
     # Every scenario skipped: the run checked nothing, which is never a pass.
     assert done.returncode == 1, done.stdout + done.stderr
     assert "nothing was checked" in done.stderr
@@ -235,7 +161,7 @@ def test_access_scenarios_fail_when_the_policy_allows_too_much(tmp_path: Path) -
         (lax / policy.name).write_text(policy.read_text())
     text = AUTH.read_text().replace("restricted-policy.json", "admin-policy.json")
     (lax / "auth.yaml").write_text(text)
-    done = _conform("--auth", str(lax / "auth.yaml"), "--reports-dir", str(tmp_path / "r"),
+    done = conform("--auth", str(lax / "auth.yaml"), "--reports-dir", str(tmp_path / "r"),
                     str(ACCESS))  # fmt: skip
     assert done.returncode == 1
     failed = set(re.findall(r" FAIL +(\S+)", done.stdout))
@@ -249,7 +175,7 @@ def test_access_scenarios_fail_when_the_policy_allows_too_much(tmp_path: Path) -
 
 
 def test_restricted_profile_is_for_real_swf_only(tmp_path: Path) -> None:
-    done = _conform("--restricted-profile", "worker", str(ACCESS))
+    done = conform("--restricted-profile", "worker", str(ACCESS))
     assert done.returncode == 252
     assert "--restricted-profile needs --aws" in done.stderr
 
@@ -261,7 +187,7 @@ EXECUTION = "quotas/heartbeat_throttled_past_execution_bucket"
 
 
 def _quota_run(tmp_path: Path, *flags: str, code: int = 0) -> tuple[str, dict[str, Any]]:
-    done = _conform(*flags, "--reports-dir", str(tmp_path), str(QUOTAS))
+    done = conform(*flags, "--reports-dir", str(tmp_path), str(QUOTAS))
     assert done.returncode == code, done.stdout + done.stderr
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     results: dict[str, Any] = json.loads((run_dir / "results.json").read_text())

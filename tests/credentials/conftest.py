@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conftest import made_once
 from swfbench.embedded import EmbeddedServer
 
 from .markers import MarkerEnvironment, marker_environment
@@ -14,7 +15,9 @@ from .markers import MarkerEnvironment, marker_environment
 
 @pytest.fixture(scope="session")
 def marker_env(tmp_path_factory: pytest.TempPathFactory) -> MarkerEnvironment:
-    return marker_environment(tmp_path_factory.mktemp("markers"))
+    # One for both test processes: the sweep's runs, made by one of them, use it, and either may
+    # judge them (the canary must be the one those runs would have touched).
+    return made_once(tmp_path_factory, "markers", marker_environment)
 
 
 @pytest.fixture(scope="session")

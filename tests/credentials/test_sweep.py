@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import made_once
 from swfbench.embedded import EmbeddedServer
 
 from .markers import MarkerEnvironment, markers_in, markers_in_files
@@ -142,25 +143,29 @@ def sweep(
     marker_env: MarkerEnvironment,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Outcome | BaseException]:
-    """Every selected case, run a few at a time before the first of them is judged."""
+    """Every selected case, run a few at a time before the first of them is judged (once for
+    both test processes: each judges the cases it is given)."""
     selected = [
         item.callspec.params["case"]
         for item in request.session.items
         if item.module is request.module and hasattr(item, "callspec")
     ]
-    base = tmp_path_factory.mktemp("sweep")
-    outcomes: dict[str, Outcome | BaseException] = {}
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
-        futures = {
-            case.id: pool.submit(run_case, case, endpoint_engine, marker_env, base / case.id)
-            for case in selected
-        }
-        for case_id, future in futures.items():
-            try:
-                outcomes[case_id] = future.result()
-            except Exception as exc:  # reported by the case's own test
-                outcomes[case_id] = exc
-    return outcomes
+
+    def run_all(base: Path) -> dict[str, Outcome | BaseException]:
+        outcomes: dict[str, Outcome | BaseException] = {}
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            futures = {
+                case.id: pool.submit(run_case, case, endpoint_engine, marker_env, base / case.id)
+                for case in selected
+            }
+            for case_id, future in futures.items():
+                try:
+                    outcomes[case_id] = future.result()
+                except Exception as exc:  # reported by the case's own test
+                    outcomes[case_id] = exc
+        return outcomes
+
+    return made_once(tmp_path_factory, "credential-sweep", run_all)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
