@@ -119,7 +119,17 @@ def test_every_duration_flag_has_the_one_duration_type() -> None:
     assert seconds == []
 
 
-@pytest.mark.parametrize(("path", "action"), DURATION_FLAGS, ids=lambda x: str(x))
+def _flag_id(value: object) -> str:
+    """A test id that is the same in every process (pytest-xdist collects in each): the
+    command's words or the flag, never an object's address."""
+    if isinstance(value, argparse.Action):
+        return value.option_strings[0]
+    if isinstance(value, list):
+        return " ".join(value) or "swfbench"
+    return str(value)
+
+
+@pytest.mark.parametrize(("path", "action"), DURATION_FLAGS, ids=_flag_id)
 def test_duration_flags_take_what_locust_takes(path: list[str], action: argparse.Action) -> None:
     parse = action.type
     assert callable(parse)
@@ -163,7 +173,7 @@ def test_number_flags_are_found() -> None:
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999"])
-@pytest.mark.parametrize(("command", "flag"), NUMBER_FLAGS, ids=lambda x: str(x))
+@pytest.mark.parametrize(("command", "flag"), NUMBER_FLAGS, ids=_flag_id)
 def test_number_flags_refuse_non_finite_values(
     command: list[str], flag: str, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
