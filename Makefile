@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest bench bench-baseline serve clean localstack conform-localstack clean-localstack matrix
 
+# pip is quiet while it installs (about two minutes the first time): say what is going on.
 $(STAMP): pyproject.toml constraints.txt
+	@echo "make: setting up $(VENV): installing swfbench and its dependencies with pip, about 2 minutes the first time..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+	@echo "make: $(VENV) is ready"
 
 # The main job on the embedded target: one activity heartbeated by hand, the conformance suite,
 # and a short load run judged against the CI gates; the suite and the load run each leave their
@@ -20,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/swfbench demo
 	$(BIN)/swfbench conform
-	$(BIN)/swfbench load --profile scenarios/load/steady.yaml --run-time 20s --gates gates/ci.yaml
+	$(BIN)/swfbench load --fleet scenarios/load/steady.yaml --run-time 20s --gates gates/ci.yaml
 
 test: $(STAMP) lint typecheck pytest
 

@@ -38,7 +38,7 @@ def run_size(workers: int, args: argparse.Namespace, out: Path) -> dict[str, Any
     path.write_text(yaml.safe_dump(profile), "utf-8")
     run_id = f"e2e-{workers}"
     command = [
-        sys.executable, "-m", "swfbench.cli", "load", "--profile", str(path), "--engine",
+        sys.executable, "-m", "swfbench.cli", "load", "--fleet", str(path), "--engine",
         args.engine, "--reports-dir", str(out), "--run-id", run_id, "--progress", "0",
     ]  # fmt: skip
     if args.processes:

@@ -27,13 +27,13 @@ from typing import Any
 
 CHILD = """
 import json, sys
-import swfbench.planner as planner
+import swfbench.plan.planner as planner
 from swfbench.cli import main
 
 mode, out = sys.argv[1], sys.argv[2]
 if mode == "per-worker":
     planner.simulate = planner.simulate_per_worker
-code = main(["plan", *sys.argv[3:], "--json", "--output", out])
+code = main(["plan", *sys.argv[3:], "--output", "json", "--save", out])
 sys.exit(0 if code in (0, 1) else code)
 """
 

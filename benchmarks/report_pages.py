@@ -32,7 +32,7 @@ QUIET_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DEMO_LOAD = ["load", "--profile", "scenarios/load/steady.yaml", "--run-time", "20s",
+DEMO_LOAD = ["load", "--fleet", "scenarios/load/steady.yaml", "--run-time", "20s",
              "--gates", "gates/ci.yaml", "--progress", "0"]  # fmt: skip
 CAPACITY = ["capacity", "--start-rate", "250", "--step-rate", "250", "--max-rate", "2000",
             "--step-time", "6s", "--interval", "0.25", "--progress", "0"]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Thin entry point: `locust -f loadtests/locustfile.py --host URL --swf-profile PROFILE.yaml`.
+"""Thin entry point: `locust -f loadtests/locustfile.py --host URL --swf-fleet FLEET.yaml`.
 
 Everything lives in the package (`swfbench.load`); see `swfbench load --help`.
 """

@@ -148,7 +148,7 @@ def _load_run(base: Path) -> LoadRun:
     gates.write_text(yaml.safe_dump(LOAD_GATES))
     reports = base / "reports"
     done = subprocess.run(
-        [sys.executable, "-m", "swfbench.cli", "load", "--profile", str(profile),
+        [sys.executable, "-m", "swfbench.cli", "load", "--fleet", str(profile),
          "--gates", str(gates), "--reports-dir", str(reports), "--run-id", "gated-run",
          "--progress", "0"],
         capture_output=True, text=True, timeout=120,

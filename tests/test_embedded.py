@@ -224,6 +224,6 @@ def test_serve_hands_the_engine_its_limits() -> None:
 def test_help_states_the_engine_limit_defaults() -> None:
     result = subprocess.run([*SWFBENCH, "serve", "--help"], capture_output=True, text=True)
     text = " ".join(result.stdout.split())
-    assert f"(default {DEFAULT_MAX_CLOSED_EXECUTIONS})" in text
-    assert f"(default {DEFAULT_MAX_CONNECTIONS}," in text
-    assert f"(default {DEFAULT_IDLE_TIMEOUT:g}s)" in text
+    assert f"(default: {DEFAULT_MAX_CLOSED_EXECUTIONS})" in text
+    assert f"(default: {DEFAULT_MAX_CONNECTIONS}," in text
+    assert f"(default: {DEFAULT_IDLE_TIMEOUT:g}s)" in text

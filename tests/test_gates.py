@@ -73,7 +73,7 @@ def test_absolute_gates(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gates = write(tmp_path / "gates.yaml", f"gates:\n  {limits}\n")
-    code, out, _ = gate(["--results", str(results), "--gates", str(gates)], capsys)
+    code, out, _ = gate([str(results), "--gates", str(gates)], capsys)
     assert code == expected
     assert ("FAIL" in out) == (expected == 1)
 
@@ -97,7 +97,7 @@ def test_baseline_gates(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gates = write(tmp_path / "gates.yaml", f"kind: load\ngates:\n  {limits}\n")
-    args = ["--results", str(results), "--gates", str(gates), "--baseline", str(baseline)]
+    args = [str(results), "--gates", str(gates), "--baseline", str(baseline)]
     code, out, _ = gate(args, capsys)
     assert code == expected
     assert "vs baseline" in out
@@ -111,9 +111,7 @@ def test_junit_has_one_case_per_gate(
         "gates:\n  heartbeat.latency.p99_ms: {max: 50}\n  heartbeat.rate_per_s: {min: 500}\n",
     )
     junit = tmp_path / "gates.xml"
-    code, out, _ = gate(
-        ["--results", str(results), "--gates", str(gates), "--junit", str(junit)], capsys
-    )
+    code, out, _ = gate([str(results), "--gates", str(gates), "--junit", str(junit)], capsys)
     assert code == 1 and "2 of 3 gates hold" in out
     suite = ElementTree.parse(junit).getroot()
     assert suite.get("tests") == "3" and suite.get("failures") == "1"
@@ -136,7 +134,7 @@ def test_junit_has_one_case_per_gate(
         ("gates:\n  heartbeat.rate_per_s: {max_decrease: 10%}\n", "needs a baseline"),
     ],
 )
-def test_bad_gates_exit_2_with_one_line(
+def test_bad_gates_exit_252_with_one_line(
     results: Path,
     tmp_path: Path,
     gates_text: str,
@@ -144,17 +142,17 @@ def test_bad_gates_exit_2_with_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     gates = write(tmp_path / "gates.yaml", gates_text)
-    code, _, err = gate(["--results", str(results), "--gates", str(gates)], capsys)
-    assert code == 2
+    code, _, err = gate([str(results), "--gates", str(gates)], capsys)
+    assert code == 252
     assert message in err and err.count("\n") == 1
 
 
 def test_gates_apply_to_a_real_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plan = tmp_path / "plan.json"
-    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(plan)])
+    main(["plan", "--workers", "20000", "--interval", "60", "--save", str(plan)])
     capsys.readouterr()
     gates = write(tmp_path / "gates.yaml", "kind: plan\ngates:\n  plan.tasks_timed_out: {max: 0}\n")
-    code, out, _ = gate(["--results", str(plan), "--gates", str(gates)], capsys)
+    code, out, _ = gate([str(plan), "--gates", str(gates)], capsys)
     assert code == 1 and "plan.tasks_timed_out" in out
 
 
@@ -171,13 +169,13 @@ def test_gates_on_real_conformance_results_land_in_its_report(
     capsys.readouterr()
     (results,) = reports.glob("*/results.json")
     shipped = Path(__file__).resolve().parents[1] / "gates/conformance.yaml"
-    code, out, _ = gate(["--results", str(results), "--gates", str(shipped)], capsys)
+    code, out, _ = gate([str(results), "--gates", str(shipped)], capsys)
     assert code == 0, out
     strict = write(
         tmp_path / "strict.yaml",
         "gates:\n  conformance.fail: {max: 0}\n  conformance.known_deviation: {max: 0}\n",
     )
-    code, out, _ = gate(["--results", str(results), "--gates", str(strict), "--report"], capsys)
+    code, out, _ = gate([str(results), "--gates", str(strict), "--report"], capsys)
     assert code == 1 and "2 of 3 gates hold" in out
     saved = json.loads(results.read_text())
     assert [g["passed"] for g in saved["gates"]] == [True, True, False]
@@ -221,13 +219,11 @@ def test_a_run_that_is_not_whole_fails_every_gates_file(
         document["status"] = status
     results = write(tmp_path / "results.json", json.dumps(document))
     gates = write(tmp_path / "gates.yaml", "gates:\n  heartbeat.latency.p99_ms: {max: 50}\n")
-    code, out, _ = gate(["--results", str(results), "--gates", str(gates)], capsys)
+    code, out, _ = gate([str(results), "--gates", str(gates)], capsys)
     assert code == 1 and "1 of 2 gates hold" in out
     status_row = next(line for line in out.splitlines() if line.startswith("run.status"))
     assert shown in status_row and status_row.endswith("FAIL")
-    code, out, _ = gate(
-        ["--results", str(results), "--gates", str(gates), "--allow-incomplete"], capsys
-    )
+    code, out, _ = gate([str(results), "--gates", str(gates), "--allow-incomplete"], capsys)
     assert code == 0 and "2 of 2 gates hold" in out and shown in out
 
 
@@ -248,7 +244,7 @@ def test_a_metric_the_run_could_not_measure_fails_its_gate(
         tmp_path / "gates.yaml",
         "gates:\n  audit.left_open: {max: 0}\n  heartbeat.delivered_ratio: {min: 0.95}\n",
     )
-    args = ["--results", str(results), "--gates", str(gates), "--allow-incomplete"]
+    args = [str(results), "--gates", str(gates), "--allow-incomplete"]
     code, out, _ = gate([*args, "--junit", str(tmp_path / "gates.xml")], capsys)
     assert code == 1 and "1 of 3 gates hold" in out
     rows = [line for line in out.splitlines() if "unknown (not measured in this run)" in line]

@@ -78,7 +78,7 @@ def test_flags_override_input_documents(
 
 def test_flag_details_override_input_details(tmp_path: Path) -> None:
     from swfbench.cli import build_parser
-    from swfbench.heartbeat_command import build_params
+    from swfbench.heartbeat.command import build_params
 
     args = build_parser().parse_args(
         [
@@ -139,8 +139,10 @@ def test_skeleton_round_trips_into_input(
     [
         ([], "required: --task-token"),
         (["--task-token", ""], "taskToken: 0 characters"),
-        (["--task-token", "t" * 1025], "taskToken: 1025 characters"),
-        (["--task-token", "t", "--details", "d" * 2049], "details: 2049 characters"),
+        (["--task-token", "t" * 1025, "--check-lengths"], "taskToken: 1025 characters"),
+        (["--task-token", "t", "--details", "d" * 2049, "--check-lengths"], "details: 2049"),
+        (["--task-token", "t", "--engine", "moto", "--endpoint-url", "http://x"], "--engine"),
+        (["--task-token", "t", "--output", "xml"], "invalid choice: 'xml'"),
         (["--task-token", "t", "--bogus"], "unrecognized arguments: --bogus"),
         (["--cli-input-json", "{}", "--cli-input-yaml", "{}"], "not allowed with argument"),
         (["--cli-input-json", "{bad"], "line 1: not valid JSON: column 2"),

@@ -15,7 +15,7 @@ import pytest
 
 from swfbench.cli import main
 from swfbench.errors import UsageError
-from swfbench.planner import (
+from swfbench.plan.planner import (
     ARRIVALS_BUDGET,
     Bucket,
     Fleet,
@@ -150,7 +150,17 @@ def test_plan_command_table_json_and_exit_codes(
 
     output = tmp_path / "plan.json"
     code = main(
-        ["plan", "--workers", "20000", "--interval", "60", "--json", "--output", str(output)]
+        [
+            "plan",
+            "--workers",
+            "20000",
+            "--interval",
+            "60",
+            "--output",
+            "json",
+            "--save",
+            str(output),
+        ]
     )
     printed = json.loads(capsys.readouterr().out)
     assert code == 1  # tasks would time out
@@ -164,17 +174,17 @@ def test_plan_command_table_json_and_exit_codes(
 def test_plan_command_takes_raised_quotas(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["plan", "--workers", "20000", "--interval", "60", "--json"]
+    args = ["plan", "--workers", "20000", "--interval", "60", "--output", "json"]
     assert main([*args, "--account-refill", "400", "--account-bucket", "25000"]) == 0
     assert json.loads(capsys.readouterr().out)["plan"]["simulations"]["spread"]["throttled"] == 0
     quotas = tmp_path / "quotas.yaml"
     quotas.write_text(
         "account: {bucket: 25000, refill_per_s: 400}\nexecution: {bucket: 1000, refill_per_s: 1000}\n"
     )
-    assert main([*args, "--quotas", str(quotas)]) == 0
+    assert main([*args, "--quotas-file", str(quotas)]) == 0
     capsys.readouterr()
     quotas.write_text("account: 5\n")
-    assert main([*args, "--quotas", str(quotas)]) == 2
+    assert main([*args, "--quotas-file", str(quotas)]) == 252
     assert "expected account and execution" in capsys.readouterr().err
 
 
@@ -206,10 +216,10 @@ def test_plan_command_takes_raised_quotas(
         ["--workers", "1000000000", "--interval", "60", "--duration", "86400"],
     ],
 )
-def test_plan_command_bad_input_exits_2_with_one_line(
+def test_plan_command_bad_input_exits_252_with_one_line(
     args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["plan", *args]) == 2
+    assert main(["plan", *args]) == 252
     captured = capsys.readouterr()
     assert captured.err.startswith("swfbench: error:") and captured.err.count("\n") == 1
     assert len(captured.err) < 300 and captured.out == ""
@@ -223,12 +233,14 @@ def test_plan_command_bad_input_exits_2_with_one_line(
         "{bucket: 1%s, refill_per_s: 160}" % ("0" * 400),
     ],
 )
-def test_plan_quotas_file_with_non_finite_or_huge_numbers_exits_2(
+def test_plan_quotas_file_with_non_finite_or_huge_numbers_exits_252(
     account: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     limits = tmp_path / "quotas.yaml"
     limits.write_text(f"account: {account}\nexecution: {{bucket: 1000, refill_per_s: 1000}}\n")
-    assert main(["plan", "--workers", "10", "--interval", "60", "--quotas", str(limits)]) == 2
+    assert (
+        main(["plan", "--workers", "10", "--interval", "60", "--quotas-file", str(limits)]) == 252
+    )
     err = capsys.readouterr().err
     assert err.startswith("swfbench: error:") and err.count("\n") == 1
 

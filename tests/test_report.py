@@ -22,7 +22,7 @@ OP = "RecordActivityTaskHeartbeat"
 @pytest.fixture
 def plan_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     path = tmp_path / "plan.json"
-    main(["plan", "--workers", "20000", "--interval", "60", "--output", str(path)])
+    main(["plan", "--workers", "20000", "--interval", "60", "--save", str(path)])
     capsys.readouterr()
     return path
 
@@ -83,13 +83,13 @@ def test_unknown_kind_renders_nothing(tmp_path: Path) -> None:
         ('{"kind": "plan"}', "is not a swfbench results file"),
     ],
 )
-def test_report_command_bad_input_exits_2(
+def test_report_command_bad_input_exits_252(
     tmp_path: Path, content: str | None, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "results.json"
     if content is not None:
         path.write_text(content)
-    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 2
+    assert main(["report", str(path), "--reports-dir", str(tmp_path / "r")]) == 252
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
@@ -137,7 +137,7 @@ def test_only_conformance_results_combine(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     args = ["report", str(conformance_runs[0]), str(plan_results), "--reports-dir", str(tmp_path)]
-    assert main(args) == 2
+    assert main(args) == 252
     assert "only conformance results combine" in capsys.readouterr().err
 
 
@@ -415,7 +415,7 @@ def test_only_two_runs_of_one_kind_compare(
 ) -> None:
     paths = {"load": str(load_run.run_dir / "results.json"), "plan": str(plan_results)}
     args = ["report", *(paths[kind] for kind in kinds), "--reports-dir", str(tmp_path / "r")]
-    assert main(args) == 2
+    assert main(args) == 252  # a usage error, as in every command
     err = capsys.readouterr().err
     assert "compare exactly two load runs" in err or "only conformance results" in err
     assert err.count("\n") == 1 and not (tmp_path / "r").exists()

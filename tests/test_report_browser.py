@@ -88,7 +88,7 @@ def _interrupted_load(tmp_path: Path) -> Path:
         )
     )
     run = Run(
-        ["load", "--profile", str(profile), "--reports-dir", str(tmp_path / "reports"),
+        ["load", "--fleet", str(profile), "--reports-dir", str(tmp_path / "reports"),
          "--run-id", "interrupted-run", "--progress", "0.5"],
         tmp_path,
     )  # fmt: skip
@@ -114,7 +114,7 @@ def site(
     reports = base / "reports"
     interrupted = _interrupted_load(base / "interrupted")
     plan = base / "plan.json"
-    assert main(["plan", "--workers", "9000", "--interval", "60", "--output", str(plan)]) in (0, 1)
+    assert main(["plan", "--workers", "9000", "--interval", "60", "--save", str(plan)]) in (0, 1)
     conform = base / "conform"
     scenario = Path(__file__).resolve().parents[1] / "scenarios/conformance/cancellation"
     code = main(

@@ -103,12 +103,12 @@ def saved_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _commands(profile: Path, saved: Path, gates: Path) -> dict[str, list[str]]:
     return {
-        "load": ["load", "--profile", str(profile), "--progress", "0"],
+        "load": ["load", "--fleet", str(profile), "--progress", "0"],
         "capacity": ["capacity", "--start-rate", "10", "--max-rate", "10", "--step-time", "4"],
         "conform": ["conform", "-k", "resets_timeout"],
         "plan": ["plan", "--workers", "100", "--interval", "10", "--report"],
         "report": ["report", str(saved)],
-        "gate": ["gate", "--results", str(saved), "--gates", str(gates), "--report"],
+        "gate": ["gate", str(saved), "--gates", str(gates), "--report"],
     }
 
 

@@ -23,8 +23,8 @@ def test_a_reused_run_id_is_refused_and_the_earlier_run_kept(load_run: LoadRun) 
     assert "junit.xml" in before
     profile = ROOT / "scenarios" / "load" / "steady.yaml"
     for command, code in (
-        (["load", "--profile", str(profile)], ExitCode.USAGE),
-        (["capacity"], 2),  # capacity's usage errors exit 2, as analysis tools do
+        (["load", "--fleet", str(profile)], ExitCode.USAGE),
+        (["capacity"], ExitCode.USAGE),
     ):
         done = subprocess.run(
             [*SWFBENCH, *command, "--run-id", "gated-run", "--reports-dir", str(load_run.reports)],
@@ -38,7 +38,7 @@ def test_a_reused_run_id_is_refused_and_the_earlier_run_kept(load_run: LoadRun) 
 
 def test_a_run_id_that_leaves_the_reports_dir_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(ROOT / "scenarios" / "load" / "steady.yaml"),
+        [*SWFBENCH, "load", "--fleet", str(ROOT / "scenarios" / "load" / "steady.yaml"),
          "--run-id", "../../escaped", "--reports-dir", str(tmp_path / "reports")],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip

@@ -26,7 +26,7 @@ def _commands(reports: Path) -> dict[str, list[str]]:
         "heartbeat": ["heartbeat", "--task-token", "t"],
         "activity start": ["activity", "start"],
         "demo": ["demo"],
-        "load": ["load", "--profile", PROFILE, "--run-time", "2s", "--reports-dir", str(reports)],
+        "load": ["load", "--fleet", PROFILE, "--run-time", "2s", "--reports-dir", str(reports)],
         "capacity": ["capacity", "--max-rate", "50", "--step-time", "4s", "--reports-dir", str(reports)],
         "conform": ["conform", str(REPO / "scenarios" / "conformance"), "--reports-dir", str(reports)],
     }  # fmt: skip

@@ -98,6 +98,11 @@ def bootstrap(
                 raise
 
 
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
@@ -124,6 +129,11 @@ class ActivityHandle:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "client"}
+
+    def to_swf(self) -> dict[str, Any]:
+        """The handle in SWF's own member names (`taskToken`, `workflowId`, `runId`, ...),
+        as `swfbench activity start` prints it for `heartbeat --cli-input-json` and scripts."""
+        return {_camel(name): value for name, value in self.to_dict().items()}
 
     # Worker side ---------------------------------------------------------------------------
 

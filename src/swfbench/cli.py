@@ -3,144 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from swfbench import __version__, plan_command, redact
+from swfbench import __version__, redact
 from swfbench.errors import (
-    EndpointURLError,
     ExitCode,
     SwfbenchError,
-    UsageError,
     exit_codes_help,
     one_line,
 )
 from swfbench.interrupts import Interrupts
-from swfbench.options import ArgumentParser, add_engine_options, port, target_spec
+from swfbench.options import (
+    ArgumentParser,
+)
+from swfbench.plan import command as plan_command
 
 if TYPE_CHECKING:
-    from swfbench.activity import Timeout
+    pass
 
 # Commands import what they need (boto3, Locust, moto) when they are registered or run, so a
 # command that needs none of it, such as `plan`, starts quickly.
 
 
-def _timeout(value: str) -> Timeout:
-    if value.upper() == "NONE":
-        return "NONE"
-    if value.isdigit() and len(value) <= 8:
-        return int(value)
-    raise argparse.ArgumentTypeError(f"{value!r} is not whole seconds (at most 8 digits) or NONE")
-
-
-def _register_serve(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="run the embedded SWF server in the foreground for other tools",
-        description="Run the embedded SWF server on 127.0.0.1 until Ctrl-C. Point any SWF "
-        "client at the printed endpoint, e.g. swfbench heartbeat --endpoint-url URL. With "
-        "--auth FILE it verifies every request's SigV4 signature and the signer's IAM "
-        "policies, as SWF does (clients then sign with --endpoint-url URL --auth FILE).",
-    )
-    parser.add_argument(
-        "--port",
-        type=port,
-        default=None,
-        help="port to listen on, 1 to 65535 (default, or 0: a free one)",
-    )
-    add_engine_options(parser)
-    parser.set_defaults(run=_serve, endpoint_url=None, aws=False)
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from swfbench.embedded import EmbeddedServer
-
-    spec = target_spec(args, port=args.port or None)
-    with EmbeddedServer(
-        engine=spec.engine, port=spec.port, extra_args=spec.embedded_args
-    ) as server:
-        print(f"SWF endpoint {server.url} ({args.engine}); Ctrl-C stops it", flush=True)
-        if spec.auth is not None:
-            names = ", ".join(spec.auth.identities)
-            print(f"signatures and IAM policies enforced for: {names} ({spec.auth.path})")
-        try:
-            code = server.wait()
-        except KeyboardInterrupt:
-            # Stopped as asked; still 130, as every command stopped by a signal.
-            return ExitCode.INTERRUPTED
-    print(f"the {args.engine} server exited with code {code}", file=sys.stderr)
-    return ExitCode.OTHER
-
-
-def _register_activity(subparsers: Any) -> None:
-    from swfbench.activity import DEFAULT_DOMAIN, ActivityTimeouts
-    from swfbench.options import add_target_options
-
-    parser = subparsers.add_parser("activity", help="start activity tasks by hand")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    start = actions.add_parser(
-        "start",
-        help="start one activity task through the real SWF flow and print its handle as JSON",
-        description="Register the domain and types if needed, start a workflow execution, "
-        "schedule one activity task with the given timeouts and poll it, then print the handle "
-        "(task token, workflow id, run id, activity id, event ids) as JSON.",
-    )
-    defaults = ActivityTimeouts()
-    for name, default in (
-        ("heartbeat", defaults.heartbeat),
-        ("start-to-close", defaults.start_to_close),
-        ("schedule-to-start", defaults.schedule_to_start),
-        ("schedule-to-close", defaults.schedule_to_close),
-    ):
-        start.add_argument(
-            f"--{name}-timeout",
-            type=_timeout,
-            default=default,
-            metavar="S",
-            help=f"seconds or NONE (default: {default})",
-        )
-    start.add_argument(
-        "--domain", default=DEFAULT_DOMAIN, help=f"SWF domain (default: {DEFAULT_DOMAIN})"
-    )
-    start.add_argument(
-        "--no-poll",
-        action="store_true",
-        help="leave the task scheduled (no worker has taken it, so there is no token yet)",
-    )
-    add_target_options(start)
-    start.set_defaults(run=_activity_start)
-
-
-def _activity_start(args: argparse.Namespace) -> int:
-    from swfbench.activity import ActivityTimeouts, bootstrap, start_activity
-    from swfbench.client import SWFClient
-    from swfbench.options import target_spec
-    from swfbench.target import open_target
-
-    timeouts = ActivityTimeouts(
-        heartbeat=args.heartbeat_timeout,
-        start_to_close=args.start_to_close_timeout,
-        schedule_to_start=args.schedule_to_start_timeout,
-        schedule_to_close=args.schedule_to_close_timeout,
-    )
-    with open_target(target_spec(args)) as target:
-        if target.kind == "embedded":
-            print(
-                "note: the embedded target stops when this command ends; to keep the task, run "
-                "`swfbench serve` and pass its endpoint with --endpoint-url",
-                file=sys.stderr,
-            )
-        client = SWFClient(target)
-        bootstrap(client, args.domain)
-        handle = start_activity(
-            client, domain=args.domain, timeouts=timeouts, start=not args.no_poll
-        )
-    print(json.dumps(handle.to_dict(), indent=4))
-    return ExitCode.OK
+EXAMPLES = """\
+examples:
+  make demo                                   # what swfbench is for, in 30 s
+  swfbench heartbeat --task-token TOKEN --query cancelRequested --output text
+  swfbench conform --engine moto              # where plain moto departs from SWF
+  swfbench load --fleet scenarios/load/steady.yaml --gates gates/ci.yaml
+  swfbench capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s
+  swfbench plan --workers 20000 --interval 60s
+  swfbench report reports/RUN/results.json
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml
+"""
 
 
 def build_parser(command: str | None = None) -> ArgumentParser:
@@ -151,7 +50,9 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         prog="swfbench",
         description="Load generation and conformance benchmarking for Amazon SWF's "
         "RecordActivityTaskHeartbeat. With no endpoint, every command runs against an embedded "
-        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF.",
+        "SWF server on loopback; --endpoint-url picks an emulator, --aws real SWF. "
+        "`swfbench COMMAND --help` explains each command, with examples.",
+        epilog=EXAMPLES,
     )
     parser.add_argument("--version", action="version", version=f"swfbench {__version__}")
     # Commands without --log-level leave logging at its default.
@@ -161,22 +62,22 @@ def build_parser(command: str | None = None) -> ArgumentParser:
         plan_command.register(subparsers)
         _add_common(parser)
         return parser
-    from swfbench import (
-        capacity_command,
-        demo,
-        gate_command,
-        heartbeat_command,
-        report_command,
-    )
+    from swfbench.capacity import command as capacity_command
     from swfbench.conformance import command as conform_command
+    from swfbench.demo import command as demo_command
+    from swfbench.engine import command as serve_command
+    from swfbench.gate import command as gate_command
+    from swfbench.heartbeat import activity_command
+    from swfbench.heartbeat import command as heartbeat_command
     from swfbench.load import command as load_command
+    from swfbench.report import command as report_command
 
-    demo.register(subparsers)
+    demo_command.register(subparsers)
     heartbeat_command.register(subparsers)
     conform_command.register(subparsers)
     load_command.register(subparsers)
-    _register_activity(subparsers)
-    _register_serve(subparsers)
+    activity_command.register(subparsers)
+    serve_command.register(subparsers)
     plan_command.register(subparsers)
     capacity_command.register(subparsers)
     report_command.register(subparsers)
@@ -191,14 +92,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 def _add_common(parser: argparse.ArgumentParser) -> None:
     """What every command has: --log-level, and the one exit-code table at the end of its
     --help."""
-    parser.epilog = exit_codes_help()
+    parser.epilog = (parser.epilog + "\n" if parser.epilog else "") + exit_codes_help()
     parser.add_argument(
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
         default=argparse.SUPPRESS,
         help="print Python's log records of this level and above on stderr (botocore's, "
-        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level",
+        "Locust's, ...); key ids, secrets, tokens and signatures are masked at every level "
+        "(default: none set, so Python prints warnings and errors only)",
     )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -213,10 +115,6 @@ def _configure_logging(level: str | None) -> None:
         )
 
 
-USAGE_EXIT_CODES = {"plan": 2, "capacity": 2, "report": 2, "gate": 2}
-"""Commands whose usage errors exit 2, as analysis tools do; the rest follow AWS CLI's 252."""
-
-
 COMMANDS = frozenset(
     {"demo", "heartbeat", "conform", "load", "activity", "serve", "plan", "capacity", "report"}
     | {"gate"}
@@ -225,10 +123,6 @@ COMMANDS = frozenset(
 
 def _command(argv: Sequence[str]) -> str:
     return next((arg for arg in argv if arg in COMMANDS), "")
-
-
-def _usage_exit_code(argv: Sequence[str]) -> int:
-    return USAGE_EXIT_CODES.get(_command(argv), ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -243,9 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.interrupts = interrupts
             code: int = args.run(args)
             return code
-        except UsageError as exc:
-            print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
-            return exc.exit_code if isinstance(exc, EndpointURLError) else _usage_exit_code(argv)
         except SwfbenchError as exc:
             print(f"swfbench: error: {one_line(exc)}", file=sys.stderr)
             return exc.exit_code

@@ -6,12 +6,14 @@ the conformance runner passes a recorder. Errors surface as `SWFError` with the 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import urllib3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
@@ -83,13 +85,20 @@ def _ignore(_: CallRecord) -> None:
     pass
 
 
-def _botocore_config(connect_s: float, read_s: float) -> Config:
+POOL_CONNECTIONS = 64
+"""Connections a client keeps for reuse, at least; a fleet's client keeps one per worker."""
+
+
+def _botocore_config(connect_s: float, read_s: float, pool: int = POOL_CONNECTIONS) -> Config:
     return Config(
         # One attempt: a throttled or failed call must be seen by the harness, not retried away.
         retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=connect_s,
-        read_timeout=read_s,
-        max_pool_connections=64,
+        # No timeout at all (heartbeat's --cli-read-timeout 0) is None to botocore.
+        connect_timeout=connect_s if math.isfinite(connect_s) else None,
+        read_timeout=read_s if math.isfinite(read_s) else None,
+        # Every caller holding a connection at once gets one back into the pool afterwards: a
+        # pool smaller than its callers discards connections ("Connection pool is full").
+        max_pool_connections=max(POOL_CONNECTIONS, pool),
     )
 
 
@@ -138,12 +147,16 @@ class SWFClient:
         target: Target,
         observer: CallObserver | None = None,
         exchanges: ExchangeObserver | None = None,
+        *,
+        pool: int = POOL_CONNECTIONS,
     ) -> None:
-        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it."""
+        """`exchanges`, if given, sees every HTTP answer as it came, before botocore parses it.
+        `pool`: how many callers may use the client at once (greenlets of a fleet)."""
         self.target = target
         self.observer = observer or _ignore
         self.timeouts: ClientTimeouts = target.timeouts
         self._exchanges = exchanges
+        self._pool = pool
         self._boto = self._client(self.timeouts.read_s)
         self._boto_poll: Any = None
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
@@ -152,14 +165,22 @@ class SWFClient:
         kwargs: dict[str, Any] = {
             "region_name": self.target.region,
             "endpoint_url": self.target.endpoint_url,
-            "config": _botocore_config(self.timeouts.connect_s, read_s),
+            "config": _botocore_config(self.timeouts.connect_s, read_s, self._pool),
         }
+        if self.target.verify is not True:
+            kwargs["verify"] = self.target.verify
+        if self.target.verify is False:
+            # Asked for (--no-verify-ssl): no warning per request on stderr.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         if self.target.credentials is not None:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = self.target.credentials
             kwargs["aws_session_token"] = self.target.session_token
-        # The target's kind picks the session: an emulator's reads no AWS setup at all.
+        # The target's kind picks the session: an emulator's reads no AWS setup at all; real
+        # SWF's is the standard chain, or the named profile's (--profile).
         target = self.target
-        session = emulator_session() if target.emulator else aws_session(target.region)
+        session = (
+            emulator_session() if target.emulator else aws_session(target.region, target.profile)
+        )
         client = session.client("swf", **kwargs)
         if self._exchanges is not None:
             client.meta.events.register("before-parse.swf", _exchange_hook(self._exchanges))

@@ -1,8 +1,7 @@
 """One base error for everything swfbench reports to a person, each kind with its own exit code.
 
-The exit codes of the `heartbeat` command follow AWS CLI v2 (252 usage, 253 configuration,
-254 service error, 255 anything else); the other kinds get codes of their own so that a script
-can tell them apart.
+Every command's exit codes follow AWS CLI v2 (252 usage, 253 configuration, 254 service error,
+255 anything else); the other kinds get codes of their own so that a script can tell them apart.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         "scenario, a plan in which tasks time out, a capacity search with no knee; or a "
         "conformance run that checked nothing",
     ),
-    (2, "usage error in plan, capacity, report and gate (analysis tools' convention)"),
     (
         130,
         "interrupted by Ctrl-C, SIGTERM or SIGHUP: whatever ran is written, marked "
@@ -52,7 +50,11 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (249, "the embedded server could not start (e.g. --port in use)"),
     (250, "the endpoint did not answer, or not within the client's connect or read timeout"),
     (251, "the endpoint answered, but not as SWF does (an HTTP error without an AWS code)"),
-    (252, "usage error: bad flag, parameter, input file or endpoint URL (any command)"),
+    (
+        252,
+        "usage error, in every command: a bad or misspelt flag, a flag that does not apply, a "
+        "bad parameter, input file or endpoint URL; nothing was run",
+    ),
     (
         253,
         "missing or broken configuration for real SWF (--aws only): credentials, region, "
@@ -81,9 +83,19 @@ MAX_LINE = 400
 """Characters of an error line: a 5,000-digit flag value is quoted, not printed whole."""
 
 
+MAX_WORD = 200
+"""Characters of one word of an error line: a long value a service quotes back (SWF's
+ValidationException repeats the whole 2,049-character details) keeps its start and its length,
+so the reason after it still fits the line."""
+
+
+def _shortened(word: str) -> str:
+    return word if len(word) <= MAX_WORD else f"{word[:60]}...({len(word):,} characters)"
+
+
 def one_line(error: object) -> str:
     """An error as one line of at most `MAX_LINE` characters."""
-    text = " ".join(str(error).split())
+    text = " ".join(_shortened(word) for word in str(error).split())
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 14] + " ... (cut)"
 
 
@@ -100,8 +112,8 @@ class UsageError(SwfbenchError):
 
 
 class EndpointURLError(UsageError):
-    """A malformed endpoint URL. Exit 252 in every command, even those whose other usage
-    errors exit 2, as the AWS CLI's own --endpoint-url check does."""
+    """A malformed endpoint URL (or SWFBENCH_ENDPOINT_URL), found as the command line is
+    parsed, as the AWS CLI's own --endpoint-url check does."""
 
 
 class ConfigurationError(SwfbenchError):

@@ -21,7 +21,7 @@ import boto3
 import botocore.session
 from botocore.configprovider import BOTOCORE_DEFAUT_SESSION_VARIABLES
 from botocore.credentials import CredentialResolver
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ProfileNotFound
 
 from swfbench.errors import ConfigurationError
 
@@ -61,17 +61,22 @@ def _problem(exc: Exception) -> str:
 
 
 def aws_session(region: str | None = None, profile: str | None = None) -> boto3.session.Session:
-    """A session on the standard chain (`--aws` only); its setup problems are one line."""
+    """A session on the standard chain, or on the named profile (`--aws --profile NAME`, as the
+    AWS CLI's --profile), `--aws` only; its setup problems are one line."""
     try:
         return boto3.session.Session(region_name=region, profile_name=profile)
+    except ProfileNotFound:
+        raise ConfigurationError(
+            f"--profile: no AWS profile named {profile!r} (see aws configure list-profiles)"
+        ) from None
     except BotoCoreError as exc:
         raise ConfigurationError(f"--aws: {_problem(exc)}") from None
 
 
-def resolve_aws(region: str | None) -> AwsSetup:
-    """Region, credentials and endpoint for `--aws`, checked now: a missing or broken setup is
-    one line (exit 253) before anything runs."""
-    session = aws_session(region)
+def resolve_aws(region: str | None, profile: str | None = None) -> AwsSetup:
+    """Region, credentials and endpoint for `--aws` (of the named profile, if any), checked
+    now: a missing or broken setup is one line (exit 253) before anything runs."""
+    session = aws_session(region, profile)
     try:
         if session.region_name is None:
             raise ConfigurationError(
@@ -91,10 +96,11 @@ def resolve_aws(region: str | None) -> AwsSetup:
     return AwsSetup(region=session.region_name, endpoint_url=endpoint.rstrip("/"))
 
 
-def aws_credentials(region: str) -> tuple[str, str, str | None]:
-    """The standard chain's current keys (`--aws` only): key id, secret, session token."""
+def aws_credentials(region: str, profile: str | None = None) -> tuple[str, str, str | None]:
+    """The standard chain's (or the named profile's) current keys (`--aws` only): key id,
+    secret, session token."""
     try:
-        found = aws_session(region).get_credentials()
+        found = aws_session(region, profile).get_credentials()
         frozen = found.get_frozen_credentials() if found is not None else None
     except BotoCoreError as exc:
         raise ConfigurationError(f"--aws: {_problem(exc)}") from None

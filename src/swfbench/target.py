@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -79,11 +80,32 @@ class TargetSpec:
     identity: str | None = None
     """Which identity of `auth` swfbench's calls sign as (None: the file's default)."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
+    profile: str | None = None
+    """With `aws`: the AWS named profile whose credentials and region the calls use."""
+    verify: bool | str = True
+    """TLS certificate checks: True, False (--no-verify-ssl) or a CA bundle's path."""
 
     def __post_init__(self) -> None:
         if self.aws and self.endpoint_url:
             raise UsageError(
                 "--aws and --endpoint-url are exclusive: choose real SWF or an endpoint"
+            )
+        if self.profile is not None and (
+            self.profile.endswith((".yaml", ".yml")) or Path(self.profile).is_file()
+        ):
+            raise UsageError(
+                f"--profile {self.profile}: --profile names an AWS profile (for --aws), as in "
+                "the AWS CLI; a fleet file is --fleet FILE, in swfbench load"
+            )
+        if self.verify is not True and not self.aws and not self.endpoint_url:
+            raise UsageError(
+                "--no-verify-ssl and --ca-bundle apply to HTTPS endpoints (--aws, or an https "
+                "--endpoint-url); the embedded target is plain HTTP on loopback"
+            )
+        if self.profile is not None and not self.aws:
+            raise UsageError(
+                f"--profile {self.profile} names an AWS profile: it applies to real SWF only "
+                "(add --aws); emulators never get your AWS credentials"
             )
         if self.endpoint_url:
             check_endpoint_url(self.endpoint_url)
@@ -139,6 +161,10 @@ class Target:
     identity: str | None = None
     """The name of the `--auth` identity the calls sign as, for reports."""
     timeouts: ClientTimeouts = field(default_factory=ClientTimeouts)
+    profile: str | None = None
+    """Real SWF only: the AWS named profile of the credential chain (None: the default)."""
+    verify: bool | str = True
+    """TLS certificate checks: True, False, or a CA bundle's path (botocore's `verify`)."""
 
     def __post_init__(self) -> None:
         if self.kind != "aws" and self.credentials is None:
@@ -180,10 +206,17 @@ class Target:
         )
 
 
-def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
-    setup = resolve_aws(region)
+def _aws_target(
+    region: str | None, timeouts: ClientTimeouts, profile: str | None, verify: bool | str
+) -> Target:
+    setup = resolve_aws(region, profile)
     return Target(
-        kind="aws", endpoint_url=setup.endpoint_url, region=setup.region, timeouts=timeouts
+        kind="aws",
+        endpoint_url=setup.endpoint_url,
+        region=setup.region,
+        timeouts=timeouts,
+        profile=profile,
+        verify=verify,
     )
 
 
@@ -191,7 +224,7 @@ def _aws_target(region: str | None, timeouts: ClientTimeouts) -> Target:
 def open_target(spec: TargetSpec) -> Iterator[Target]:
     """Yield a reachable target; an embedded server lives exactly as long as the block."""
     if spec.aws:
-        yield _aws_target(spec.region, spec.timeouts)
+        yield _aws_target(spec.region, spec.timeouts, spec.profile, spec.verify)
         return
     region = spec.region or EMULATOR_REGION
     identity = spec.signing_identity()
@@ -202,6 +235,7 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
             region=region,
             credentials=EMULATOR_CREDENTIALS,
             timeouts=spec.timeouts,
+            verify=spec.verify,
         )
         yield target.as_identity(identity) if identity else target
         return

@@ -95,16 +95,20 @@ def test_extended_engine_passes_everything_on_real_and_virtual_clocks(tmp_path: 
     assert by_clock[0] == by_clock[1] == expected_outcomes("swfbench", real)
     # Not one answer of the engine departs from SWF's wire contract.
     assert real["metrics"]["conformance"]["wire"] == virtual["metrics"]["conformance"]["wire"] == 0
-    # On the virtual clock, scenarios that wait on timeouts spend engine time, not wall time.
+    # On the virtual clock, scenarios that wait on timeouts spend engine time, not wall time:
+    # together about 25 s of engine time in under 2 s of wall time on an idle machine. Judged
+    # on the sums, since one 1 s scenario can take more than 1 s of wall time when both cores
+    # are busy; on the real clock the sums are about equal, so this still fails there.
+    engine_s = wall_s = 0.0
     for scenario in virtual["scenarios"]:
         if scenario["id"].startswith("timeouts/"):
             wall = datetime.fromisoformat(scenario["ended_at"]) - datetime.fromisoformat(
                 scenario["started_at"]
             )
-            # Engine time passed beyond the wall time spent (a ratio, not a fixed wall
-            # budget that a loaded machine can overrun).
             assert scenario["duration_s"] >= 1.0, scenario["id"]
-            assert scenario["duration_s"] > wall.total_seconds(), scenario["id"]
+            engine_s += scenario["duration_s"]
+            wall_s += wall.total_seconds()
+    assert engine_s > 2 * wall_s, (engine_s, wall_s)
 
 
 ACCESS = SCENARIOS / "access"

@@ -93,7 +93,7 @@ def argv(case: Case, url: str, work: Path, profile: Path) -> list[str]:
     if case.command == "conform":
         return [*SWFBENCH, "conform", *SCENARIO_FILES, *reports, *target, *level]
     if case.command == "load":
-        load = ["load", "--profile", str(profile), "--progress", "0"]
+        load = ["load", "--fleet", str(profile), "--progress", "0"]
         return [*SWFBENCH, *load, *reports, *target, *level]
     if case.command == "capacity":
         steps = ["--start-rate", "4", "--max-rate", "4", "--step-time", "4", "--interval", "0.5"]
@@ -108,7 +108,7 @@ def argv(case: Case, url: str, work: Path, profile: Path) -> list[str]:
         ]
     return [
         *(sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py")),
-        *("--headless", "--only-summary", "--host", url, "--swf-profile", str(profile)),
+        *("--headless", "--only-summary", "--host", url, "--swf-fleet", str(profile)),
         *("--loglevel", case.level),
     ]
 

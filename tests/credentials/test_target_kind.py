@@ -94,7 +94,7 @@ def test_an_endpoint_that_looks_like_aws_gets_dummy_keys(
     path = "/.amazonaws.com" if where == "path" else ""
     with Recorder(endpoint_engine.port, path=path) as wire:
         url = wire.url
-        command = [*SWFBENCH, "load", "--profile", str(profile), "--progress", "0"]
+        command = [*SWFBENCH, "load", "--fleet", str(profile), "--progress", "0"]
         command += ["--reports-dir", str(reports), "--log-level", "DEBUG"]
         if where == "hostname":
             hosts = tmp_path / "hosts"
@@ -127,7 +127,7 @@ def test_plain_locust_against_an_aws_looking_host_gets_dummy_keys(
     with Recorder(endpoint_engine.port, path="/.amazonaws.com") as wire:
         done = run(
             [sys.executable, "-m", "locust", "-f", LOCUSTFILE, "--headless", "--only-summary",
-             "--host", wire.url, "--swf-profile", str(profile), "--loglevel", "DEBUG"],
+             "--host", wire.url, "--swf-fleet", str(profile), "--loglevel", "DEBUG"],
             marker_env.env, tmp_path,
         )  # fmt: skip
         sent = wire.sent
@@ -157,7 +157,7 @@ def test_emulator_targets_read_no_aws_setup(
     env = broken_aws_setup(marker_env, tmp_path, how)
     done = run([*SWFBENCH, "activity", "start"], env, tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout)["task_token"]
+    assert json.loads(done.stdout)["taskToken"]
     scenarios = ROOT / "scenarios" / "conformance" / "heartbeat"
     done = run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-q",
@@ -188,7 +188,7 @@ def test_aws_setup_problems_are_one_line_and_exit_253(
         env["AWS_EC2_METADATA_DISABLED"] = "true"
     args = {
         "heartbeat": ["heartbeat", "--task-token", "x"],
-        "load": ["load", "--profile", str(profile), "--reports-dir", str(tmp_path / "r")],
+        "load": ["load", "--fleet", str(profile), "--reports-dir", str(tmp_path / "r")],
         "conform": ["conform", "--reports-dir", str(tmp_path / "r")],
     }[command]
     done = run([*SWFBENCH, *args, "--aws"], env, ROOT, timeout=60)
@@ -211,7 +211,7 @@ def test_aws_endpoint_is_resolved_once_for_every_path(
         env = {**marker_env.env, "AWS_ENDPOINT_URL_SWF": wire.url}
         env.pop("AWS_PROFILE")  # the environment's keys are the chain's: its first source
         done = run(
-            [*SWFBENCH, "load", "--aws", "--region", "us-east-1", "--profile", str(profile),
+            [*SWFBENCH, "load", "--aws", "--region", "us-east-1", "--fleet", str(profile),
              "--progress", "0", "--reports-dir", str(tmp_path / "r"), "--log-level", "DEBUG"],
             env, ROOT,
         )  # fmt: skip
@@ -255,7 +255,7 @@ def test_the_locust_master_listens_where_told_and_loopback_by_default(
     """Locust's protocol has no authentication: a master once listened on every interface.
     Now loopback (127.0.0.1) unless --master-bind-host names another address."""
     port = free_port()
-    command = [*SWFBENCH, "load", "--profile", str(profile), "--master", "--expect-workers", "1"]
+    command = [*SWFBENCH, "load", "--fleet", str(profile), "--master", "--expect-workers", "1"]
     command += ["--master-port", str(port), "--reports-dir", str(tmp_path / "r")]
     if bind:
         command += ["--master-bind-host", bind]
@@ -283,7 +283,7 @@ def test_processes_master_listens_on_loopback(profile: Path, tmp_path: Path) -> 
     long = tmp_path / "long.yaml"
     long.write_text(yaml.safe_dump(data))
     process = subprocess.Popen(
-        [*SWFBENCH, "load", "--profile", str(long), "--processes", "2", "--progress", "0",
+        [*SWFBENCH, "load", "--fleet", str(long), "--processes", "2", "--progress", "0",
          "--reports-dir", str(tmp_path / "r")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -315,7 +315,7 @@ def test_processes_master_listens_on_loopback(profile: Path, tmp_path: Path) -> 
 
 def test_locust_args_cannot_set_the_target_kind(profile: Path, tmp_path: Path) -> None:
     done = run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--locust-args", "--swf-target aws"],
+        [*SWFBENCH, "load", "--fleet", str(profile), "--locust-args", "--swf-target aws"],
         dict(os.environ),
         tmp_path,
     )

@@ -81,7 +81,7 @@ def load(tmp_path: Path) -> Callable[..., Run]:
         path.write_text(yaml.safe_dump(profile or fleet()))
         reports = tmp_path / "reports"
         command = [
-            *SWFBENCH, "load", "--profile", str(path), "--endpoint-url", endpoint,
+            *SWFBENCH, "load", "--fleet", str(path), "--endpoint-url", endpoint,
             "--reports-dir", str(reports), "--run-id", "run", "--progress", "1", *flags,
         ]  # fmt: skip
         if gates:

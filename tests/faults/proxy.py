@@ -189,8 +189,8 @@ class FaultProxy:
         if operation in self.replace:
             body = self.replace[operation]
             head = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
-            client.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
             self._count(f"replaced:{operation}")
+            client.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
             return True
         try:
             answer = self._forward(head + body)
@@ -211,8 +211,10 @@ class FaultProxy:
             client.sendall(answer[: len(answer) // 2])
             _reset(client)
             return False
-        client.sendall(answer)
+        # Counted before it is sent: the client may read it and the test read the counts
+        # before this thread runs again.
         self._count(f"answered:{operation}")
+        client.sendall(answer)
         return True
 
     def _pass(self, client: socket.socket, request: bytes, operation: str) -> bool:
@@ -222,8 +224,8 @@ class FaultProxy:
             self._count("upstream_down")
             _reset(client)
             return False
-        client.sendall(answer)
         self._count(f"answered:{operation}")
+        client.sendall(answer)
         return True
 
     def _forward(self, request: bytes) -> bytes:

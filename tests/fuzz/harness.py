@@ -32,6 +32,9 @@ class NotSWF(http.server.BaseHTTPRequestHandler):
     first call with exit 251, at once (an error that is not retried), starting nothing."""
 
     def do_POST(self) -> None:
+        # Read the body first: a socket closed with unread data sends a reset, not the answer,
+        # and a reset is a transient error that the client tries again.
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(404)
         self.send_header("Content-Length", "0")
         self.end_headers()

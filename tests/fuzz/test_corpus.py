@@ -97,9 +97,9 @@ def test_cli_input_yaml(path: Path) -> None:
 
 @pytest.mark.parametrize("path", corpus("quotas"), ids=lambda p: p.name)
 def test_plan_quota_files(path: Path, tmp_path: Path) -> None:
-    run_cli(["plan", "--workers", "10", "--interval", "5", "--quotas", str(path)], tmp_path).check(
-        path
-    )
+    run_cli(
+        ["plan", "--workers", "10", "--interval", "5", "--quotas-file", str(path)], tmp_path
+    ).check(path)
 
 
 @pytest.mark.parametrize("path", corpus("results"), ids=lambda p: p.name)
@@ -108,7 +108,7 @@ def test_results_files(path: Path, tmp_path: Path) -> None:
     outcome.check(path)
     assert outcome.code != 0, outcome.stdout  # none of these is a results file to draw
     gates = str(ROOT / "gates" / "ci.yaml")
-    run_cli(["gate", "--results", str(path), "--gates", gates], tmp_path).check(path)
+    run_cli(["gate", str(path), "--gates", gates], tmp_path).check(path)
     # Nothing outside the reports directory.
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["reports"])
 
@@ -120,7 +120,7 @@ def placeholders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     profile.write_text("name: corpus\nrun_time_s: 2\nfleet: {workers: 1, spawn_rate: 1}\n")
     gates = where / "gates.yaml"
     gates.write_text("gates:\n  plan.tasks_timed_out: {max: 0}\n")
-    plan = run_cli(["plan", "--workers", "10", "--interval", "5", "--output", "r.json"], where)
+    plan = run_cli(["plan", "--workers", "10", "--interval", "5", "--save", "r.json"], where)
     assert plan.code == 0, plan.stderr
     with not_swf_endpoint() as url:
         yield {

@@ -50,7 +50,8 @@ FLAGS: dict[str, tuple[list[str], list[str]]] = {
         ["heartbeat", "--endpoint-url", "ENDPOINT"],
         [
             *("--task-token", "--details", "--cli-input-json", "--cli-input-yaml"),
-            "--generate-cli-skeleton",
+            *("--generate-cli-skeleton", "--output", "--query", "--color", "--ca-bundle"),
+            *("--cli-read-timeout", "--cli-connect-timeout", "--profile"),
             *TARGET,
         ],
     ),
@@ -63,9 +64,10 @@ FLAGS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "load": (
-        ["load", "--profile", "PROFILE", "--endpoint-url", "ENDPOINT"],
+        ["load", "--fleet", "PROFILE", "--endpoint-url", "ENDPOINT"],
         [
-            *("--profile", "--run-time", "--gates", "--baseline", "--stop-after"),
+            *("--fleet", "--profile", "--users", "--spawn-rate", "--run-time", "--gates"),
+            *("--baseline", "--stop-after"),
             *("--expect-workers", "--master-port", "--master-bind-host", "--master-host"),
             *RUN,
             *TARGET,
@@ -85,14 +87,14 @@ FLAGS: dict[str, tuple[list[str], list[str]]] = {
     "conform": (
         ["conform", "--endpoint-url", "ENDPOINT", "no-such-scenarios"],
         [
-            *("-k", "--known-deviations", "--timing-slack", "--reports-dir", "--workers"),
-            "--restricted-profile",
+            *("-k", "--known-deviations", "--timing-slack", "--reports-dir", "--concurrency"),
+            *("--workers", "--restricted-profile"),
             *TARGET,
         ],
     ),
     "gate": (
-        ["gate", "--results", "RESULTS", "--gates", "GATES"],
-        ["--results", "--gates", "--baseline", "--junit", "--reports-dir"],
+        ["gate", "RESULTS", "--gates", "GATES"],
+        ["--results", "--gates", "--baseline", "--junit", "--reports-dir", "--allow-incomplete"],
     ),
     "report": (["report", "RESULTS"], ["--reports-dir"]),
     # Never a valid --port: a valid one would start the server and wait for Ctrl-C.
@@ -100,8 +102,16 @@ FLAGS: dict[str, tuple[list[str], list[str]]] = {
 }
 PLAN_FLAGS = [
     *("--workers", "--interval", "--jitter", "--start", "--activities-per-execution"),
-    *("--heartbeat-timeout", "--quotas", "--account-bucket", "--account-refill"),
-    *("--execution-bucket", "--execution-refill", "--duration", "--seed", "--output"),
+    *("--heartbeat-timeout", "--quotas-file", "--quotas", "--account-bucket", "--account-refill"),
+    *(
+        "--execution-bucket",
+        "--execution-refill",
+        "--duration",
+        "--seed",
+        "--output",
+        "--json",
+        "--save",
+    ),
 ]
 VALUES = st.one_of(
     NASTY_TEXT,
@@ -127,7 +137,7 @@ def files(tmp_path_factory: pytest.TempPathFactory, endpoint: str) -> dict[str, 
     profile.write_text(
         yaml.safe_dump({"name": "fuzz", "run_time_s": 2, "fleet": {"workers": 1, "spawn_rate": 1}})
     )
-    plan = run_cli(["plan", "--workers", "10", "--interval", "5", "--output", "r.json"], where)
+    plan = run_cli(["plan", "--workers", "10", "--interval", "5", "--save", "r.json"], where)
     assert plan.code == 0, plan.stderr
     return {
         "PROFILE": str(profile),

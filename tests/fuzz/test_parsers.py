@@ -147,7 +147,7 @@ def test_cli_input_yaml(tmp_path: Path, content: bytes) -> None:
 @pytest.fixture(scope="module")
 def plan_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     where = tmp_path_factory.mktemp("plan")
-    outcome = run_cli(["plan", "--workers", "300", "--interval", "5", "--output", "p.json"], where)
+    outcome = run_cli(["plan", "--workers", "300", "--interval", "5", "--save", "p.json"], where)
     assert outcome.code == 0, outcome.stderr
     loaded: dict[str, Any] = json.loads((where / "p.json").read_text())
     return loaded
@@ -178,8 +178,6 @@ def test_results_files(tmp_path: Path, results_seed: dict[str, Any]) -> None:
         reports = ["--reports-dir", "reports"]
         run_cli(["report", "results.json", *reports], tmp_path).check(content[:300])
         gates = str(ROOT / "gates" / "ci.yaml")
-        run_cli(["gate", "--results", "results.json", "--gates", gates], tmp_path).check(
-            content[:300]
-        )
+        run_cli(["gate", "results.json", "--gates", gates], tmp_path).check(content[:300])
 
     fuzz()

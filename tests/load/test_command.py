@@ -54,7 +54,7 @@ def _check_gates(results: dict[str, Any], path: Path, tmp_path: Path, engine: st
         "  heartbeat.rate_per_s: {min: 0.1}\n"
     )
     done = subprocess.run(
-        [*SWFBENCH, "gate", "--results", str(path), "--gates", str(gates)],
+        [*SWFBENCH, "gate", str(path), "--gates", str(gates)],
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     if engine == "moto":
@@ -81,7 +81,7 @@ def test_load_on_the_embedded_target_writes_results(
     )
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--progress", "2",
          "--reports-dir", str(reports), "--run-id", "mix-run", "--engine", engine],
         capture_output=True, text=True, timeout=90,
     )  # fmt: skip
@@ -124,7 +124,7 @@ def test_load_on_localstack_classifies_its_errors_audits_and_reports(
     )
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--progress", "2",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--progress", "2",
          "--reports-dir", str(reports), "--run-id", "localstack-run", "--engine", "localstack"],
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip
@@ -159,12 +159,12 @@ def test_distributed_master_and_two_workers_merge_their_metrics(
     port = free_port()
     reports = tmp_path / "reports"
     master = subprocess.Popen(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "7", "--master",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "7", "--master",
          "--expect-workers", "2", "--master-port", str(port), "--reports-dir", str(reports),
          "--run-id", "dist-run"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    worker_command = [*SWFBENCH, "load", "--profile", str(profile), "--worker"]
+    worker_command = [*SWFBENCH, "load", "--fleet", str(profile), "--worker"]
     workers = [
         subprocess.Popen(
             [*worker_command, "--master-port", str(port)],
@@ -229,7 +229,7 @@ def test_a_sustained_breach_stops_the_run_early(
     gates.write_text("kind: load\ngates:\n  heartbeat.latency.p50_ms: {max: 0.001}\n")
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "60", "--gates", str(gates),
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "60", "--gates", str(gates),
          "--stop-after", "2s", "--reports-dir", str(reports), "--run-id", "breach",
          "--engine", "swfbench", "--progress", "0"],
         capture_output=True, text=True, timeout=90,
@@ -265,7 +265,7 @@ def test_a_sustained_breach_stops_the_run_early(
 def test_bad_gates_are_refused_before_the_run(
     tmp_path: Path, gates: str | None, flags: list[str], message: str
 ) -> None:
-    args = [*SWFBENCH, "load", "--profile", "scenarios/load/steady.yaml", *flags]
+    args = [*SWFBENCH, "load", "--fleet", "scenarios/load/steady.yaml", *flags]
     if gates is not None:
         (tmp_path / "gates.yaml").write_text(gates)
         args += ["--gates", str(tmp_path / "gates.yaml")]
@@ -290,8 +290,74 @@ def test_client_timeouts_come_from_the_flags_else_the_profile(
 
     profile = load_profile(write_profile(client={"read_timeout_s": 0.5}))
     for flags, expected in (([], ("5.0", "0.5")), (["--connect-timeout", "2s"], ("2.0", "0.5"))):
-        args = build_parser().parse_args(["load", "--profile", profile.path, *flags])
+        args = build_parser().parse_args(["load", "--fleet", profile.path, *flags])
         command = locust_command(args, profile, "http://127.0.0.1:1", "us-east-1", Path("run"))
         connect = command[command.index("--swf-connect-timeout") + 1]
         read = command[command.index("--swf-read-timeout") + 1]
         assert (connect, read) == expected
+
+
+@pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["local", "processes"])
+def test_load_overrides_the_profiles_fleet_with_users_spawn_rate_and_run_time(
+    write_profile: Callable[..., Path], tmp_path: Path, processes: list[str]
+) -> None:
+    """swfbench load's --users, --spawn-rate and --run-time are Locust's -u, -r and -t; with
+    Locust workers, the master's fleet is theirs (Locust forwards swfbench's options)."""
+    profile = write_profile(
+        name="big", run_time_s=60, fleet={"workers": 20, "spawn_rate": 5},
+        activity={"duration": {"mean_s": 60}, "timeouts": {"heartbeat": 10}},
+    )  # fmt: skip
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--fleet", str(profile), "--users", "4", "--spawn-rate", "8",
+         "--run-time", "4.5s", "--progress", "0", "--reports-dir", str(reports),
+         "--run-id", "overridden", *processes],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads((reports / "overridden" / "results.json").read_text())
+    fleet = results["fleet"]
+    assert fleet["overrides"] == {"users": 4, "spawn_rate": 8.0, "run_time_s": 4.5}
+    assert (fleet["peak_workers"], fleet["workers_reached"]) == (4, 4)
+    assert results["tasks"]["started"] == 4
+    assert 4.0 <= results["duration_s"] < 20
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--locust-args", "-u 5 -t 3s"], "--locust-args -u: give it as swfbench's own --users"),
+        (["--locust-args=--run-time=3s"], "--locust-args --run-time=3s: give it as swfbench's own"),
+        (["--worker", "--users", "3"], "--users belongs on the master, not on --worker"),
+        (["--expect-workers", "2"], "--expect-workers applies with --master only"),
+        (["--master-host", "10.0.0.1"], "--master-host applies with --worker only"),
+        (["--users", "0"], "--users: 0: must be at least 1"),
+        (["--profile", "scenarios/load/steady.yaml"], "a fleet file is --fleet FILE"),
+    ],
+)
+def test_fleet_and_role_flags_that_cannot_apply_are_one_line(
+    tmp_path: Path, flags: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [*SWFBENCH, "load", "--fleet", "scenarios/load/steady.yaml", *flags,
+         "--reports-dir", str(tmp_path / "reports")],
+        capture_output=True, text=True, timeout=30, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert done.returncode == 252, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line, line
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_load_run_says_each_thing_once(load_run: Any) -> None:
+    """`make demo` printed Locust's two tables of statistics, "results in ..." twice, "20
+    closed by audit" beside "audit: 0 executions open after the run, 0 closed", and every
+    normal run's report said "ended interrupted 20" for the tasks still running at its end."""
+    out = load_run.stdout
+    assert "Aggregated" not in out and "Response time percentiles" not in out
+    assert out.count("results in ") == 1
+    assert "closed by audit" not in out
+    assert re.search(r"(\d+) still running at the stop \(\1 closed by their workers\)", out), out
+    assert "domain audit: no execution of the run left open in swfbench-load-report" in out
+    page = (load_run.run_dir / "index.html").read_text()
+    assert "ended interrupted" not in page and "still running at the stop" in page

@@ -29,7 +29,7 @@ def _load(tmp_path: Path, *flags: str, **profile: Any) -> tuple[int, dict[str, A
     path.write_text(yaml.safe_dump({**PROFILE, **profile}), "utf-8")
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [sys.executable, "-m", "swfbench.cli", "load", "--profile", str(path),
+        [sys.executable, "-m", "swfbench.cli", "load", "--fleet", str(path),
          "--reports-dir", str(reports), "--run-id", "run", "--progress", "0", *flags],
         capture_output=True, text=True, timeout=180, cwd=REPO,
     )  # fmt: skip

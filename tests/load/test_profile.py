@@ -88,7 +88,7 @@ def test_bad_profile_exits_252_before_any_target_starts(
     write_profile: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_profile(heartbeat={"interval": {"mean_s": -2}})
-    assert main(["load", "--profile", str(path)]) == ExitCode.USAGE
+    assert main(["load", "--fleet", str(path)]) == ExitCode.USAGE
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert str(path) in err and "heartbeat.interval.mean_s" in err

@@ -80,7 +80,7 @@ def _heartbeat_only_run(
     results = tmp_path / "results.json"
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(), "--headless", "--host", url,
-        "--exit-code-on-error", "0", "--loglevel", "WARNING", "--swf-profile", str(profile),
+        "--exit-code-on-error", "0", "--loglevel", "WARNING", "--swf-fleet", str(profile),
         "--swf-heartbeat-only", "--swf-results", str(results), "--swf-run-time", str(seconds),
         "--swf-progress", "0",
     ]  # fmt: skip
@@ -152,7 +152,7 @@ def test_the_whole_flow_with_fewer_senders_than_workers(
     )  # fmt: skip
     reports = tmp_path / "reports"
     done = subprocess.run(
-        [*SWFBENCH, "load", "--profile", str(profile), "--run-time", "9", "--progress", "0",
+        [*SWFBENCH, "load", "--fleet", str(profile), "--run-time", "9", "--progress", "0",
          "--reports-dir", str(reports), "--run-id", "few", "--engine", "swfbench"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -70,7 +70,7 @@ def _check_not_run(run: Run, results: dict[str, Any], by: str) -> None:
 def _gate_fails(results_path: Path) -> None:
     """gates/conformance.yaml never passes an interrupted run: its run.status gate fails."""
     done = subprocess.run(
-        [sys.executable, "-m", "swfbench", "gate", "--results", str(results_path),
+        [sys.executable, "-m", "swfbench", "gate", str(results_path),
          "--gates", str(REPO / "gates" / "conformance.yaml")],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

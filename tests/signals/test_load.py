@@ -55,7 +55,7 @@ def _profile(tmp_path: Path, **fleet: Any) -> Path:
 
 
 def _load(tmp_path: Path, profile: Path, *extra: str) -> Run:
-    args = ["load", "--profile", str(profile), "--reports-dir", str(tmp_path / "reports")]
+    args = ["load", "--fleet", str(profile), "--reports-dir", str(tmp_path / "reports")]
     return Run([*args, "--progress", "0.5", *extra], tmp_path)
 
 

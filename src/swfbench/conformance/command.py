@@ -21,10 +21,21 @@ import pytest
 from swfbench.conformance.deviations import OUTCOMES, Outcome, load_deviations
 from swfbench.conformance.plugin import SESSION_KEY, ScenarioItem
 from swfbench.conformance.runner import ScenarioResult
-from swfbench.conformance.session import DEFAULT_WORKERS, SCENARIO_THREADS, ConformanceSession
+from swfbench.conformance.scenario import SCENARIO_ROOT, scenario_root
+from swfbench.conformance.session import (
+    DEFAULT_CONCURRENCY,
+    SCENARIO_THREADS,
+    ConformanceSession,
+)
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.options import add_target_options, non_negative_float, target_spec, whole_number
+from swfbench.options import (
+    add_target_options,
+    duration_or_zero,
+    renamed,
+    target_spec,
+    whole_number,
+)
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, new_run_id
 
@@ -40,6 +51,19 @@ LABELS: dict[Outcome, str] = {
 }
 
 
+EXAMPLES = """\
+examples:
+  swfbench conform                                     # every scenario, embedded engine
+  swfbench conform --engine moto                       # where plain moto departs from SWF
+  swfbench conform scenarios/conformance/heartbeat -k cancel
+  swfbench conform --quotas aws scenarios/conformance/quotas
+  swfbench conform --auth scenarios/auth/fleet.yaml scenarios/conformance/access
+  swfbench conform --endpoint-url http://127.0.0.1:4566 --known-deviations my-target.yaml
+  swfbench conform --aws --profile dev --restricted-profile dev-restricted
+  pytest scenarios/conformance --swf-endpoint-url http://127.0.0.1:4566  # the same, in pytest
+"""
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "conform",
@@ -53,6 +77,7 @@ def register(subparsers: Any) -> None:
         "Interrupted, scenarios not finished are reported not run. Exit 0 when every scenario "
         "that ran passed or failed as a known deviation, 1 on a failure, a fixed deviation or "
         "a run that checked nothing; an invalid scenario file is a usage error.",
+        epilog=EXAMPLES,
     )
     parser.add_argument(
         "paths",
@@ -60,19 +85,24 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help=f"scenario files or folders (default: {DEFAULT_PATHS[0]})",
     )
-    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="select scenarios as pytest -k")
+    parser.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="run only the scenarios whose ids match EXPR, as pytest -k (default: all)",
+    )
     parser.add_argument(
         "--known-deviations",
-        metavar="PATH",
-        help="the target's known-deviation list (default for the embedded target: "
-        "conformance/targets/<engine>.yaml)",
+        metavar="FILE",
+        help="the target's known-deviation list (default: conformance/targets/ENGINE.yaml "
+        "for the embedded target, else none)",
     )
     parser.add_argument(
         "--timing-slack",
-        type=non_negative_float,
-        metavar="S",
-        help="seconds added to timing windows (default: the list's, else 1/2/30 s for "
-        "embedded/endpoint/aws)",
+        type=duration_or_zero,
+        metavar="DURATION",
+        help="added to every timing window a scenario checks (default: the known-deviation "
+        "list's, else 1s embedded, 2s at an endpoint, 30s on real SWF)",
     )
     parser.add_argument(
         "--reports-dir",
@@ -81,17 +111,19 @@ def register(subparsers: Any) -> None:
         help="results go to DIR/<run-id>/ (default: reports)",
     )
     parser.add_argument(
-        "--workers",
+        "--concurrency",
         type=whole_number(1),
-        default=DEFAULT_WORKERS,
+        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+        help=f"scenarios run at once (default: {DEFAULT_CONCURRENCY})",
     )
+    renamed(parser, "--workers", "is --concurrency N: how many scenarios run at once")
     parser.add_argument(
         "--restricted-profile",
         metavar="NAME",
         help="with --aws: an AWS profile of a second, restricted identity (IAM policy "
-        "conformance/access/restricted-policy.json) for the access scenarios",
+        "conformance/access/restricted-policy.json) for the access scenarios (default: none, "
+        "those scenarios are skipped)",
     )
     add_target_options(parser)
     parser.set_defaults(run=run)
@@ -152,6 +184,7 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
     for path in paths:
         if not Path(path).exists():
             raise UsageError(f"no such scenario file or folder: {path}")
+    roots = [root for root in map(_outside_root, paths) if root is not None]
     if args.known_deviations:
         load_deviations(Path(args.known_deviations))  # a bad list is a usage error, early
     argv = [
@@ -170,7 +203,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         "junit_suite_name=swfbench-conformance",
         f"--swf-results={results}",
         f"--swf-engine={spec.engine}",
-        f"--swf-workers={args.workers}",
+        f"--swf-concurrency={args.concurrency}",
+        *(f"--swf-scenario-root={root}" for root in roots),
     ]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", PLUGIN]
@@ -185,6 +219,8 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         argv.append("--swf-aws")
     if spec.region:
         argv.append(f"--swf-region={spec.region}")
+    if spec.profile:
+        argv.append(f"--swf-aws-profile={spec.profile}")
     if args.known_deviations:
         argv.append(f"--swf-known-deviations={args.known_deviations}")
     if args.timing_slack is not None:
@@ -198,6 +234,19 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
             raise UsageError("--restricted-profile needs --aws: it names an AWS profile")
         argv.append(f"--swf-restricted-profile={args.restricted_profile}")
     return argv
+
+
+def _outside_root(path: str) -> Path | None:
+    """A scenario folder (or file) named outside any scenarios/conformance/ folder: the root
+    its scenario ids are relative to. None for paths a scenarios/conformance/ folder covers."""
+    given = Path(path)
+    if (given.parent.name, given.name) == SCENARIO_ROOT or scenario_root(given) is not None:
+        return None
+    if given.is_dir() and any(
+        (p.parent.name, p.name) == SCENARIO_ROOT for p in given.rglob("conformance")
+    ):
+        return None  # e.g. `scenarios`: its conformance/ folder holds the scenarios
+    return given if given.is_dir() else given.parent
 
 
 def _write_page(results: Path, run_dir: Path) -> Path:

@@ -6,6 +6,7 @@ Wiring only; the run's state lives in `ConformanceSession`. Only YAML files unde
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,15 @@ from swfbench.conformance.scenario import (
     is_scenario_path,
     load_scenario,
 )
-from swfbench.conformance.session import DEFAULT_WORKERS, ConformanceOptions, ConformanceSession
+from swfbench.conformance.session import (
+    DEFAULT_CONCURRENCY,
+    ConformanceOptions,
+    ConformanceSession,
+)
 from swfbench.embedded import DEFAULT_ENGINE, ENGINES
 from swfbench.errors import SwfbenchError
 from swfbench.identities import load_auth_file
-from swfbench.options import finite_float, non_negative_float, whole_number
+from swfbench.options import duration, duration_or_zero, whole_number
 from swfbench.target import TargetSpec
 from swfbench.timeouts import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ClientTimeouts
 
@@ -58,6 +63,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--swf-region", help="AWS region (default: us-east-1 for emulators)")
     group.addoption(
+        "--swf-aws-profile",
+        metavar="NAME",
+        help="with --swf-aws: the AWS named profile of the run's own calls (default: AWS_PROFILE)",
+    )
+    group.addoption(
         "--swf-engine",
         choices=sorted(ENGINES),
         default=DEFAULT_ENGINE,
@@ -79,21 +89,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--swf-timing-slack",
-        type=non_negative_float,
+        type=duration_or_zero,
         metavar="S",
         help="seconds added to every timing window (default: the list's, else 1/2/30 s for "
         "embedded/endpoint/aws)",
     )
     group.addoption(
         "--swf-connect-timeout",
-        type=finite_float,
+        type=duration,
         default=CONNECT_TIMEOUT_S,
         metavar="S",
         help=f"client connect timeout of every SWF call (default {CONNECT_TIMEOUT_S:g} s)",
     )
     group.addoption(
         "--swf-read-timeout",
-        type=finite_float,
+        type=duration,
         default=READ_TIMEOUT_S,
         metavar="S",
         help=f"client read timeout of every SWF call (default {READ_TIMEOUT_S:g} s)",
@@ -116,11 +126,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--swf-results", metavar="PATH", help="write the JSON results here")
     group.addoption(
-        "--swf-workers",
+        "--swf-concurrency",
         type=whole_number(1),
-        default=DEFAULT_WORKERS,
+        default=DEFAULT_CONCURRENCY,
         metavar="N",
-        help=f"scenarios run at once (default: {DEFAULT_WORKERS})",
+        help=f"scenarios run at once (default: {DEFAULT_CONCURRENCY})",
+    )
+    group.addoption("--swf-workers", dest="swf_workers_renamed", help=argparse.SUPPRESS)
+    group.addoption(
+        "--swf-scenario-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="YAML files under DIR are scenarios too, their ids relative to DIR (repeatable; "
+        "files under scenarios/conformance/ and files named on the command line always are)",
     )
 
 
@@ -143,17 +162,20 @@ def _options(config: pytest.Config) -> ConformanceOptions:
             ),
             auth=load_auth_file(auth) if auth else None,
             identity=get("swf_identity"),
+            profile=get("swf_aws_profile"),
         ),
         restricted_profile=get("swf_restricted_profile"),
         known_deviations=Path(known) if known else None,
         timing_slack=get("swf_timing_slack"),
         results=Path(results) if results else None,
-        workers=get("swf_workers"),
+        concurrency=get("swf_concurrency"),
         roots=(config.rootpath, Path.cwd()),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("swf_workers_renamed") is not None:
+        raise pytest.UsageError("--swf-workers is --swf-concurrency N: scenarios run at once")
     redact.install()  # pytest shows captured log records: none carries a credential
     try:
         config.stash[SESSION_KEY] = ConformanceSession(_options(config))
@@ -161,9 +183,22 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+def scenario_roots(config: pytest.Config) -> list[Path]:
+    """Where scenarios are besides `scenarios/conformance/` folders: the --swf-scenario-root
+    folders, and the folder of each YAML file named on the command line."""
+    roots = [Path(root) for root in config.getoption("swf_scenario_root")]
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        if path.suffix in (".yaml", ".yml"):
+            roots.append(path.parent)
+    return roots
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if is_scenario_path(file_path):
+    roots = scenario_roots(parent.config)
+    if is_scenario_path(file_path, roots):
         scenario_file: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
+        scenario_file.roots = tuple(roots)
         return scenario_file
     return None
 
@@ -190,9 +225,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 class ScenarioFile(pytest.File):
+    roots: tuple[Path, ...] = ()
+    """Where this file's scenario id is relative to, when not under scenarios/conformance/."""
+
     def collect(self) -> Iterator[pytest.Item]:
         try:
-            scenario = load_scenario(self.path)
+            scenario = load_scenario(self.path, self.roots)
         except ScenarioFileError as exc:
             raise self.CollectError(str(exc)) from None
         yield ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)

@@ -52,7 +52,7 @@ def _credentials(target: Target) -> Credentials:
     """The target's own keys; only real SWF without them reads the standard chain."""
     if target.credentials is not None:
         return Credentials(*target.credentials, target.session_token)
-    return Credentials(*aws_credentials(target.region))
+    return Credentials(*aws_credentials(target.region, target.profile))
 
 
 def _error(status: int, body: bytes) -> SWFError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -118,21 +119,28 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def is_scenario_path(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml") and scenario_root(path) is not None
+def is_scenario_path(path: Path, roots: Sequence[Path] = ()) -> bool:
+    """A YAML file under a `scenarios/conformance/` folder, or under one of `roots` (the
+    folders and files a user named: any scenario path is accepted)."""
+    return path.suffix in (".yaml", ".yml") and scenario_root(path, roots) is not None
 
 
-def scenario_root(path: Path) -> Path | None:
-    """The nearest enclosing `scenarios/conformance` folder of `path`, if any."""
+def scenario_root(path: Path, roots: Sequence[Path] = ()) -> Path | None:
+    """The nearest enclosing `scenarios/conformance` folder of `path`, else the first of
+    `roots` that holds it: scenario ids are paths relative to it."""
     for parent in path.parents:
         if (parent.parent.name, parent.name) == SCENARIO_ROOT:
             return parent
+    resolved = path.resolve()
+    for root in roots:
+        if resolved.is_relative_to(root.resolve()):
+            return root
     return None
 
 
-def scenario_id(path: Path) -> str:
-    root = scenario_root(path)
-    relative = path.relative_to(root) if root else Path(path.name)
+def scenario_id(path: Path, roots: Sequence[Path] = ()) -> str:
+    root = scenario_root(path, roots)
+    relative = path.resolve().relative_to(root.resolve()) if root else Path(path.name)
     return relative.with_suffix("").as_posix()
 
 
@@ -287,7 +295,7 @@ def _check_references(path: Path, data: dict[str, Any], lines: dict[Path_, int])
             )
 
 
-def load_scenario(path: Path) -> Scenario:
+def load_scenario(path: Path, roots: Sequence[Path] = ()) -> Scenario:
     """Read, validate and check one scenario file; raise `ScenarioFileError` if it is wrong."""
     try:
         text = read_text(path, str(path))
@@ -315,7 +323,7 @@ def load_scenario(path: Path) -> Scenario:
             )
         )
     return Scenario(
-        id=scenario_id(path),
+        id=scenario_id(path, roots),
         path=path,
         description=data["description"],
         evidence=tuple(Evidence(**e) for e in data["evidence"]),

@@ -56,7 +56,7 @@ from swfbench.virtual_clock import VirtualClock, virtual_clock_of
 DEFAULT_SLACK_S = {"embedded": 1.0, "endpoint": 2.0, "aws": 30.0}
 """Seconds added to timing windows when neither the flag nor the target's list sets one. How
 late real SWF fires a timeout is undocumented (fact sheet, "Quotas"): 30 s is a guess."""
-DEFAULT_WORKERS = 64
+DEFAULT_CONCURRENCY = 64
 SCENARIO_THREADS = "swfbench-scenario"
 """Name prefix of the threads scenarios run in."""
 ALONE = frozenset({"quotas"})
@@ -76,7 +76,7 @@ class ConformanceOptions:
     """Overrides the list's `timing_slack` and the default for the target's kind."""
     results: Path | None = None
     """Where to write the JSON results, if anywhere."""
-    workers: int = DEFAULT_WORKERS
+    concurrency: int = DEFAULT_CONCURRENCY
     domain: str = DEFAULT_DOMAIN
     roots: tuple[Path, ...] = field(default_factory=tuple)
     """Folders searched for `conformance/targets/` (pytest's rootdir, the working directory)."""
@@ -211,7 +211,7 @@ class ConformanceSession:
                 shared.append(scenario)
         # Scenarios share the target's clock: advancing it for one would age the others' tasks,
         # so on a virtual clock they run one after another (each in a fraction of a second).
-        workers = 1 if self.virtual_clock else self.options.workers
+        workers = 1 if self.virtual_clock else self.options.concurrency
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, min(len(shared), workers)),
             thread_name_prefix=SCENARIO_THREADS,

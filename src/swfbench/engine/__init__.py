@@ -24,9 +24,10 @@ How it is built, one module per concern:
   `/moto-api/reset` forgets them all.
 - `quotas`: SWF's token buckets for heartbeats (``--quotas aws``).
 - `clock`: real or virtual time, passed in; no module-level mutable state.
-- `server`: an SWF-only threaded HTTP server that skips moto's generic dispatch;
-  `connections` bounds its connections, closes idle ones and refuses past the bound (or out
+- `server`: an SWF-only HTTP server on one event loop that skips moto's generic dispatch and
+  holds polls with nothing to take; `connections` bounds its connections, closes idle ones and refuses past the bound (or out
   of file descriptors) with HTTP 503; `limits` holds the defaults of both.
+- `command`: ``swfbench serve``, the engine in the foreground for other tools.
 - `auth`, `policy`, `access` (``--auth FILE`` only): SigV4 verification with botocore's signer,
   IAM policy evaluation, and SWF's access model (domain resources, condition keys, decisions
   that fail with OPERATION_NOT_PERMITTED).

@@ -47,8 +47,9 @@ from swfbench.options import (
     add_target_options,
     client_timeouts,
     duration,
-    non_negative_float,
+    duration_or_zero,
     port,
+    positive_float,
     target_spec,
     whole_number,
 )
@@ -69,6 +70,9 @@ JUNIT_FILE = "junit.xml"
 HURRY_GRACE_S = 5.0
 """After a second signal, how long Locust has to write its results before it is killed."""
 AUDIT_TIME_LIMIT_S = 60.0
+MASTER_HOST = LOOPBACK = "127.0.0.1"
+MASTER_PORT = 5557
+"""Locust's own default port for its master."""
 
 
 def register(subparsers: Any) -> None:
@@ -87,19 +91,59 @@ def register(subparsers: Any) -> None:
         "internal error) exits 255. Ctrl-C stops the run gracefully (its users, audit and "
         "results; marked interrupted, exit 130), a second Ctrl-C at once. Failed calls are "
         "measured, not fatal.",
+        epilog="""\
+examples:
+  swfbench load --fleet scenarios/load/steady.yaml                   # embedded engine
+  swfbench load --fleet scenarios/load/steady.yaml --users 200 --run-time 2m
+  swfbench load --fleet scenarios/load/steady.yaml --gates gates/ci.yaml --stop-after 30s
+  swfbench load --fleet scenarios/load/cancel-storm.yaml --engine moto
+  swfbench load --fleet scenarios/load/ramp.yaml --endpoint-url http://127.0.0.1:4566
+  swfbench load --fleet P.yaml --processes 2                         # Locust master + 2 workers
+  swfbench load --fleet P.yaml --master --expect-workers 4           # and on other machines:
+  swfbench load --fleet P.yaml --worker --master-host HOST
+  locust -f loadtests/locustfile.py --host URL --swf-fleet P.yaml -u 50 -r 10 -t 5m
+""",
     )
-    parser.add_argument("--profile", required=True, help="fleet profile YAML")
     parser.add_argument(
-        "--run-time", type=duration, default=None, metavar="S", help="seconds (or 30s, 2m)"
+        "--fleet",
+        metavar="FILE",
+        help="required: the fleet profile (YAML): workers, pacing, details, outcomes, "
+        "timeouts; ready ones in scenarios/load/",
+    )
+    fleet = parser.add_argument_group(
+        "fleet overrides", "Locust's -u, -r and -t: each overrides the fleet profile's figure."
+    )
+    fleet.add_argument(
+        "--users",
+        type=whole_number(1),
+        metavar="N",
+        help="the fleet's size: N simulated workers; a ramp, steps or spike keeps its shape, "
+        "peaking at N (default: the profile's)",
+    )
+    fleet.add_argument(
+        "--spawn-rate",
+        type=positive_float,
+        metavar="PER_S",
+        help="workers started per second (default: the profile's)",
+    )
+    fleet.add_argument(
+        "--run-time",
+        type=duration,
+        metavar="DURATION",
+        help="when the run ends, e.g. 90, 30s, 2m, 1h2m (default: the profile's run_time_s)",
     )
     parser.add_argument(
-        "--gates", type=Path, metavar="GATES.yaml", help="judge the run against these gates"
+        "--gates",
+        type=Path,
+        metavar="GATES.yaml",
+        help="judge the run against these gates (default: none; the run is still judged on "
+        "its status, run.status)",
     )
     parser.add_argument(
         "--baseline",
         type=Path,
         metavar="BASELINE.json",
-        help="saved load results for relative gates (max_increase, max_decrease)",
+        help="saved load results for relative gates, max_increase and max_decrease (default: none)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -111,45 +155,65 @@ def register(subparsers: Any) -> None:
         "--stop-after",
         type=duration,
         default=None,
-        metavar="S",
+        metavar="DURATION",
         help="with --gates: stop early once a max or max_increase gate has failed on the run's "
-        "figures so far for S seconds in a row (e.g. 30s); min gates are judged at the end",
+        "figures so far for this long in a row (e.g. 30s); min gates are judged at the end "
+        "(default: never)",
     )
     add_run_options(parser, distributed=True, progress=5.0)
     add_target_options(parser)
     parser.set_defaults(run=run)
 
 
-def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
+def add_run_options(parser: Any, *, distributed: bool, progress: float | str) -> None:
     """How a fleet runs with Locust, for `load` and `capacity`: send path, processes, where
     results go; with `distributed`, Locust's own master and worker roles."""
-    parser.add_argument("--send-mode", choices=["fast", "boto3"], help="heartbeat send path")
+    parser.add_argument(
+        "--send-mode",
+        choices=["fast", "boto3"],
+        help="how heartbeats are sent: fast, signed by hand over Locust's FastHttpUser, or "
+        "boto3 (default: the profile's send_mode, else fast)",
+    )
     parser.add_argument(
         "--processes",
         type=whole_number(1),
-        default=None,
-        help="Locust worker processes on this machine (their master listens on loopback only)",
+        metavar="N",
+        help="run N Locust worker processes under a local master, for more than one core; "
+        "they talk over loopback only (default: none, one process)",
     )
     if distributed:
         parser.add_argument(
             "--master", action="store_true", help="be a Locust master for workers elsewhere"
         )
         parser.add_argument(
-            "--expect-workers", type=whole_number(1), default=1, help="with --master"
+            "--expect-workers",
+            type=whole_number(1),
+            metavar="N",
+            help="with --master: start once N Locust workers have connected (default: 1)",
         )
         parser.add_argument(
             "--worker", action="store_true", help="be a Locust worker of a master elsewhere"
         )
-        parser.add_argument("--master-host", default="127.0.0.1", help="with --worker")
-        parser.add_argument("--master-port", type=port, default=5557, help="with --master/--worker")
+        parser.add_argument(
+            "--master-host",
+            metavar="HOST",
+            help="with --worker: the master's address (default: 127.0.0.1)",
+        )
+        parser.add_argument(
+            "--master-port",
+            type=port,
+            metavar="PORT",
+            help="with --master: the port it listens on; with --worker: the master's "
+            f"(default: {MASTER_PORT})",
+        )
         parser.add_argument(
             "--master-bind-host",
             default=LOOPBACK,
             metavar="ADDRESS",
-            help="with --master: the address the master listens on for workers (default "
-            f"{LOOPBACK}: workers on this machine only). Locust's protocol has no "
-            "authentication: whoever reaches this address can join the run and read its "
-            "profile, or send a worker a host; name a private interface, never a public one",
+            help="with --master: the address the master listens on for workers. Locust's "
+            "protocol has no authentication: whoever reaches this address can join the run and "
+            "read its profile, or send a worker a host; name a private interface, never a "
+            f"public one (default: {LOOPBACK}, workers on this machine only)",
         )
     else:
         parser.set_defaults(master=False, worker=False)
@@ -157,34 +221,43 @@ def add_run_options(parser: Any, *, distributed: bool, progress: float) -> None:
         "--audit-time-limit",
         type=duration,
         default=AUDIT_TIME_LIMIT_S,
-        metavar="S",
-        help=f"how long the closing audit may take, retries included (default "
-        f"{AUDIT_TIME_LIMIT_S:g} s); past it the audit is recorded as failed",
+        metavar="DURATION",
+        help="how long the closing audit may take, retries included; past it the audit is "
+        f"recorded as failed (default: {AUDIT_TIME_LIMIT_S:g}s)",
     )
-    parser.add_argument("--reports-dir", default="reports", help="default: reports")
+    parser.add_argument(
+        "--reports-dir",
+        default="reports",
+        metavar="DIR",
+        help="results and report go to DIR/RUN-ID/ (default: reports)",
+    )
     parser.add_argument(
         "--run-id",
         type=run_id_flag,
         default=None,
-        help="the run's folder under --reports-dir (default: time, kind and a suffix); one "
-        "that already holds a run is refused",
+        metavar="ID",
+        help="the run's name and folder under --reports-dir; one that already holds a run is "
+        "refused (default: date, time, profile and a suffix)",
     )
     parser.add_argument(
         "--progress",
-        type=non_negative_float,
-        default=progress,
-        help=f"seconds between lines ({progress:g}; 0: none)",
+        type=duration_or_zero,
+        default=progress if isinstance(progress, float) else None,
+        metavar="DURATION",
+        help="a progress line every DURATION of the run, with the heartbeat figures of those "
+        f"seconds; 0: none (default: {progress if isinstance(progress, str) else f'{progress:g}s'})",
     )
     parser.add_argument(
-        "--locust-args", default="", help="extra Locust arguments, one shell-quoted string"
+        "--locust-args",
+        default="",
+        metavar="ARGS",
+        help="extra Locust arguments, one shell-quoted string, e.g. '--stop-timeout 10' "
+        "(default: none)",
     )
 
 
 def locustfile_path() -> str:
     return str(resources.files("swfbench.load").joinpath("locustfile.py"))
-
-
-LOOPBACK = "127.0.0.1"
 
 
 def locust_command(
@@ -201,7 +274,7 @@ def locust_command(
     timeouts = client_timeouts(args, profile.client_timeouts)
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
-        "--swf-profile", str(Path(profile.path).resolve()),
+        "--swf-fleet", str(Path(profile.path).resolve()),
         "--swf-region", region,
         "--swf-target", "aws" if aws_endpoint else "emulator",
         "--swf-connect-timeout", str(timeouts.connect_s),
@@ -212,6 +285,8 @@ def locust_command(
         command += ["--swf-aws-endpoint", aws_endpoint]
     if args.send_mode:
         command += ["--swf-send-mode", args.send_mode]
+    if args.profile:
+        command += ["--swf-aws-profile", args.profile]
     if args.auth is not None:
         # The file, not its secrets, goes on Locust's command line.
         command += ["--swf-auth", str(Path(args.auth).resolve())]
@@ -219,8 +294,8 @@ def locust_command(
         if identity is not None:
             command += ["--swf-identity", identity]
     if args.worker:
-        command += ["--worker", "--master-host", args.master_host]
-        command += ["--master-port", str(args.master_port)]
+        command += ["--worker", "--master-host", args.master_host or MASTER_HOST]
+        command += ["--master-port", str(args.master_port or MASTER_PORT)]
         return command + extra_locust_args(args)
     assert host is not None
     command += [
@@ -243,9 +318,9 @@ def locust_command(
         command += ["--master-bind-host", LOOPBACK, "--master-bind-port", free]
         command += ["--master-port", free]
     if args.master:
-        command += ["--master", "--expect-workers", str(args.expect_workers)]
+        command += ["--master", "--expect-workers", str(args.expect_workers or 1)]
         command += ["--master-bind-host", args.master_bind_host]
-        command += ["--master-bind-port", str(args.master_port)]
+        command += ["--master-bind-port", str(args.master_port or MASTER_PORT)]
     return command + extra_locust_args(args)
 
 
@@ -260,6 +335,46 @@ def extra_locust_args(args: argparse.Namespace) -> list[str]:
     if own:
         raise UsageError(f"--locust-args: {own[0].split('=')[0]} is set by swfbench itself")
     return extra
+
+
+LOCUST_FLEET_FLAGS = {
+    "-u": "--users",
+    "--users": "--users",
+    "-r": "--spawn-rate",
+    "--spawn-rate": "--spawn-rate",
+    "-t": "--run-time",
+    "--run-time": "--run-time",
+}
+
+
+def check_locust_args(args: argparse.Namespace) -> None:
+    """Locust's -u, -r and -t have swfbench's own names, so that one run has one of each."""
+    for token in extra_locust_args(args):
+        name = token.split("=", 1)[0]
+        short = name[:2] if len(name) > 2 and not name.startswith("--") else name
+        own = LOCUST_FLEET_FLAGS.get(short)
+        if own is not None:
+            raise UsageError(
+                f"--locust-args {token}: give it as swfbench's own {own}"
+                if args.command == "load"
+                else f"--locust-args {token}: a capacity search's steps set the fleet"
+            )
+
+
+def check_roles(args: argparse.Namespace) -> None:
+    """Locust's distributed roles: each option only where it means something."""
+    if args.worker and (args.master or args.processes):
+        raise UsageError("--worker excludes --master and --processes")
+    if args.expect_workers is not None and not args.master:
+        raise UsageError("--expect-workers applies with --master only")
+    if args.master_host is not None and not args.worker:
+        raise UsageError("--master-host applies with --worker only: the master's address")
+    if args.master_port is not None and not (args.master or args.worker):
+        raise UsageError("--master-port applies with --master or --worker only")
+    given = [flag for flag, value in (("--users", args.users), ("--spawn-rate", args.spawn_rate),
+             ("--run-time", args.run_time)) if value is not None]  # fmt: skip
+    if args.worker and given:
+        raise UsageError(f"{given[0]} belongs on the master, not on --worker")
 
 
 def run_identity(args: argparse.Namespace, profile: Profile) -> str | None:
@@ -489,9 +604,14 @@ def exit_code(results: dict[str, Any], held: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = load_profile(args.profile)
-    if args.worker and (args.master or args.processes):
-        raise UsageError("--worker excludes --master and --processes")
+    if args.fleet is None:
+        hint = "; --profile names an AWS profile, for --aws" if args.profile else ""
+        raise UsageError(
+            f"--fleet FILE is required: the fleet profile, e.g. scenarios/load/steady.yaml{hint}"
+        )
+    profile = load_profile(args.fleet)
+    check_roles(args)
+    check_locust_args(args)
     if args.worker and (args.gates or args.stop_after):
         raise UsageError("--gates and --stop-after belong on the master, not on --worker")
     if args.master_bind_host != LOOPBACK and not args.master:
@@ -499,19 +619,24 @@ def run(args: argparse.Namespace) -> int:
     gates, baseline = check_gates(args)
     interrupts: Interrupts = args.interrupts
     run_id = args.run_id or new_run_id(profile.name)
+    target_spec(args)  # target flags that cannot apply: refused before the run's folder is claimed
     if not args.worker:
         claim_run_dir(Path(args.reports_dir), run_id)
     if args.worker:
-        target_spec(args)  # the same checks of the target flags as a master's
         region, endpoint = args.region or EMULATOR_REGION, None
         if args.aws:
-            setup = resolve_aws(args.region)
+            setup = resolve_aws(args.region, args.profile)
             region, endpoint = setup.region, setup.endpoint_url
         command = locust_command(args, profile, None, region, Path("."), aws_endpoint=endpoint)
         code = run_locust(command, interrupts, "swfbench load", aws=args.aws, listens=False)
         return ExitCode.INTERRUPTED if interrupts.by else code
     extra: list[str] = []
+    if args.users is not None:
+        extra += ["--users", str(args.users)]
+    if args.spawn_rate is not None:
+        extra += ["--spawn-rate", str(args.spawn_rate)]
     if args.run_time:
+        # Locust's -t takes whole seconds only.
         extra += ["--swf-run-time", str(args.run_time)]
     if args.gates and args.stop_after:
         extra += ["--swf-gates", str(args.gates), "--swf-stop-after", str(args.stop_after)]
@@ -551,11 +676,13 @@ def run_fleet(
     users, closes their tasks, writes its results; then the domain audit) and the second at
     once (no audits) (see `swfbench.interrupts`)."""
     interrupts: Interrupts = args.interrupts
+    check_locust_args(args)
+    # Flags that cannot apply are refused before anything is written.
+    timeouts = client_timeouts(args, profile.client_timeouts)
+    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
     run_id = run_id or args.run_id or new_run_id(profile.name)
     run_dir = Path(args.reports_dir) / run_id
     check_writable(run_dir)  # a full disk or a file in the way: one line now, no run lost
-    timeouts = client_timeouts(args, profile.client_timeouts)
-    spec = replace(target_spec(args, timeouts=timeouts), identity=run_identity(args, profile))
     try:
         with open_target(spec) as target:
             # Registration and the closing audit are housekeeping: the file's default identity
@@ -647,9 +774,15 @@ def run_fleet(
         "html": locust_page.name if locust_page.exists() else None,
     }
     if audit["status"] == "complete":
+        found = audit["open_after_run"]
         print(
-            f"swfbench {args.command}: audit: {audit['open_after_run']} executions open after "
-            f"the run, {audit['closed']} closed",
+            f"swfbench {args.command}: domain audit: "
+            + (
+                f"no execution of the run left open in {audit['domain']}"
+                if not found
+                else f"{found} execution{'s' if found != 1 else ''} of the run still open in "
+                f"{audit['domain']}, {audit['closed']} closed"
+            ),
             flush=True,
         )
     else:

@@ -29,7 +29,7 @@ from swfbench.load.metrics import (
     OkCalls,
     merged,
 )
-from swfbench.load.profile import Profile
+from swfbench.load.profile import FleetOverrides, Profile
 from swfbench.load.sigv4 import Credentials, Signer
 from swfbench.sessions import aws_credentials
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
@@ -72,6 +72,7 @@ def target_for_host(
     kind: TargetChoice = "emulator",
     aws_endpoint: str | None = None,
     timeouts: ClientTimeouts | None = None,
+    profile: str | None = None,
 ) -> Target:
     """The target behind a Locust `--host`, of the kind the caller decided (never guessed from
     the URL): an emulator signs with dummy keys, or as `identity` of an auth file (None: the
@@ -90,7 +91,13 @@ def target_for_host(
                 f"the host {host} is not the real SWF endpoint this process resolved "
                 f"({endpoint}): real credentials go nowhere else"
             )
-        return Target(kind="aws", endpoint_url=endpoint, region=region, timeouts=timeouts)
+        return Target(
+            kind="aws", endpoint_url=endpoint, region=region, timeouts=timeouts, profile=profile
+        )
+    if profile is not None:
+        raise UsageError(
+            "--swf-aws-profile names an AWS profile: it applies to real SWF only (--swf-target aws)"
+        )
     target = Target(
         kind="endpoint",
         endpoint_url=host,
@@ -171,7 +178,14 @@ class FleetRuntime:
     metrics: FleetMetrics
     send_mode: str = "fast"
     run_time_s: float = 30.0
-    """When the profile's shape ends the run (the profile's run_time_s or --run-time)."""
+    """When the profile's shape ends the run (the profile's run_time_s, or -t)."""
+    overrides: FleetOverrides = field(default_factory=FleetOverrides)
+    """Locust's -u, -r and -t over the profile's fleet (see `apply_overrides`)."""
+    loaded_profile: Profile | None = None
+    """The profile as its file says, once overrides replaced `profile` (None: they did not)."""
+    peak_senders: int = 0
+    """The most Locust users (the fleet's senders) this process, or a master's whole run, had
+    at once."""
     started_wall: float = field(default_factory=time.time)
     open_handles: dict[str, ActivityHandle] = field(default_factory=dict)
     """Tasks started and not yet ended, by workflow id: what the audit closes at the end."""
@@ -210,11 +224,23 @@ class FleetRuntime:
     _quiet_client: SWFClient | None = None
     _signer: Signer | None = None
 
+    def apply_overrides(self, overrides: FleetOverrides) -> None:
+        """Run the profile's fleet with Locust's -u, -r and -t: `profile` becomes the profile
+        as it runs (its size, spawn rate and run time overridden); the file's stays in
+        `loaded_profile`, so that later overrides (the web UI's form) start from it."""
+        loaded = self.loaded_profile or self.profile
+        self.loaded_profile = loaded
+        self.overrides = overrides
+        self.profile = loaded.overridden(overrides)
+        self.run_time_s = self.profile.run_time_s
+
     @property
     def client(self) -> SWFClient:
-        """One boto3-backed client per process for setup calls (boto3 clients are costly)."""
+        """One boto3-backed client per process for setup calls (boto3 clients are costly),
+        with a connection for each sender: simulated workers call through their sender, so no
+        more of them call at once."""
         if self._client is None:
-            self._client = SWFClient(self.target, self.observer)
+            self._client = SWFClient(self.target, self.observer, pool=self.profile.senders)
         return self._client
 
     @property
@@ -230,7 +256,7 @@ class FleetRuntime:
         few minutes: temporary credentials rotate)."""
         if self.target.credentials is not None:
             return (*self.target.credentials, self.target.session_token)
-        return aws_credentials(self.target.region)
+        return aws_credentials(self.target.region, self.target.profile)
 
     @property
     def signer(self) -> Signer:

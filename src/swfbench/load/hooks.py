@@ -6,13 +6,18 @@ workers to the master, progress lines, the end-of-run audit and the results file
 
 from __future__ import annotations
 
+import argparse
 import csv
+import dataclasses
 import io
+import json
 import logging
+import math
 import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +28,24 @@ from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterR
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from swfbench import lifeline, redact
+from swfbench.capacity.steps import StepPlan, judge_step, window_figures
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.gates import load_gates, metrics_of
 from swfbench.identities import load_auth_file
-from swfbench.load.capacity import StepPlan, judge_step, window_figures
 from swfbench.load.fleet import ATTRIBUTE, FleetRuntime, attach, locust_observer, target_for_host
 from swfbench.load.metrics import FleetMetrics
-from swfbench.load.profile import load_profile
+from swfbench.load.profile import FleetOverrides, load_profile
 from swfbench.load.results import AUDIT_PENDING, build_results, gate_metrics, summary_line
 from swfbench.load.scheduler import LocalFleet
 from swfbench.load.transport import OPERATION
 from swfbench.load.watch import GateWatch
 from swfbench.load.worker import HeartbeatOnlyWorker, SimulatedWorker, WorkerContext
-from swfbench.options import finite_float
+from swfbench.options import duration_or_zero
 from swfbench.results import RunStatus, load_results, new_run_id, write_json, write_text
 from swfbench.timeouts import ClientTimeouts
 
-PROFILE_ENV = "SWFBENCH_PROFILE"
+FLEET_ENV = "SWFBENCH_FLEET"
+RENAMED_ENV = "SWFBENCH_PROFILE"
 REPORT_KEY = "swfbench"
 ABORTED_KEY = "swfbench_aborted"
 FINAL_KEY = "swfbench_final"
@@ -49,6 +55,10 @@ FINAL_REPORT_GRACE_S = 10.0
 """Beyond the audit's time limit, how long a master waits for each worker's last figures
 (Locust workers report every 3 s)."""
 WATCH_WORKERS_S = 1.0
+SETTLE_S = 1.0
+"""After a second of the run ends, how long its figures may still be arriving (calls in flight)."""
+SETTLE_MASTER_S = 4.0
+"""The same on a master: Locust workers report every 3 s."""
 log = logging.getLogger("swfbench.load")
 
 
@@ -58,11 +68,13 @@ def add_arguments(parser: Any) -> None:
     parser.set_defaults(master_bind_host="127.0.0.1")
     group = parser.add_argument_group("swfbench", "Fleet of simulated SWF activity workers")
     group.add_argument(
-        "--swf-profile",
-        env_var=PROFILE_ENV,
-        default=os.environ.get(PROFILE_ENV, ""),
-        help=f"fleet profile YAML (env {PROFILE_ENV})",
+        "--swf-fleet",
+        env_var=FLEET_ENV,
+        default=os.environ.get(FLEET_ENV, ""),
+        metavar="FILE",
+        help=f"the fleet profile (YAML), e.g. scenarios/load/steady.yaml (env {FLEET_ENV})",
     )
+    group.add_argument("--swf-profile", default="", help=argparse.SUPPRESS)
     group.add_argument(
         "--swf-send-mode",
         choices=["", "fast", "boto3"],
@@ -84,6 +96,13 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument("--swf-region", default="", help="AWS region (emulators: us-east-1)")
     group.add_argument(
+        "--swf-aws-profile",
+        default="",
+        metavar="NAME",
+        help="with --swf-target aws: the AWS named profile (default: AWS_PROFILE, else the "
+        "default profile)",
+    )
+    group.add_argument(
         "--swf-auth", default="", help="auth file: calls sign as one of its identities"
     )
     group.add_argument(
@@ -99,11 +118,19 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--swf-results", default="", help="write the results JSON here")
     group.add_argument("--swf-run-id", default="", help="run id for the results")
     group.add_argument(
-        "--swf-run-time", type=finite_float, default=0.0, help="seconds (default: the profile's)"
+        "--swf-run-time",
+        type=duration_or_zero,
+        default=0.0,
+        metavar="DURATION",
+        help="when the run ends, fractions allowed (swfbench load --run-time passes it); "
+        "Locust's own -t does the same in whole seconds, as -u sets the fleet's size and -r "
+        "its spawn rate (default: the profile's)",
     )
+    # The master's -u, -r and -t as JSON, for its workers (Locust sends them its custom options).
+    group.add_argument("--swf-fleet-overrides", default="", help=argparse.SUPPRESS)
     group.add_argument(
         "--swf-progress",
-        type=finite_float,
+        type=duration_or_zero,
         default=5.0,
         help="seconds between progress lines (0: off)",
     )
@@ -116,19 +143,19 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-connect-timeout",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="connect timeout of every SWF call, seconds (0: the profile's, else 5)",
     )
     group.add_argument(
         "--swf-read-timeout",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="read timeout of every SWF call but long polls, seconds (0: the profile's, else 10)",
     )
     group.add_argument(
         "--swf-audit-time-limit",
-        type=finite_float,
+        type=duration_or_zero,
         default=60.0,
         help="seconds the closing of tasks left open at the stop may take",
     )
@@ -147,10 +174,41 @@ def add_arguments(parser: Any) -> None:
     )
     group.add_argument(
         "--swf-stop-after",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
         help="stop when a gate has failed this many seconds in a row (0: never stop early)",
     )
+
+
+NO_FLEET = f"no fleet: pass --swf-fleet FILE (e.g. scenarios/load/steady.yaml) or set {FLEET_ENV}"
+
+
+def _refuse_renamed(options: Any) -> None:
+    """The fleet file's old names (Locust's own --profile is its run profile, not a fleet)."""
+    if options.swf_profile:
+        _die(f"--swf-profile is --swf-fleet FILE: {NO_FLEET}", ExitCode.USAGE)
+    locust_profile = getattr(options, "profile", None) or ""
+    if locust_profile.endswith((".yaml", ".yml")) and not options.swf_fleet:
+        _die(
+            f"--profile {locust_profile} is Locust's own (a name for the run); {NO_FLEET}",
+            ExitCode.USAGE,
+        )
+    if os.environ.get(RENAMED_ENV) and not options.swf_fleet:
+        _die(f"{RENAMED_ENV} is {FLEET_ENV}: {NO_FLEET}", ExitCode.USAGE)
+
+
+def driven(options: Any) -> bool:
+    """Started by `swfbench load` (which listens on the control pipe): it says where the
+    results are and writes Locust's statistics to files, so Locust's console stays quiet."""
+    return bool(options.swf_control_fd >= 0)
+
+
+class _DeliberateSpawnRate(logging.Filter):
+    """Locust warns of a spawn rate above 100 at each start; a capacity search chooses its rate
+    so that a step's new workers are all up in the step's first quarter, before it is measured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Your selected spawn rate is very high")
 
 
 def _die(message: str, code: int) -> None:
@@ -162,12 +220,12 @@ def configure(environment: Any) -> FleetRuntime | None:
     """Build this process's runtime from the parsed options; None if they lack a profile yet."""
     existing: FleetRuntime | None = getattr(environment, ATTRIBUTE, None)
     options = environment.parsed_options
-    if options is None or not options.swf_profile:
+    if options is None or not options.swf_fleet:
         return existing
-    if existing is not None and existing.profile.path == options.swf_profile:
+    if existing is not None and existing.profile.path == options.swf_fleet:
         return existing
     try:
-        profile = load_profile(options.swf_profile)
+        profile = load_profile(options.swf_fleet)
         aws_endpoint = options.swf_aws_endpoint if options.swf_target == "aws" else ""
         if not environment.host and not aws_endpoint:
             if isinstance(environment.runner, WorkerRunner):
@@ -188,6 +246,7 @@ def configure(environment: Any) -> FleetRuntime | None:
             kind=options.swf_target,
             aws_endpoint=aws_endpoint or None,
             timeouts=timeouts,
+            profile=options.swf_aws_profile or None,
         )
     except SwfbenchError as exc:
         _die(str(exc), exc.exit_code)
@@ -200,9 +259,26 @@ def configure(environment: Any) -> FleetRuntime | None:
         observer=locust_observer(environment.events.request, metrics, environment.stats),
         metrics=metrics,
         send_mode=options.swf_send_mode or profile.send_mode,
-        run_time_s=options.swf_run_time or profile.run_time_s,
+        run_time_s=profile.run_time_s,
         heartbeat_only=bool(options.swf_heartbeat_only),
     )
+    if isinstance(environment.runner, WorkerRunner):
+        attach(environment, runtime)
+        return runtime
+    try:
+        overrides = command_line_overrides(options)
+    except SwfbenchError as exc:
+        _die(str(exc), exc.exit_code)
+        raise  # unreachable: _die exits
+    if overrides and options.swf_capacity:
+        _die(
+            "-u, -r and -t do not apply to a capacity search: its steps set the fleet",
+            ExitCode.USAGE,
+        )
+    runtime.apply_overrides(overrides)
+    if overrides:
+        print(f"swfbench: {overrides.describe(profile)}", flush=True)
+    show_fleet(options, runtime)
     attach(environment, runtime)
     return runtime
 
@@ -236,20 +312,73 @@ def start_fleet(environment: Any, runtime: FleetRuntime) -> LocalFleet:
     return fleet
 
 
-def progress_line(environment: Any, runtime: FleetRuntime) -> str:
-    metrics = runtime.merged_metrics(timeline=False)
-    stats = environment.runner.stats
-    heartbeat = stats.get(OPERATION, "SWF")
+def command_line_overrides(options: Any) -> FleetOverrides:
+    """Locust's -u, -r and -t (and --swf-run-time): they override the profile's fleet."""
+    run_time = options.run_time
+    if run_time and options.swf_run_time:
+        raise UsageError("give the run time once: Locust's -t or --swf-run-time")
+    users = options.num_users
+    if users is not None and users < 1:
+        raise UsageError(f"-u {users}: a fleet needs at least 1 simulated worker")
+    return FleetOverrides(
+        users=users,
+        spawn_rate=options.spawn_rate,
+        run_time_s=float(run_time) if run_time else options.swf_run_time or None,
+    )
+
+
+def show_fleet(options: Any, runtime: FleetRuntime) -> None:
+    """Locust's own options say the fleet as it runs: its web UI shows them in the start form
+    (and posts them back to /swarm), its headless start reads them, and Locust, not swfbench,
+    would otherwise end the run at -t (the profile's shape ends it, gracefully, at the same
+    second)."""
+    fleet = runtime.profile
+    options.num_users = fleet.max_workers
+    options.spawn_rate = fleet.spawn_rate_now
+    options.run_time = None
+    # Locust sends its custom options to its workers: each runs the fleet as it runs here.
+    options.swf_fleet_overrides = json.dumps(dataclasses.asdict(runtime.overrides))
+
+
+def take_form_overrides(environment: Any) -> None:
+    """A start from Locust's web UI (/swarm) posts the user count, spawn rate and run time of
+    its form into the options: those the user changed override the fleet from now on."""
+    runtime = getattr(environment, ATTRIBUTE, None)
+    options = environment.parsed_options
+    if runtime is None or options is None:
+        return
+    fleet, overrides = runtime.profile, runtime.overrides
+    if options.num_users is not None and options.num_users != fleet.max_workers:
+        overrides = replace(overrides, users=max(1, int(options.num_users)))
+    if options.spawn_rate is not None and options.spawn_rate != fleet.spawn_rate_now:
+        overrides = replace(overrides, spawn_rate=float(options.spawn_rate))
+    if options.run_time:
+        overrides = replace(overrides, run_time_s=float(options.run_time))
+    if overrides != runtime.overrides:
+        runtime.apply_overrides(overrides)
+        print(f"swfbench: {overrides.describe(runtime.loaded_profile or fleet)}", flush=True)
+    show_fleet(options, runtime)
+
+
+def progress_line(environment: Any, runtime: FleetRuntime, since_s: float, until_s: float) -> str:
+    """The run's seconds [since_s, until_s) (from its start): heartbeats per second, latency
+    and lag p99 from the per-second timeline, the same figures a capacity step is judged on,
+    so a line and a step over the same seconds agree; tasks and errors so far."""
+    metrics = runtime.merged_metrics()
+    label = f"{since_s:g}s-{until_s:g}s"
+    end = runtime.started_wall + until_s
+    if math.floor(end) - math.ceil(runtime.started_wall + since_s) < 1:
+        # A window shorter than the timeline's whole seconds (--progress 0.5): the figures of
+        # the last whole second it reaches, rather than none (1 us below it: float rounding).
+        since_s = math.floor(end) - 1 - runtime.started_wall - 1e-6
+    window = window_figures(metrics.timeline, runtime.started_wall, since_s, until_s, OPERATION)
     errors = metrics.errors_by_code()
     top = ", ".join(f"{code} {n}" for code, n in errors.most_common(3))
-    latency = metrics.histograms["heartbeat_latency"]
-    lag = metrics.histograms["pacing_lag"]
-    elapsed = time.time() - runtime.started_wall
     return (
-        f"[{elapsed:6.0f}s] workers {metrics.counters['workers']:>5} "
+        f"[{label}] workers {metrics.counters['workers']:>5} "
         f"(senders {environment.runner.user_count}) | "
-        f"hb/s {heartbeat.current_rps:8.1f} | hb p99 {latency.quantile_us(99) / 1000:8.2f} ms | "
-        f"lag p99 {lag.quantile_us(99) / 1000:8.2f} ms | tasks {metrics.tasks_started} | "
+        f"hb/s {window['heartbeats_per_s']:8.1f} | hb p99 {window['p99']:8.2f} ms | "
+        f"lag p99 {window['lag']:8.2f} ms | tasks {metrics.tasks_started} | "
         f"errors {sum(errors.values())}" + (f" ({top})" if top else "")
     )
 
@@ -268,9 +397,15 @@ def install(events: Any) -> None:
 def _on_init(environment: Any, **_: Any) -> None:
     if environment.parsed_options is None:
         return  # library use: the caller attaches its own runtime
+    _refuse_renamed(environment.parsed_options)
+    if driven(environment.parsed_options):
+        # Locust's tables of statistics: swfbench writes them to files (--swf-locust-reports).
+        logging.getLogger("locust.stats_logger").setLevel(logging.WARNING)
+    if environment.parsed_options.swf_capacity:
+        logging.getLogger("locust.runners").addFilter(_DeliberateSpawnRate())
     if configure(environment) is None and not isinstance(environment.runner, WorkerRunner):
         # The shape ticks before test_start: a master or a local run needs its profile now.
-        _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+        _die(NO_FLEET, ExitCode.USAGE)
     events = environment.events
     if isinstance(environment.runner, WorkerRunner):
         environment.runner.register_message(FINAL_MESSAGE, _report_final, concurrent=True)
@@ -285,12 +420,17 @@ def _on_init(environment: Any, **_: Any) -> None:
     def on_test_start(environment: Any, **_: Any) -> None:
         runtime = configure(environment)
         if runtime is None:
-            _die(f"no fleet profile: pass --swf-profile or set {PROFILE_ENV}", ExitCode.USAGE)
+            _die(NO_FLEET, ExitCode.USAGE)
             return
         runtime.started_wall = time.time()
         runtime.worker_snapshots.clear()
         runtime.final_reports.clear()
         runtime.final = False
+        options = environment.parsed_options
+        if isinstance(environment.runner, WorkerRunner) and options.swf_fleet_overrides:
+            # The master's -u, -r and -t (its custom options come with its spawn message),
+            # before this process's share of the fleet is counted from the profile.
+            runtime.apply_overrides(FleetOverrides(**json.loads(options.swf_fleet_overrides)))
         if not isinstance(environment.runner, MasterRunner):
             try:
                 # Housekeeping, not load: "already exists" answers are no failures.
@@ -302,14 +442,18 @@ def _on_init(environment: Any, **_: Any) -> None:
                 runtime.aborted = f"could not register the SWF domain and types: {exc}"
                 runtime.stop_requested = True
                 log.error("%s", runtime.aborted)
-        options = environment.parsed_options
         if isinstance(environment.runner, WorkerRunner):
             return
         state["users"] = gevent.spawn(_count_users, environment, runtime)
         if isinstance(environment.runner, MasterRunner):
             state["workers"] = _guarded(runtime, _watch_workers, environment, runtime)
         if options.swf_progress > 0:
-            state["progress"] = gevent.spawn(_progress, environment, runtime, options.swf_progress)
+            settle = (
+                SETTLE_S if not isinstance(environment.runner, MasterRunner) else SETTLE_MASTER_S
+            )
+            state["progress"] = gevent.spawn(
+                _progress, environment, runtime, options.swf_progress, settle
+            )
         if options.swf_gates and options.swf_stop_after > 0:
             try:
                 watch = _gate_watch(options)
@@ -320,7 +464,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         if options.swf_capacity:
             plan = StepPlan.read(Path(options.swf_capacity))
             # Distributed: worker reports arrive every few seconds; wait for a step's last one.
-            settle = 4.0 if isinstance(environment.runner, MasterRunner) else 1.0
+            settle = SETTLE_MASTER_S if isinstance(environment.runner, MasterRunner) else SETTLE_S
             state["capacity"] = _guarded(runtime, _capacity_search, runtime, plan, settle)
 
     def on_test_stop(environment: Any, **_: Any) -> None:
@@ -398,7 +542,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         # The results first: when the disk fills, the data survives Locust's larger page.
         if not save_results(runtime):
             return
-        if options.swf_results:
+        if options.swf_results and not driven(options):
             print(f"swfbench: results in {options.swf_results}", flush=True)
         try:
             if options.swf_locust_reports:
@@ -407,6 +551,12 @@ def _on_init(environment: Any, **_: Any) -> None:
             # Locust's own page is an extra: the run's results and report do without it.
             print(f"swfbench: warning: Locust's own reports: {exc}", file=sys.stderr, flush=True)
 
+    def on_spawning_complete(user_count: int) -> None:
+        runtime = getattr(environment, ATTRIBUTE, None)
+        if runtime is not None:
+            runtime.peak_senders = max(runtime.peak_senders, user_count)
+
+    events.spawning_complete.add_listener(on_spawning_complete)
     events.test_start.add_listener(on_test_start)
     events.test_stop.add_listener(on_test_stop)
     events.report_to_master.add_listener(on_report_to_master)
@@ -612,7 +762,12 @@ def _count_users(environment: Any, runtime: FleetRuntime) -> None:
         gevent.sleep(1.0)
 
 
-def _progress(environment: Any, runtime: FleetRuntime, interval: float) -> None:
+def _progress(environment: Any, runtime: FleetRuntime, interval: float, settle_s: float) -> None:
+    """A line every `interval` of the run, on the run's own clock (the seconds a capacity step
+    is measured over are whole intervals of it), once those seconds' figures are in."""
+    tick = 1
     while True:
-        gevent.sleep(interval)
-        print(progress_line(environment, runtime), flush=True)
+        until = tick * interval
+        gevent.sleep(max(0.0, runtime.started_wall + until + settle_s - time.time()))
+        print(progress_line(environment, runtime, until - interval, until), flush=True)
+        tick += 1

@@ -1,7 +1,7 @@
 """The package's locustfile: `locust -f` this (or the repo's thin `loadtests/locustfile.py`).
 
     locust -f loadtests/locustfile.py --host http://127.0.0.1:PORT \
-        --swf-profile scenarios/load/steady.yaml
+        --swf-fleet scenarios/load/steady.yaml
 """
 
 from locust import events

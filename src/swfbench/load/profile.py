@@ -10,7 +10,7 @@ import json
 import math
 import random
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -100,6 +100,31 @@ class Shape:
     at_s: float = 0.0
     steps: tuple[tuple[int, float], ...] = ()
 
+    @property
+    def peak_workers(self) -> int:
+        """The most workers the shape ever asks for."""
+        if self.kind == "ramp":
+            return max(self.start, self.end)
+        if self.kind == "spike":
+            return max(self.base, self.peak)
+        return max(workers for workers, _ in self.steps)
+
+    def scaled(self, peak: int) -> Shape:
+        """The same shape with its peak at `peak` workers, every count in proportion."""
+        factor = peak / self.peak_workers if self.peak_workers else 0.0
+
+        def scale(workers: int) -> int:
+            return round(workers * factor)
+
+        return replace(
+            self,
+            start=scale(self.start),
+            end=scale(self.end),
+            base=scale(self.base),
+            peak=scale(self.peak) if self.kind == "spike" else self.peak,
+            steps=tuple((scale(workers), duration) for workers, duration in self.steps),
+        )
+
     def workers_at(self, elapsed_s: float) -> int:
         if self.kind == "ramp":
             share = min(1.0, elapsed_s / self.duration_s)
@@ -151,13 +176,28 @@ class Profile:
 
     @property
     def max_workers(self) -> int:
-        if self.shape is None:
-            return self.workers
-        if self.shape.kind == "ramp":
-            return max(self.shape.start, self.shape.end)
-        if self.shape.kind == "spike":
-            return max(self.shape.base, self.shape.peak)
-        return max(workers for workers, _ in self.shape.steps)
+        """The fleet's peak: its workers, or its shape's largest count."""
+        return self.workers if self.shape is None else self.shape.peak_workers
+
+    @property
+    def spawn_rate_now(self) -> float:
+        """Workers started per second: the constant fleet's, or its shape's."""
+        return self.shape.spawn_rate if self.shape is not None else self.spawn_rate
+
+    def overridden(self, overrides: FleetOverrides) -> Profile:
+        """This profile with Locust's -u, -r and -t applied (see `FleetOverrides`)."""
+        profile = self
+        if overrides.users is not None:
+            if profile.shape is None:
+                profile = replace(profile, workers=overrides.users)
+            else:
+                profile = replace(profile, shape=profile.shape.scaled(overrides.users))
+        if overrides.spawn_rate is not None:
+            shape = profile.shape and replace(profile.shape, spawn_rate=overrides.spawn_rate)
+            profile = replace(profile, spawn_rate=overrides.spawn_rate, shape=shape)
+        if overrides.run_time_s is not None:
+            profile = replace(profile, run_time_s=overrides.run_time_s)
+        return profile
 
     @property
     def senders(self) -> int:
@@ -169,6 +209,40 @@ class Profile:
         names = [name for name, _ in self.outcomes]
         weights = [weight for _, weight in self.outcomes]
         return rng.choices(names, weights=weights)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetOverrides:
+    """Locust's -u, -r and -t, and `swfbench load`'s --users, --spawn-rate and --run-time:
+    they override the profile's fleet, as Locust users expect. `users` is the fleet's size (its
+    peak: a shaped fleet keeps its shape, scaled), `spawn_rate` workers started per second,
+    `run_time_s` when the run ends; None leaves the profile's."""
+
+    users: int | None = None
+    spawn_rate: float | None = None
+    run_time_s: float | None = None
+
+    def __bool__(self) -> bool:
+        return (self.users, self.spawn_rate, self.run_time_s) != (None, None, None)
+
+    def describe(self, profile: Profile) -> str:
+        """One line: the fleet as it runs, and what set it."""
+        effective = profile.overridden(self)
+        parts = [f"{effective.max_workers} workers" + (" (peak)" if profile.shape else "")]
+        parts.append(f"{effective.spawn_rate_now:g}/s spawned")
+        parts.append(f"{effective.run_time_s:g} s")
+        given = [
+            name
+            for name, value in (
+                ("size", self.users),
+                ("spawn rate", self.spawn_rate),
+                ("run time", self.run_time_s),
+            )
+            if value is not None
+        ]
+        listed = ", ".join(given[:-1]) + " and " + given[-1] if len(given) > 1 else "".join(given)
+        source = f" ({listed} overridden; profile {profile.name})" if given else ""
+        return f"fleet: {', '.join(parts)}{source}"
 
 
 def _where(error: jsonschema.ValidationError) -> str:

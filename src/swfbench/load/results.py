@@ -87,6 +87,7 @@ def build_results(
         "schema_version": SCHEMA_VERSION,
         "run_id": runtime.run_id,
         "profile": {"name": runtime.profile.name, "path": runtime.profile.path},
+        "fleet": fleet_record(runtime),
         "target": runtime.target.to_dict(),
         "send_mode": runtime.send_mode,
         "started_at": _iso(runtime.started_wall),
@@ -110,6 +111,25 @@ def build_results(
         "workers_lost": dict(sorted(runtime.workers_lost.items())),
         **({"capacity": runtime.capacity} if runtime.capacity is not None else {}),
         "metrics": gate_metrics(fleet, duration),
+    }
+
+
+def fleet_record(runtime: FleetRuntime) -> dict[str, Any]:
+    """The fleet as it ran: its peak, spawn rate and run time after Locust's -u, -r and -t
+    (`overrides`, null where the profile's figure held); the most simulated workers that ran at
+    once (from the once-a-second count) and the most senders (Locust users) it had."""
+    fleet, overrides = runtime.profile, runtime.overrides
+    return {
+        "peak_workers": fleet.max_workers,
+        "spawn_rate": fleet.spawn_rate_now,
+        "run_time_s": fleet.run_time_s,
+        "overrides": {
+            "users": overrides.users,
+            "spawn_rate": overrides.spawn_rate,
+            "run_time_s": overrides.run_time_s,
+        },
+        "workers_reached": max(runtime.users.values(), default=0),
+        "peak_senders": runtime.peak_senders,
     }
 
 
@@ -204,7 +224,8 @@ def summary_line(metrics: FleetMetrics) -> str:
         f"{data['heartbeat']['in_flight']} in flight; "
         f"p50 {latency['p50']} ms, p99 {latency['p99']} ms, p99.9 {latency['p99.9']} ms, "
         f"max {latency['max']} ms; lag p99 {lag['p99']} ms; tasks {tasks['started']} started, "
-        f"{tasks['accounted']} accounted, {tasks['closed_by_audit']} closed by audit; "
+        f"{tasks['accounted']} accounted, {tasks['ends']['interrupted']} still running at the "
+        f"stop ({tasks['closed_by_audit']} closed by their workers); "
         f"cancel {cancel['requested']} requested, {cancel['propagated']} propagated, "
         f"{cancel['lost']} lost, {cancel['decision_failed']} refused; timeouts "
         f"{timeouts['timed_out']} fired, {timeouts['missed']} missed, {timeouts['false']} false, "

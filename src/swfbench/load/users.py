@@ -12,6 +12,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, constant, task
 
 from swfbench.load.fleet import FleetRuntime, runtime_of
+from swfbench.load.hooks import take_form_overrides
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
 
 SENDER_SPAWN_RATE = 100
@@ -62,11 +63,17 @@ class Sender(FastHttpUser):
 
 
 class ProfileShape(LoadTestShape):
-    """The profile's senders (Locust users), all at once, until the profile's run time (or
-    --run-time) is up; the simulated workers follow the profile's own shape (see
-    `scheduler.LocalFleet`)."""
+    """The profile's senders (Locust users), all at once, until the profile's run time is up;
+    the simulated workers follow the profile's own shape (see `scheduler.LocalFleet`). Locust's
+    -u, -r and -t (and its web UI's form) override the fleet's size, spawn rate and run time
+    (see `hooks.command_line_overrides`): -u counts simulated workers, not senders."""
 
     use_common_options = True
+
+    def reset_time(self) -> None:
+        super().reset_time()  # type: ignore[no-untyped-call]
+        if self.runner is not None:
+            take_form_overrides(self.runner.environment)
 
     def tick(self) -> tuple[int, float] | None:
         assert self.runner is not None

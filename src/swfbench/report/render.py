@@ -77,6 +77,10 @@ _RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = 
 }
 
 
+RENDERED_KINDS = tuple(_RENDERERS)
+"""Every results `kind` a report page is rendered for."""
+
+
 def render(results: dict[str, Any], nav: dict[str, Any] | None = None) -> str:
     """The HTML page for one results document; `nav` links it to the index and its
     neighbours (without it, to the index alone)."""

@@ -21,6 +21,12 @@ def register(subparsers: Any) -> None:
         description="Start the embedded target (or use the given one), start one activity task "
         "through the real SWF flow, heartbeat it with progress details, complete it, and print "
         "each call and the resulting history.",
+        epilog="""\
+examples:
+  swfbench demo                                   # on the embedded engine
+  swfbench demo --engine moto                     # on plain moto
+  swfbench demo --endpoint-url http://127.0.0.1:4566
+""",
     )
     add_target_options(parser)
     parser.set_defaults(run=run)

@@ -10,8 +10,16 @@ from typing import Any
 
 from swfbench.errors import UsageError, one_line
 from swfbench.inputs import load_yaml
-from swfbench.options import QUOTA_FLAGS, finite_float, shown
-from swfbench.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
+from swfbench.options import (
+    QUOTA_FLAGS,
+    QUOTA_HELP,
+    duration,
+    duration_or_zero,
+    finite_float,
+    renamed,
+    shown,
+)
+from swfbench.plan.planner import Bucket, Fleet, Plan, Quotas, Simulation, plan
 from swfbench.report import write_report
 from swfbench.results import RunStatus, envelope, now_iso, write_json
 
@@ -22,6 +30,18 @@ def _whole(value: str) -> int:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{shown(value)} is not a whole number") from None
+
+
+EXAMPLES = """\
+examples:
+  swfbench plan --workers 20000 --interval 60s               # will it fit SWF's quotas?
+  swfbench plan --workers 20000 --interval 1m --jitter 10s --start synchronized
+  swfbench plan --workers 20000 --interval 60 --account-refill 400 --account-bucket 25000
+  swfbench plan --workers 5000 --interval 30s --quotas-file my-quotas.yaml --output json
+  swfbench plan --workers 20000 --interval 60 --report         # reports/<run-id>/index.html
+  swfbench plan --workers 20000 --interval 60 --save plan.json && \\
+    swfbench gate plan.json --gates plan-gates.yaml
+"""
 
 
 def register(subparsers: Any) -> None:
@@ -37,70 +57,96 @@ def register(subparsers: Any) -> None:
             "costs against a spread one. A throttled heartbeat is not retried: the worker sends "
             "its next when due. Exit 0 when the fleet fits, 1 when tasks would time out."
         ),
+        epilog=EXAMPLES,
     )
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument(
-        "--workers", type=_whole, required=True, help="activity workers heartbeating"
+        "--workers",
+        type=_whole,
+        required=True,
+        metavar="N",
+        help="required: the fleet's size, activity workers each heartbeating its own task",
     )
     fleet.add_argument(
         "--interval",
-        type=finite_float,
+        type=duration,
         required=True,
-        metavar="S",
-        help="heartbeat interval, seconds",
+        metavar="DURATION",
+        help="required: each worker's heartbeat interval, e.g. 60, 60s or 1m",
     )
     fleet.add_argument(
         "--jitter",
-        type=finite_float,
+        type=duration_or_zero,
         default=0.0,
-        metavar="S",
-        help="uniform ± jitter per interval (default 0)",
+        metavar="DURATION",
+        help="uniform ± jitter of each interval (default: 0)",
     )
     fleet.add_argument(
         "--start",
         choices=("spread", "synchronized"),
         default="spread",
-        help="first heartbeats spread over one interval, or all at once (default spread)",
+        help="first heartbeats spread over one interval, or all at once (default: spread)",
     )
     fleet.add_argument(
         "--activities-per-execution",
         type=_whole,
         default=1,
         metavar="N",
-        help="open activity tasks per workflow execution (default 1)",
+        help="open activity tasks per workflow execution (default: 1)",
     )
     fleet.add_argument(
         "--heartbeat-timeout",
-        type=finite_float,
+        type=duration,
         default=None,
-        metavar="S",
-        help="default: twice the interval",
+        metavar="DURATION",
+        help="a task times out this long without a successful heartbeat (default: twice the "
+        "interval)",
     )
-    quotas = parser.add_argument_group("quotas (default: SWF's documented values)")
+    quotas = parser.add_argument_group("quotas")
     quotas.add_argument(
-        "--quotas",
+        "--quotas-file",
         type=Path,
         metavar="FILE",
-        help="YAML in the form of swfbench/data/swf_quotas.yaml",
+        help="YAML in the form of swfbench/data/swf_quotas.yaml (default: SWF's documented quotas)",
     )
-    quotas.add_argument("--account-bucket", type=finite_float, metavar="N")
-    quotas.add_argument(
-        "--account-refill", type=finite_float, metavar="PER_S", help="e.g. a raised quota"
+    renamed(
+        quotas,
+        "--quotas",
+        "is --quotas-file FILE in plan (elsewhere --quotas none|aws turns the engine's "
+        "throttling on)",
     )
-    quotas.add_argument("--execution-bucket", type=finite_float, metavar="N")
-    quotas.add_argument("--execution-refill", type=finite_float, metavar="PER_S")
+    for name in QUOTA_FLAGS:
+        metavar, text, swf = QUOTA_HELP[name]
+        quotas.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=finite_float,
+            metavar=metavar,
+            help=f"{text}, e.g. a raised quota (default: the quotas file's, else SWF's {swf})",
+        )
     parser.add_argument(
         "--duration",
-        type=finite_float,
-        metavar="S",
+        type=duration,
+        metavar="DURATION",
         help="simulated horizon (default: long enough to reach steady state)",
     )
-    parser.add_argument("--seed", type=_whole, default=1, help="seed for the jitter (default 1)")
     parser.add_argument(
-        "--json", action="store_true", help="print the plan as JSON instead of a table"
+        "--seed", type=_whole, default=1, metavar="N", help="seed for the jitter (default: 1)"
     )
     parser.add_argument(
-        "--output", type=Path, metavar="PATH", help="also write the plan as JSON here"
+        "--output",
+        type=_output_format,
+        default="table",
+        metavar="{table,json}",
+        help="print the plan as a table, or as JSON with the bucket's level over time for "
+        "charts (default: table)",
+    )
+    renamed(parser, "--json", "is --output json")
+    parser.add_argument(
+        "--save",
+        type=Path,
+        metavar="FILE",
+        help="also write the plan's results (JSON, for swfbench gate and report) to FILE "
+        "(default: none)",
     )
     parser.add_argument(
         "--report",
@@ -108,15 +154,28 @@ def register(subparsers: Any) -> None:
         help="also write an HTML report with charts under --reports-dir",
     )
     parser.add_argument(
-        "--reports-dir", type=Path, default=Path("reports"), help="default: ./reports"
+        "--reports-dir",
+        type=Path,
+        default=Path("reports"),
+        metavar="DIR",
+        help="where --report writes (default: reports)",
     )
     parser.set_defaults(run=run)
 
 
+def _output_format(value: str) -> str:
+    if value in ("table", "json"):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{shown(value)}: the print format is table or json; to write the plan to a file, "
+        "give --save FILE"
+    )
+
+
 def _quotas(args: argparse.Namespace) -> Quotas:
     base = Quotas.swf_defaults()
-    if args.quotas is not None:
-        data = load_yaml(args.quotas, f"--quotas {args.quotas}")
+    if args.quotas_file is not None:
+        data = load_yaml(args.quotas_file, f"--quotas-file {args.quotas_file}")
         try:
             base = Quotas(
                 account=Bucket(
@@ -130,8 +189,8 @@ def _quotas(args: argparse.Namespace) -> Quotas:
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UsageError(
-                f"--quotas {args.quotas}: expected account and execution, each with bucket and "
-                f"refill_per_s numbers ({type(exc).__name__}: {one_line(exc)[:100]})"
+                f"--quotas-file {args.quotas_file}: expected account and execution, each with "
+                f"bucket and refill_per_s numbers ({type(exc).__name__}: {one_line(exc)[:100]})"
             ) from None
 
     return base.overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
@@ -239,10 +298,11 @@ def run(args: argparse.Namespace) -> int:
         },
         "plan": result.to_dict(),
     }
-    if args.output is not None:
-        write_json(args.output, document)
-    print(json.dumps(document, indent=2) if args.json else render_table(result))
+    if args.save is not None:
+        write_json(args.save, document)
+    as_json = args.output == "json"
+    print(json.dumps(document, indent=2) if as_json else render_table(result))
     if args.report:
         page = write_report(document, args.reports_dir)
-        print(f"report: {page}", file=sys.stderr if args.json else sys.stdout)
+        print(f"report: {page}", file=sys.stderr if as_json else sys.stdout)
     return 1 if result.chosen.workers_timed_out else 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from swfbench.gates import evaluate, junit_xml, load_gates, render_table, verdicts_to_dict
+from swfbench.options import renamed
 from swfbench.report import write_report
 from swfbench.report.render import run_id_of
 from swfbench.results import load_results, write_text
@@ -21,13 +22,37 @@ def register(subparsers: Any) -> None:
         "verdict. Every run must first be whole: a results file whose run was interrupted, "
         "aborted, lacks a part (its audit, a Locust worker) or checked nothing fails the "
         "run.status gate, unless --allow-incomplete. "
-        "Exit 0 when every gate holds, 1 when one fails, 2 on a usage error, 248 when --junit or "
+        "Exit 0 when every gate holds, 1 when one fails, 252 on a usage error, 248 when --junit or "
         "--report cannot be written.",
+        epilog="""\
+examples:
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml
+  swfbench gate new.json --gates perf.yaml --baseline reports/LAST/results.json
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml --junit gates.xml --report
+  swfbench gate reports/RUN/results.json --gates gates/ci.yaml --allow-incomplete
+""",
     )
-    parser.add_argument("--results", type=Path, required=True, metavar="RESULTS.json")
-    parser.add_argument("--gates", type=Path, required=True, metavar="GATES.yaml")
     parser.add_argument(
-        "--baseline", type=Path, metavar="BASELINE.json", help="saved results for relative limits"
+        "results", type=Path, metavar="RESULTS.json", help="the results file to judge"
+    )
+    renamed(
+        parser,
+        "--results",
+        "is gone: name the results file first, as `swfbench report` does: "
+        "swfbench gate RESULTS.json --gates GATES.yaml",
+    )
+    parser.add_argument(
+        "--gates",
+        type=Path,
+        required=True,
+        metavar="GATES.yaml",
+        help="required: the limits, metric path to max, min, max_increase or max_decrease",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BASELINE.json",
+        help="saved results that max_increase and max_decrease compare with (default: none)",
     )
     parser.add_argument(
         "--allow-incomplete",
@@ -36,7 +61,10 @@ def register(subparsers: Any) -> None:
         "of failing it (the run.status row still names how it ended)",
     )
     parser.add_argument(
-        "--junit", type=Path, metavar="PATH", help="also write one JUnit test case per gate"
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write one JUnit test case per gate to FILE (default: none)",
     )
     parser.add_argument(
         "--report",
@@ -47,8 +75,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--reports-dir",
         type=Path,
+        metavar="DIR",
         help="with --report: where the run's directory is (default: the one RESULTS is in, "
-        "when it is named for the run; else ./reports)",
+        "when it is named for the run; else reports)",
     )
     parser.set_defaults(run=run)
 

@@ -18,13 +18,19 @@ from typing import Any
 
 import yaml
 
+from swfbench.capacity.steps import THROTTLED, StepPlan
 from swfbench.errors import ExitCode, SwfbenchError, UsageError
 from swfbench.interrupts import Interrupts
-from swfbench.load.capacity import THROTTLED, StepPlan
 from swfbench.load.command import add_run_options, run_fleet
 from swfbench.load.profile import parse_profile
-from swfbench.options import QUOTA_FLAGS, add_target_options, duration, finite_float
-from swfbench.planner import Quotas, first_throttled, stepped_arrivals
+from swfbench.options import (
+    QUOTA_FLAGS,
+    add_target_options,
+    duration,
+    finite_float,
+    target_spec,
+)
+from swfbench.plan.planner import Quotas, first_throttled, stepped_arrivals
 from swfbench.report.render import write_run
 from swfbench.results import RunStatus, check_writable, claim_run_dir, new_run_id, write_text
 from swfbench.slo import parse_slo
@@ -46,6 +52,16 @@ AGREEMENT = 0.10
 """Measured and predicted onset of throttling agree when within 10 % of each other."""
 
 
+EXAMPLES = """\
+examples:
+  swfbench capacity                                          # 50 to 2000 hb/s, 20s a step
+  swfbench capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s
+  swfbench capacity --slo "p99 < 50 ms, errors < 0.1%" --interval 5s
+  swfbench capacity --quotas aws --max-rate 400      # where throttling begins, beside plan's
+  swfbench capacity --endpoint-url http://127.0.0.1:4566 --processes 2
+"""
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "capacity",
@@ -59,6 +75,7 @@ def register(subparsers: Any) -> None:
         "Writes results.json and index.html under REPORTS/RUN-ID/. A knee is claimed only "
         "from a whole search (steps judged in order from the first to one that broke, or to "
         "the last); a search that is not whole exits 1, an aborted one 255.",
+        epilog=EXAMPLES,
     )
     parser.add_argument(
         "--slo",
@@ -68,36 +85,53 @@ def register(subparsers: Any) -> None:
         "p99, p99.9, max (ms, s, us), errors (%% of heartbeats failed), lag (pacing lag p99)",
     )
     parser.add_argument(
-        "--start-rate", type=finite_float, default=50.0, metavar="R", help="first step, hb/s"
+        "--start-rate",
+        type=finite_float,
+        default=50.0,
+        metavar="PER_S",
+        help="the first step's rate, heartbeats per second (default: 50)",
     )
     parser.add_argument(
         "--step-rate",
         type=finite_float,
         default=None,
-        metavar="R",
-        help="added per step (default: R)",
+        metavar="PER_S",
+        help="heartbeats per second added at each step (default: the start rate)",
     )
     parser.add_argument(
         "--max-rate",
         type=finite_float,
         default=2000.0,
-        metavar="R",
-        help="last step at most (2000)",
+        metavar="PER_S",
+        help="the last step's rate at most, heartbeats per second (default: 2000)",
     )
     parser.add_argument(
-        "--step-time", type=duration, default=20.0, metavar="S", help="seconds per step (20)"
+        "--step-time",
+        type=duration,
+        default=20.0,
+        metavar="DURATION",
+        help="how long each step runs, at least 4s (default: 20s)",
     )
     parser.add_argument(
         "--interval",
         type=duration,
         default=1.0,
-        metavar="S",
-        help="each worker's heartbeat interval (1 s); workers per step = rate x interval",
+        metavar="DURATION",
+        help="each worker's heartbeat interval; workers per step = rate x interval (default: 1s)",
     )
     parser.add_argument(
-        "--spawn-rate", type=finite_float, default=None, help="workers started per second"
+        "--spawn-rate",
+        type=finite_float,
+        default=None,
+        metavar="PER_S",
+        help="workers started per second (default: enough to start a step's new workers in "
+        "its first quarter, at least 10)",
     )
-    add_run_options(parser, distributed=False, progress=10.0)
+    add_run_options(
+        parser,
+        distributed=False,
+        progress="half a step: every other line covers a step's measured half, as its step line",
+    )
     add_target_options(parser)
     parser.set_defaults(run=run)
 
@@ -149,7 +183,7 @@ def step_plan(args: argparse.Namespace) -> StepPlan:
 
 def quotas_of(args: argparse.Namespace) -> Quotas | None:
     """The embedded engine's quotas, as the planner models them; None without --quotas."""
-    if args.quotas == "none":
+    if args.quotas in (None, "none"):
         return None
     quotas = Quotas.swf_defaults().overridden(**{flag: getattr(args, flag) for flag in QUOTA_FLAGS})
     quotas.check()
@@ -414,6 +448,9 @@ def summary(capacity: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     plan = step_plan(args)
     quotas = quotas_of(args)
+    target_spec(args)  # flags that cannot apply: refused before anything is written
+    if args.progress is None:
+        args.progress = plan.step_s * plan.measure_share
     run_id = args.run_id or new_run_id("capacity")
     run_dir = claim_run_dir(Path(args.reports_dir), run_id)
     check_writable(run_dir)

@@ -12,7 +12,7 @@ from swfbench.inputs import shown
 from swfbench.report import write_report
 from swfbench.report.common import CONFORMANCE_KINDS
 from swfbench.report.comparison_page import COMPARABLE, comparison_document
-from swfbench.report.render import MALFORMED
+from swfbench.report.render import MALFORMED, RENDERED_KINDS
 from swfbench.results import load_results, new_run_id, now_iso
 
 DEFAULT_REPORTS_DIR = Path("reports")
@@ -22,13 +22,21 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
         help="render the HTML report of a saved results file",
-        description="Render RESULTS.json (from plan, conform, load or capacity) into "
-        "REPORTS_DIR/<run-id>/index.html, and refresh REPORTS_DIR/index.html, which lists the "
-        "runs newest first. Two load (or two capacity) results make a comparison page: A.json "
-        "is the baseline, B.json the run compared with it, on the same axes with their "
-        "differences in a table; several conformance results make one matrix. Exit 0 on "
-        "success, 2 on a missing or unreadable results file or results that do not combine, "
-        "248 when the reports directory cannot be written.",
+        description="Render RESULTS.json into DIR/<run-id>/index.html, and refresh "
+        "DIR/index.html, which lists the runs newest first. It renders every kind of results "
+        f"swfbench writes: {_kinds()}. Two load (or two capacity) results make a comparison "
+        "page: A.json is the baseline, B.json the run compared with it, on the same axes with "
+        "their differences in a table; several conformance results make one matrix. Exit 0 "
+        "on success, 252 on a missing or unreadable results file or results that do not "
+        "combine, 248 when the reports directory cannot be written.",
+        epilog="""\
+examples:
+  swfbench report reports/RUN/results.json                  # render a run again
+  swfbench report reports/RUN/results.json --reports-dir /tmp/pages
+  swfbench report reports/A/results.json reports/B/results.json   # B compared with A
+  swfbench report engine.json moto.json localstack.json     # one conformance matrix
+  swfbench plan --workers 20000 --interval 60 --save plan.json && swfbench report plan.json
+""",
     )
     parser.add_argument(
         "results",
@@ -39,9 +47,27 @@ def register(subparsers: Any) -> None:
         "several conformance results to combine into one matrix",
     )
     parser.add_argument(
-        "--reports-dir", type=Path, default=DEFAULT_REPORTS_DIR, help="default: ./reports"
+        "--reports-dir",
+        type=Path,
+        default=DEFAULT_REPORTS_DIR,
+        metavar="DIR",
+        help="where the run's page and the index go (default: reports)",
     )
     parser.set_defaults(run=run)
+
+
+def _kinds() -> str:
+    """Every kind of results `swfbench report` renders, named for --help."""
+    where = {
+        "plan": "swfbench plan --save or --report",
+        "load": "swfbench load",
+        "capacity": "swfbench capacity",
+        "conformance": "swfbench conform",
+        "swfbench-conformance-results": "pytest scenarios/conformance --swf-results",
+        "conformance-matrix": "several conformance results named together",
+        "comparison": "two load or two capacity results named together",
+    }
+    return "; ".join(f"{kind} ({where.get(kind, kind)})" for kind in RENDERED_KINDS)
 
 
 def combine(runs: list[dict[str, Any]], paths: list[Path]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""`swfbench capacity`: step the heartbeat rate up until the target's SLO breaks (the knee)."""

@@ -1,0 +1,1 @@
+"""`swfbench demo`: one activity heartbeated by hand on the embedded target."""

@@ -1,0 +1,1 @@
+"""`swfbench gate`: judge a run's results against gate files, for CI."""

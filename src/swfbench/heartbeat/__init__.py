@@ -1,0 +1,1 @@
+"""`swfbench heartbeat`: the seed page's `aws swf record-activity-task-heartbeat`, for any target."""

@@ -1,0 +1,1 @@
+"""`swfbench plan`: how many workers, at what heartbeat interval, before SWF throttles."""
