@@ -119,7 +119,13 @@ def test_every_duration_flag_has_the_one_duration_type() -> None:
     assert seconds == []
 
 
-@pytest.mark.parametrize(("path", "action"), DURATION_FLAGS, ids=lambda x: str(x))
+# Ids from the command and the flag: an action's repr names its type's address, which differs
+# between the suite's two processes, and both must collect the same tests.
+@pytest.mark.parametrize(
+    ("path", "action"),
+    DURATION_FLAGS,
+    ids=lambda x: " ".join(x) if isinstance(x, list) else x.option_strings[0],
+)
 def test_duration_flags_take_what_locust_takes(path: list[str], action: argparse.Action) -> None:
     parse = action.type
     assert callable(parse)
