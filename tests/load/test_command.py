@@ -358,6 +358,11 @@ def test_a_load_run_says_each_thing_once(load_run: Any) -> None:
     assert out.count("results in ") == 1
     assert "closed by audit" not in out
     assert re.search(r"(\d+) still running at the stop \(\1 closed by their workers\)", out), out
-    assert "domain audit: no execution of the run left open in swfbench-load-report" in out
+    # One audit line. Workers close their executions before the audit; on a starved machine a
+    # few may still be open when it looks, and it closes them: it says so, once, either way.
+    (audit,) = [line for line in out.splitlines() if "domain audit: " in line]
+    assert audit.endswith("no execution of the run left open in swfbench-load-report") or re.search(
+        r"(\d+) executions? of the run still open in swfbench-load-report, \1 closed$", audit
+    ), audit
     page = (load_run.run_dir / "index.html").read_text()
     assert "ended interrupted" not in page and "still running at the stop" in page
