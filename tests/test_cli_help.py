@@ -19,6 +19,7 @@ from swfbench.options import (
     non_negative_float,
     positive_float,
     timeout_or_never,
+    whole_number,
 )
 from swfbench.report.render import RENDERED_KINDS
 
@@ -293,3 +294,10 @@ def test_an_old_spelling_fails_with_one_line_naming_the_new(
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert code == 252 and instead in line, line
     assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+@pytest.mark.parametrize("value", ["x" * 5000, "-" + "9" * 4000])
+def test_a_whole_number_flag_quotes_only_the_start_of_a_bad_value(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        whole_number(1)(value)
+    assert len(str(refused.value)) < 80, str(refused.value)[:200]

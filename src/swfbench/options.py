@@ -184,9 +184,10 @@ def whole_number(least: int) -> Callable[[str], int]:
         try:
             number = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{shown(value)} is not a whole number") from None
         if number < least:
-            raise argparse.ArgumentTypeError(f"{value}: must be at least {least}")
+            quoted = value if len(value) <= 24 else shown(value)
+            raise argparse.ArgumentTypeError(f"{quoted}: must be at least {least}")
         return number
 
     return parse
