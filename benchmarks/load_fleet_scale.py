@@ -51,7 +51,7 @@ def run_fleet(
     command = [
         sys.executable, "-m", "locust", "-f", locustfile_path(), "--headless",
         "--host", url, "--loglevel", "WARNING", "--exit-code-on-error", "0",
-        "--swf-profile", str(path), "--swf-heartbeat-only", "--swf-results", str(results),
+        "--swf-fleet", str(path), "--swf-heartbeat-only", "--swf-results", str(results),
         "--swf-run-time", str(run_time_s), "--swf-progress", "10" if args.verbose else "0",
     ]  # fmt: skip
     if args.processes > 1:
@@ -123,13 +123,19 @@ def main() -> None:
     parser.add_argument("--spawn-rate", type=float, default=100_000.0, help="workers/s")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds after spawning")
     parser.add_argument("--seconds", type=float, default=120.0, help="measured after warm-up")
+    parser.add_argument(
+        "--baseline-seconds", type=float, default=20.0, help="run time of the baseline fleet"
+    )
+    parser.add_argument(
+        "--spawn-slack", type=float, default=30.0, help="run time allowed beyond the spawn ramp"
+    )
     parser.add_argument("--verbose", action="store_true", help="Locust's progress lines")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, running_sink(free_port()) as url:
         out = Path(tmp)
-        baseline = run_fleet(url, BASELINE_WORKERS, args, out, 20.0)
+        baseline = run_fleet(url, BASELINE_WORKERS, args, out, args.baseline_seconds)
         print(f"baseline, {BASELINE_WORKERS} workers: peak {baseline['peak_rss_mib']} MiB")
-        spawn_guess = args.workers / args.spawn_rate + 30
+        spawn_guess = args.workers / args.spawn_rate + args.spawn_slack
         fleet = run_fleet(
             url, args.workers, args, out, spawn_guess + args.warmup + args.seconds + 2
         )

@@ -1,19 +1,21 @@
-"""Benchmark 1: what one heartbeat costs the load generator, five ways, in the same run.
+"""Benchmark 1: what one heartbeat costs the load generator, six ways, in the same run.
 
 Against one loopback sink (it answers every request with {"cancelRequested": false}), each
 variant sends heartbeats back to back from 50 concurrent senders in a process of its own, and
 the process's CPU time over the measured seconds is divided by the heartbeats answered:
 
-  fast    swfbench's fleet as `swfbench load` runs it: Locust users as senders, the scheduler,
-          SigV4 signing, geventhttpclient, every metric (pacing lag, latency, due/sent/answered
-          per second, calls by code, Locust's request event)
-  lean    the same signing and the same geventhttpclient client, nothing else: the floor of a
-          signed send
-  raw     geventhttpclient alone, one prebuilt unsigned request: the client's own floor
-  locust  plain Locust FastHttpUser posting the prebuilt unsigned request
-  boto3   swfbench's fleet with `send_mode: boto3`
+  fast      swfbench's fleet as `swfbench load` runs it: Locust users as senders, the
+            scheduler, SigV4 signing, a kept-alive connection per sender
+            (`swfbench.load.connection`), every metric (pacing lag, latency, due/sent/answered
+            per second, calls by code, Locust's request event)
+  lean      the same signing and the same connection, nothing else: the floor of a signed send
+  lean-ghc  the same signing over geventhttpclient (what Locust's FastHttpUser is built on),
+            the fast path's client before `connection`
+  raw       geventhttpclient alone, one prebuilt unsigned request: that client's own floor
+  locust    plain Locust FastHttpUser posting the prebuilt unsigned request
+  boto3     swfbench's fleet with `send_mode: boto3`
 
-A repetition runs the five one after another, every other repetition in the reverse order (so
+A repetition runs the six one after another, every other repetition in the reverse order (so
 that a machine whose load drifts does not always favour the variant that runs first); ratios
 are taken within a repetition and the medians of three repetitions are reported. The goal: fast within 15 % of lean in CPU per
 heartbeat (fast / lean <= 1.15).
@@ -31,7 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ("fast", "lean", "raw", "locust", "boto3")
+VARIANTS = ("fast", "lean", "lean-ghc", "raw", "locust", "boto3")
 TOKEN = "t" * 256
 DETAILS = "50.0%"
 
@@ -116,6 +118,7 @@ def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: fl
         return
     from geventhttpclient import HTTPClient
 
+    from swfbench.load.connection import Connection
     from swfbench.load.sigv4 import Signer
     from swfbench.load.transport import build_request
 
@@ -125,6 +128,14 @@ def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: fl
     answered = [0]
 
     def send_lean() -> None:
+        connection = Connection(url, connect_s=10, read_s=10)
+        while True:
+            body, headers = build_request(signer, TOKEN, DETAILS)
+            status, content = connection.post(headers, body)
+            if status == 200 and not json.loads(content)["cancelRequested"]:
+                answered[0] += 1
+
+    def send_lean_ghc() -> None:
         while True:
             body, headers = build_request(signer, TOKEN, DETAILS)
             with http.request("POST", "/", body=body, headers=headers) as response:
@@ -140,7 +151,8 @@ def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: fl
                 response.read()
             answered[0] += ok
 
-    greenlets = [gevent.spawn(send_lean if variant == "lean" else send_raw) for _ in range(users)]
+    send = {"lean": send_lean, "lean-ghc": send_lean_ghc, "raw": send_raw}[variant]
+    greenlets = [gevent.spawn(send) for _ in range(users)]
     row = _measure(lambda: answered[0], warmup_s, seconds)
     gevent.killall(greenlets)
     print(json.dumps({"send_mode": variant, "users": users, **row}), flush=True)
@@ -184,7 +196,7 @@ def main() -> None:
                 rows[variant] = json.loads(done.stdout.strip().splitlines()[-1])
                 row = rows[variant]
                 print(
-                    f"repetition {rep + 1}: {variant:>6}: {row['hb_per_s']:9.1f} heartbeats/s, "
+                    f"repetition {rep + 1}: {variant:>8}: {row['hb_per_s']:9.1f} heartbeats/s, "
                     f"{row['cpu_us_per_hb']:6.1f} us CPU per heartbeat",
                     flush=True,
                 )
@@ -209,7 +221,7 @@ def main() -> None:
     print(f"medians of {args.repetitions} repetitions, {args.users} senders, {args.seconds:g} s:")
     for variant, row in summary["variants"].items():
         print(
-            f"  {variant:>6}: {row['hb_per_s']:9.1f} heartbeats/s, "
+            f"  {variant:>8}: {row['hb_per_s']:9.1f} heartbeats/s, "
             f"{row['cpu_us_per_hb']:6.1f} us CPU per heartbeat"
         )
     for name, value in ratios.items():

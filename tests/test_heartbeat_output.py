@@ -10,22 +10,13 @@ checked too.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from swfbench.activity import ActivityHandle, ActivityTimeouts, bootstrap, start_activity
 from swfbench.cli import main
@@ -388,79 +379,6 @@ def test_zero_read_timeout_means_none(
     args = ["--endpoint-url", engine_server.url, "--task-token", task.task_token]
     args += ["--cli-read-timeout", "0", "--cli-connect-timeout", "0", "--no-cli-pager"]
     assert heartbeat(args, capsys)[0] == 0
-
-
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1, valid for a day."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-@pytest.fixture
-def https_engine(engine_server: EmbeddedServer, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The engine behind a TLS terminator with a self-signed certificate: (https URL, cert)."""
-    cert, key = _certificate(tmp_path)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    upstream = ("127.0.0.1", engine_server.port)
-
-    def pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                end.close()
-
-    def serve() -> None:
-        while True:
-            try:
-                raw, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                secure = context.wrap_socket(raw, server_side=True)
-            except (OSError, ssl.SSLError):
-                raw.close()  # a client that refused the certificate
-                continue
-            back = socket.create_connection(upstream)
-            threading.Thread(target=pipe, args=(secure, back), daemon=True).start()
-            threading.Thread(target=pipe, args=(back, secure), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}", cert
-    finally:
-        listener.close()
 
 
 def test_tls_options_against_a_self_signed_endpoint(

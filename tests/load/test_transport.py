@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from geventhttpclient import UserAgent
 
 from swfbench.activity import start_activity
 from swfbench.client import CallRecord
 from swfbench.errors import SWFError, TargetUnreachable
+from swfbench.load.connection import Connection
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.sigv4 import Signer
 from swfbench.load.transport import OPERATION, FastClient, FastSender, build_request
@@ -50,12 +50,11 @@ def test_compact_body_signed_at_now(details: str | None, body: bytes) -> None:
 def test_the_fast_path_tells_a_connect_timeout_from_a_read_timeout(
     endpoint_fixture: str, code: str, request: pytest.FixtureRequest
 ) -> None:
-    """geventhttpclient raises the same TimeoutError for both; each is an error of its own."""
+    """A socket raises the same TimeoutError for both; each is an error of its own."""
     url = request.getfixturevalue(endpoint_fixture)
     records: list[CallRecord] = []
     sender = FastSender(
-        agent=UserAgent(max_retries=0, connection_timeout=0.5, network_timeout=0.5),
-        endpoint_url=url,
+        connection=Connection(url, connect_s=0.5, read_s=0.5),
         signer=Signer(
             endpoint_url=url,
             region="us-east-1",

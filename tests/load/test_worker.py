@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from geventhttpclient import UserAgent
 
 from swfbench.embedded import ENGINES, EmbeddedServer, free_port
+from swfbench.load.connection import Connection
 from swfbench.load.fleet import FleetRuntime
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
 from swfbench.load.worker import Clock, SimulatedWorker, WorkerContext
@@ -28,12 +28,8 @@ def _sender(runtime: FleetRuntime, mode: str) -> HeartbeatSender:
     if mode == "boto3":
         return Boto3Sender(runtime.client)
     assert runtime.target.endpoint_url is not None
-    return FastSender(
-        agent=UserAgent(max_retries=0),
-        endpoint_url=runtime.target.endpoint_url,
-        signer=runtime.signer,
-        observer=runtime.observer,
-    )
+    connection = Connection(runtime.target.endpoint_url, connect_s=5, read_s=5)
+    return FastSender(connection=connection, signer=runtime.signer, observer=runtime.observer)
 
 
 def _run_one(runtime: FleetRuntime, mode: str = "fast", clock: Clock | None = None) -> str | None:

@@ -22,6 +22,7 @@ from swfbench.client import (
     SWFClient,
 )
 from swfbench.errors import NotSWF, SWFError, TargetUnreachable, speaks_swf
+from swfbench.load.connection import Connection, ConnectTimedOut
 from swfbench.load.sigv4 import Signer
 from swfbench.target import Target
 
@@ -43,10 +44,11 @@ class HeartbeatSender(Protocol):
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult: ...
 
+    def close(self) -> None: ...
+
 
 def _failure(exc: BaseException) -> str:
-    """The error code of a call that got no answer (geventhttpclient raises socket, SSL and
-    timeout errors alike)."""
+    """The error code of a call that got no answer (socket, SSL and timeout errors alike)."""
     if isinstance(exc, ConnectTimedOut):
         return CONNECT_TIMEOUT
     if isinstance(exc, TimeoutError):
@@ -83,11 +85,6 @@ def build_request(
     return body, signer.headers(OPERATION, body, now)
 
 
-class ConnectTimedOut(TimeoutError):
-    """No connection within the connect timeout (geventhttpclient raises the same
-    TimeoutError for a connection and for an answer that does not come)."""
-
-
 def _tell_connect_timeouts(pool: Any) -> None:
     """Make a geventhttpclient connection pool raise `ConnectTimedOut` when opening a new
     connection times out. Only new connections pass here: kept-alive ones cost nothing."""
@@ -106,28 +103,25 @@ def _tell_connect_timeouts(pool: Any) -> None:
 
 
 class FastSender:
-    """Heartbeats through the connection pool of a geventhttpclient user agent (FastHttpUser's
-    `client.client`), signed by `Signer`: one POST on a kept-alive connection, nothing else."""
+    """Heartbeats signed by `Signer`, each one POST on the sender's own kept-alive connection
+    (`connection.Connection`), nothing else."""
 
     mode = "fast"
 
-    def __init__(
-        self, *, agent: Any, endpoint_url: str, signer: Signer, observer: CallObserver
-    ) -> None:
-        # The pool's HTTP client for the endpoint; shared with every user of the same pool.
-        self._http = agent.clientpool.get_client(endpoint_url.rstrip("/") + "/")
-        _tell_connect_timeouts(self._http._connection_pool)
+    def __init__(self, *, connection: Connection, signer: Signer, observer: CallObserver) -> None:
+        self._connection = connection
         self._signer = signer
         self._observer = observer
+
+    def close(self) -> None:
+        self._connection.close()
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
         body, headers = build_request(self._signer, token, details)
         started = time.perf_counter()
         try:
-            with self._http.request("POST", "/", body=body, headers=headers) as response:
-                status = int(response.status_code)
-                content = response.read()
-        except Exception as exc:  # geventhttpclient raises socket, SSL and timeout errors alike
+            status, content = self._connection.post(headers, body)
+        except Exception as exc:  # socket, SSL and timeout errors, an answer that is not HTTP
             failure = _failure(exc)
             duration = time.perf_counter() - started
             self._observer(CallRecord(OPERATION, duration, failure, None, 0))
@@ -153,6 +147,9 @@ class Boto3Sender:
 
     def __init__(self, client: SWFClient) -> None:
         self._client = client
+
+    def close(self) -> None:
+        """The client is the process's, closed with it."""
 
     def heartbeat(self, token: str, details: str | None) -> HeartbeatResult:
         params = {"taskToken": token}

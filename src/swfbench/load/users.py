@@ -6,11 +6,10 @@ time is the profile's (workers, spawn rate, ramp, steps or spike).
 
 from __future__ import annotations
 
-from typing import Any
-
 import gevent
-from locust import FastHttpUser, LoadTestShape, constant, task
+from locust import LoadTestShape, User, constant, task
 
+from swfbench.load.connection import Connection
 from swfbench.load.fleet import FleetRuntime, runtime_of
 from swfbench.load.hooks import take_form_overrides
 from swfbench.load.transport import Boto3Sender, FastSender, HeartbeatSender
@@ -19,42 +18,33 @@ SENDER_SPAWN_RATE = 100
 """Senders started per second (Locust warns above 100 per process)."""
 
 
-def make_sender(runtime: FleetRuntime, user: Any) -> HeartbeatSender:
-    """The profile's send path: Locust's FastHttpUser client with our signing, or boto3."""
+def make_sender(runtime: FleetRuntime) -> HeartbeatSender:
+    """The profile's send path: a connection of the sender's own with our signing, or boto3."""
     if runtime.send_mode == "boto3":
         return Boto3Sender(runtime.client)
-    return FastSender(
-        agent=user.client.client,
-        endpoint_url=runtime.target.endpoint_url,
-        signer=runtime.signer,
-        observer=runtime.observer,
+    target = runtime.target
+    # Heartbeats to real SWF carry real signatures: the server's certificate is checked (as
+    # boto3 and the set-up calls do), where Locust's FastHttpUser checks none unless told.
+    connection = Connection(
+        target.endpoint_url,
+        connect_s=target.timeouts.connect_s,
+        read_s=target.timeouts.read_s,
+        verify=target.verify,
     )
+    return FastSender(connection=connection, signer=runtime.signer, observer=runtime.observer)
 
 
-def _timed(user: FastHttpUser, environment: Any) -> None:
-    """The fast path's timeouts are the run's client timeouts (geventhttpclient reads them
-    when the user's client is built, in FastHttpUser.__init__)."""
-    timeouts = runtime_of(environment).target.timeouts
-    user.connection_timeout = timeouts.connect_s
-    user.network_timeout = timeouts.read_s
-
-
-class Sender(FastHttpUser):
+class Sender(User):
     """One sender of the fleet: takes whichever simulated worker of this process is due, runs
     its step through this user's connection, and takes the next, for the whole run."""
 
     wait_time = constant(0)
-    # Locust's FastHttpUser skips certificate checks unless told; heartbeats to real SWF carry
-    # real signatures, so the server's certificate is checked, as boto3 and the set-up calls do.
-    insecure = False
-
-    def __init__(self, environment: Any) -> None:
-        _timed(self, environment)
-        super().__init__(environment)
 
     def on_start(self) -> None:
-        runtime = runtime_of(self.environment)
-        self.sender = make_sender(runtime, self)
+        self.sender = make_sender(runtime_of(self.environment))
+
+    def on_stop(self) -> None:
+        self.sender.close()
 
     @task
     def serve(self) -> None:

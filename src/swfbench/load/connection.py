@@ -1,0 +1,218 @@
+"""One kept-alive HTTP/1.1 connection to the target, for a sender's heartbeats.
+
+A heartbeat is the same small exchange every time: `POST /` with a JSON body of a few hundred
+bytes, and an answer of a few dozen (`{"cancelRequested":false}`). geventhttpclient, which
+Locust's FastHttpUser is built on, spends 80 to 90 µs of CPU on such an exchange (a liveness
+`select` on the pooled socket, a timeout object per call, its parser's callbacks); writing the
+request as one bytes object and reading the answer with just the HTTP/1.1 it can carry
+(status line, `Content-Length` or chunked, `Connection: close`) costs about 25 µs
+(benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a million simulated workers that
+difference is whether two cores can send what the fleet asks.
+
+Only the hot path uses it; every other call of a simulated worker keeps geventhttpclient
+(`transport.FastClient`), where a long poll's own timeout and rare calls make its cost moot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from gevent import socket, ssl
+
+from swfbench.load.sigv4 import host_header
+
+RECV_BYTES = 65536
+MAX_HEAD_BYTES = 65536
+"""An answer whose status line and headers are longer than this is not SWF's."""
+
+
+class ConnectTimedOut(TimeoutError):
+    """No connection within the connect timeout (a socket timeout says only "timed out", the
+    same as an answer that does not come)."""
+
+
+class BadAnswer(ConnectionError):
+    """Bytes that are not an HTTP/1.x answer."""
+
+
+class _Stale(ConnectionError):
+    """The connection closed before any byte of the answer came: on a kept-alive connection,
+    the server closed it while idle (the engine after `--idle-timeout`, a load balancer after
+    its own), and the request never reached it."""
+
+
+def tls_context(verify: bool | str) -> ssl.SSLContext:
+    """Certificate checks as botocore's `verify` has them: True (the system's CAs), False
+    (none) or a CA bundle's path."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+
+
+class Connection:
+    """Sends `POST /` requests one after another on one connection, opened when first needed
+    and again after the server closes it. Not shared: one per sender greenlet.
+
+    A request on a kept-alive connection that the server had already closed is sent once more
+    on a new one (nothing of it was read: a duplicate is impossible). Any other failure closes
+    the connection and raises: `ConnectTimedOut`, `TimeoutError` (no answer within the read
+    timeout), `BadAnswer`, or the socket's `OSError`."""
+
+    def __init__(
+        self, endpoint_url: str, *, connect_s: float, read_s: float, verify: bool | str = True
+    ) -> None:
+        parts = urlsplit(endpoint_url)
+        tls = parts.scheme == "https"
+        self._address = (parts.hostname or "", parts.port or (443 if tls else 80))
+        self._context = tls_context(verify) if tls else None
+        self._connect_s = connect_s
+        self._read_s = read_s
+        self._start = f"POST / HTTP/1.1\r\nHost: {host_header(endpoint_url)}\r\n"
+        self._sock: Any = None
+        self._buffer = b""
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._buffer = b""
+
+    def post(self, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        """Status and body of the answer to `POST /` with `headers` and `body`."""
+        lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
+        request = f"{self._start}{lines}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        reused = self._sock is not None
+        if not reused:
+            self._open()
+        try:
+            return self._exchange(request)
+        except _Stale:
+            self.close()
+            if not reused:
+                raise
+        except BaseException:  # a timeout, a reset, a greenlet killed mid-answer
+            self.close()
+            raise
+        self._open()
+        try:
+            return self._exchange(request)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        try:
+            sock = socket.create_connection(self._address, timeout=self._connect_s)
+        except TimeoutError as exc:
+            raise ConnectTimedOut(f"no connection to {self._address[0]} within "
+                                  f"{self._connect_s:g} s") from exc  # fmt: skip
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._context is not None:
+                sock = self._context.wrap_socket(sock, server_hostname=self._address[0])
+        except BaseException:
+            sock.close()
+            raise
+        sock.settimeout(self._read_s)
+        self._sock = sock
+
+    def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        sock = self._sock
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _Stale(str(exc)) from exc
+        while True:
+            status, body, keep = self._answer()
+            if status >= 200:  # 1xx answers are interim: the real one follows
+                break
+        if not keep:
+            self.close()
+        return status, body
+
+    def _recv(self, answered: bool) -> bytes:
+        try:
+            data: bytes = self._sock.recv(RECV_BYTES)
+        except ConnectionResetError as exc:
+            if answered:
+                raise
+            raise _Stale(str(exc)) from exc
+        if not data:
+            if answered:
+                raise BadAnswer("the connection closed in the middle of the answer")
+            raise _Stale("the connection closed before the answer")
+        return data
+
+    def _answer(self) -> tuple[int, bytes, bool]:
+        """One answer: status, body, and whether the connection stays open."""
+        buffer = self._buffer
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise BadAnswer(f"no end of headers in the first {MAX_HEAD_BYTES} bytes")
+            buffer += self._recv(bool(buffer))
+        status_line, *header_lines = buffer[:end].decode("latin-1").split("\r\n")
+        version, _, rest = status_line.partition(" ")
+        code = rest[:3]
+        if not version.startswith("HTTP/1.") or not code.isdigit():
+            raise BadAnswer(f"not an HTTP/1.x status line: {status_line[:60]!r}")
+        length: int | None = None
+        chunked = False
+        connection = ""
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                if not value.strip().isdigit():
+                    raise BadAnswer(f"Content-Length {value.strip()[:20]!r}")
+                length = int(value)
+            elif name == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+            elif name == "connection":
+                connection = value.strip().lower()
+        keep = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
+        buffer = buffer[end + 4 :]
+        status = int(code)
+        if status < 200 or status in (204, 304):
+            body = b""
+        elif chunked:
+            body, buffer = self._chunked(buffer)
+        elif length is not None:
+            while len(buffer) < length:
+                buffer += self._recv(True)
+            body, buffer = buffer[:length], buffer[length:]
+        else:  # the body runs to the end of the connection
+            keep = False
+            while data := self._sock.recv(RECV_BYTES):
+                buffer += data
+            body, buffer = buffer, b""
+        self._buffer = buffer
+        return status, body, keep
+
+    def _chunked(self, buffer: bytes) -> tuple[bytes, bytes]:
+        """The body of a chunked answer, and what follows it."""
+        parts: list[bytes] = []
+        while True:
+            while (line_end := buffer.find(b"\r\n")) < 0:
+                buffer += self._recv(True)
+            size_text = buffer[:line_end].split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise BadAnswer(f"chunk size {size_text[:20]!r}") from None
+            buffer = buffer[line_end + 2 :]
+            if size == 0:  # the last chunk; trailers, if any, end with an empty line
+                while (trailer_end := buffer.find(b"\r\n")) != 0:
+                    if trailer_end < 0:
+                        buffer += self._recv(True)
+                    else:
+                        buffer = buffer[trailer_end + 2 :]
+                return b"".join(parts), buffer[2:]
+            while len(buffer) < size + 2:
+                buffer += self._recv(True)
+            parts.append(buffer[:size])
+            buffer = buffer[size + 2 :]

@@ -1,0 +1,48 @@
+"""The load benchmarks run from their one command, on a small scale: a benchmark that no longer
+starts (a renamed flag of Locust's command line, say) would otherwise go unseen until the next
+time its figures are measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True, text=True, timeout=300, cwd=ROOT / "benchmarks",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _last_json(stdout: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(stdout[stdout.rindex("\n{") :])
+    return data
+
+
+def test_the_fleet_scale_benchmark_runs() -> None:
+    out = _run(
+        "load_fleet_scale.py", "--workers", "3000", "--processes", "1", "--interval", "1",
+        "--seconds", "2", "--warmup", "1", "--baseline-seconds", "3", "--spawn-slack", "1",
+    )  # fmt: skip
+    fleet = _last_json(out)["fleet"]
+    assert fleet["workers"] == 3000 and fleet["spawn_s"] is not None
+    assert fleet["ok"] > 3000 and fleet["failed"] == 0  # more than one beat per worker
+
+
+def test_the_send_path_benchmark_runs() -> None:
+    out = _run(
+        "load_send_path.py", "--variants", "fast,lean,lean-ghc", "--repetitions", "1",
+        "--seconds", "1", "--warmup", "0.5", "--users", "5",
+    )  # fmt: skip
+    summary = _last_json(out)
+    for variant in ("fast", "lean", "lean-ghc"):
+        assert summary["variants"][variant]["hb_per_s"] > 0
+    assert "fast/lean cpu per hb" in summary["ratios"]
