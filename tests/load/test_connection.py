@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import gevent
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from swfbench.embedded import EmbeddedServer
-from swfbench.load.connection import BadAnswer, Connection
+from swfbench.load.connection import BadAnswer, Connection, Pool
 from swfbench.load.sigv4 import Signer
 from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION
 
@@ -207,3 +208,14 @@ def test_the_certificate_is_checked_unless_told_otherwise(https_engine: tuple[st
         assert connection.post(headers, body)[0] == 200
         assert connection.post(headers, body)[0] == 200  # kept alive through TLS too
         connection.close()
+
+
+def test_a_pool_serves_many_greenlets_on_at_most_its_size_of_connections() -> None:
+    with EmbeddedServer(engine="swfbench") as engine:
+        headers, body = _list_domains(engine.url)
+        pool = Pool(engine.url, size=3, connect_s=5, read_s=5)
+        calls = [gevent.spawn(lambda: [pool.post(headers, body)[0] for _ in range(5)])
+                 for _ in range(20)]  # fmt: skip
+        gevent.joinall(calls, raise_error=True)
+        assert [call.value for call in calls] == [[200] * 5] * 20
+        assert _engine_state(engine.url)["open"] == 3 + 1  # and the status call's own

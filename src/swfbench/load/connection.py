@@ -9,17 +9,18 @@ request as one bytes object and reading the answer with just the HTTP/1.1 it can
 (benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a million simulated workers that
 difference is whether two cores can send what the fleet asks.
 
-Only the hot path uses it; every other call of a simulated worker keeps geventhttpclient
-(`transport.FastClient`), where a long poll's own timeout and rare calls make its cost moot.
+A sender's heartbeats take its own `Connection`; a simulated worker's other calls (start,
+poll, respond: `transport.FastClient`), made from any sender, take one from a `Pool`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from gevent import socket, ssl
+from gevent.lock import BoundedSemaphore
 
 from swfbench.load.sigv4 import host_header
 
@@ -216,3 +217,33 @@ class Connection:
                 buffer += self._recv(True)
             parts.append(buffer[:size])
             buffer = buffer[size + 2 :]
+
+
+class Pool:
+    """Connections for calls made from many greenlets: each call takes an idle one (or a new
+    one) and gives it back, with at most `size` in use at once."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        *,
+        size: int,
+        connect_s: float,
+        read_s: float,
+        verify: bool | str = True,
+    ) -> None:
+        self._open: Callable[[], Connection] = lambda: Connection(
+            endpoint_url, connect_s=connect_s, read_s=read_s, verify=verify
+        )
+        self._idle: list[Connection] = []
+        self._slots = BoundedSemaphore(size)
+
+    def post(self, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
+        """As `Connection.post`, on whichever connection is free."""
+        with self._slots:
+            connection = self._idle.pop() if self._idle else self._open()
+            try:
+                return connection.post(headers, body)
+            finally:
+                # A connection that failed is closed; it opens again when next used.
+                self._idle.append(connection)

@@ -22,7 +22,7 @@ from swfbench.client import (
     SWFClient,
 )
 from swfbench.errors import NotSWF, SWFError, TargetUnreachable, speaks_swf
-from swfbench.load.connection import Connection, ConnectTimedOut
+from swfbench.load.connection import Connection, ConnectTimedOut, Pool
 from swfbench.load.sigv4 import Signer
 from swfbench.target import Target
 
@@ -83,23 +83,6 @@ def build_request(
         params["details"] = details
     body = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
     return body, signer.headers(OPERATION, body, now)
-
-
-def _tell_connect_timeouts(pool: Any) -> None:
-    """Make a geventhttpclient connection pool raise `ConnectTimedOut` when opening a new
-    connection times out. Only new connections pass here: kept-alive ones cost nothing."""
-    if getattr(pool, "_swfbench_connect", False):
-        return
-    create = pool._create_socket
-
-    def create_socket() -> Any:
-        try:
-            return create()
-        except TimeoutError as exc:
-            raise ConnectTimedOut(str(exc)) from exc
-
-    pool._create_socket = create_socket
-    pool._swfbench_connect = True
 
 
 class FastSender:
@@ -170,7 +153,7 @@ class Boto3Sender:
 class FastClient(SWFClient):
     """Every SWF call of a simulated worker (start a workflow, poll, decide, respond, close) as
     the fast path sends heartbeats: a JSON 1.0 body signed by `Signer`, one POST on a kept-alive
-    geventhttpclient connection. botocore spends about 800 µs of CPU on a call, ten times
+    connection (`connection.Pool`). botocore spends about 800 µs of CPU on a call, ten times
     this path; with the `steady` profile's tasks (six such calls per six heartbeats) it was
     nine tenths of the load generator's CPU. Same contract as `SWFClient.call`: the answer as a
     dict (timestamps as epoch seconds, as on the wire), `SWFError` (`NotSWF`) with the AWS
@@ -185,39 +168,32 @@ class FastClient(SWFClient):
         *,
         connections: int,
     ) -> None:
-        # Imported here: only a Locust process (gevent) builds one.
-        from geventhttpclient import HTTPClient
-
         self.target = target
         self.observer = observer or (lambda _: None)
         self.timeouts = target.timeouts
         self._signer = signer
-        url = target.endpoint_url.rstrip("/") + "/"
 
-        def client(read_s: float) -> Any:
-            http = HTTPClient.from_url(
-                url,
-                concurrency=connections,
-                connection_timeout=self.timeouts.connect_s,
-                network_timeout=read_s,
+        def pool(read_s: float) -> Pool:
+            return Pool(
+                target.endpoint_url,
+                size=connections,
+                connect_s=self.timeouts.connect_s,
+                read_s=read_s,
+                verify=target.verify,
             )
-            _tell_connect_timeouts(http._connection_pool)
-            return http
 
-        self._http = client(self.timeouts.read_s)
+        self._calls = pool(self.timeouts.read_s)
         # SWF holds a poll open up to 60 s when no task is there.
-        self._http_poll = client(max(self.timeouts.read_s, LONG_POLL_S))
+        self._polls = pool(max(self.timeouts.read_s, LONG_POLL_S))
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         body = json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
         headers = self._signer.headers(operation, body)
-        http = self._http_poll if operation.startswith("PollFor") else self._http
+        pool = self._polls if operation.startswith("PollFor") else self._calls
         started = time.perf_counter()
         try:
-            with http.request("POST", "/", body=body, headers=headers) as response:
-                status = int(response.status_code)
-                content = response.read()
-        except Exception as exc:  # geventhttpclient raises socket, SSL and timeout errors alike
+            status, content = pool.post(headers, body)
+        except Exception as exc:  # socket, SSL and timeout errors, an answer that is not HTTP
             code = _failure(exc)
             self.observer(CallRecord(operation, time.perf_counter() - started, code, None, 0))
             where = self.target.description
