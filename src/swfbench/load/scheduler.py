@@ -48,37 +48,64 @@ class Member(Protocol):
     def finish(self, context: WorkerContext, end: float | None = None) -> None: ...
 
 
+SLOT_S = 0.001
+"""Due times are kept to the millisecond: the members due within one wait in one slot, handed
+out once its millisecond is over (never before they are due, at most 1 ms after)."""
+
+
 class Scheduler:
     """Members by the time they are next due (monotonic), handed to free senders when due.
 
+    A calendar queue: a slot per millisecond that holds members, and a heap of those slots'
+    keys. With a million members a heap of members costs 5.5 µs per put and take (its
+    comparisons miss the CPU's caches; 2.7 µs at 50,000), about a tenth of a heartbeat's CPU;
+    a slot costs a dict lookup and a list append, and the heap holds at most one key per
+    millisecond of the interval.
+
     A free sender takes a member that is due at once; when none is, one free sender at a time
-    watches the earliest due time (it holds `_lead`) and the others queue on that lock, so a
-    due member wakes exactly one sender."""
+    watches the earliest slot (it holds `_lead`) and the others queue on that lock, so a due
+    member wakes exactly one sender."""
 
     def __init__(self, mono: Callable[[], float] = time.monotonic) -> None:
-        self._heap: list[tuple[float, Member]] = []
+        self._slots: dict[int, list[Member]] = {}
+        self._keys: list[int] = []
+        """Heap of the keys of `_slots`: slot k holds the members due in ((k - 1) ms, k ms]."""
+        self._count = 0
         self._mono = mono
         self._lead = Semaphore()
         self._wake = Event()
         self._watching = math.inf
-        """The due time the watching sender sleeps until."""
+        """The time the watching sender sleeps until."""
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return self._count
 
     def put(self, due: float, member: Member) -> None:
-        heapq.heappush(self._heap, (due, member))
-        if due < self._watching:
+        key = math.ceil(due / SLOT_S)
+        slot = self._slots.get(key)
+        if slot is None:
+            self._slots[key] = [member]
+            heapq.heappush(self._keys, key)
+        else:
+            slot.append(member)
+        self._count += 1
+        if key * SLOT_S < self._watching:
             self._wake.set()
 
     def take(self) -> Member:
         """The next member whose time has come, waiting for it; retired ones are dropped."""
-        heap, mono = self._heap, self._mono
+        keys, slots, mono = self._keys, self._slots, self._mono
         while True:
             # Greenlets switch only when they wait: between this check and the pop, no other
             # sender can take the member, so a busy fleet needs no lock.
-            if heap and heap[0][0] <= mono():
-                member = heapq.heappop(heap)[1]
+            if keys and keys[0] * SLOT_S <= mono():
+                key = keys[0]
+                slot = slots[key]
+                member = slot.pop()  # within a millisecond, any order
+                self._count -= 1
+                if not slot:
+                    del slots[key]
+                    heapq.heappop(keys)
                 if not member.retired:
                     return member
                 continue
@@ -86,13 +113,13 @@ class Scheduler:
                 self._watch()
 
     def _watch(self) -> None:
-        """As the one watching sender: wait until the earliest member is due (or another,
+        """As the one watching sender: wait until the earliest slot is due (or another,
         earlier, is put)."""
-        heap = self._heap
+        keys = self._keys
         while True:
             delay: float | None = None
-            if heap:
-                due = heap[0][0]
+            if keys:
+                due = keys[0] * SLOT_S
                 delay = due - self._mono()
                 if delay <= 0:
                     return

@@ -55,6 +55,8 @@ class Signer:
         self._key_day = ""
         self._key = b""
         self._scope_tail = f"/{region}/{SERVICE}/aws4_request"
+        self._date_second = -1
+        self._amz_date = ""
 
     def _signing_key(self, day: str, secret: str) -> bytes:
         if day != self._key_day:
@@ -77,7 +79,11 @@ class Signer:
         """Headers for `POST /` calling `operation` with `body`, Authorization included."""
         now = self._clock() if now is None else now
         access_key, secret, token = self._current_credentials(now)
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        second = int(now)
+        if second != self._date_second:  # X-Amz-Date has whole seconds
+            self._amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._date_second = second
+        amz_date = self._amz_date
         day = amz_date[:8]
         target = TARGET_PREFIX + operation
         payload_hash = hashlib.sha256(body).hexdigest()
