@@ -57,10 +57,9 @@ class Scheduler:
     """Members by the time they are next due (monotonic), handed to free senders when due.
 
     A calendar queue: a slot per millisecond that holds members, and a heap of those slots'
-    keys. With a million members a heap of members costs 5.5 µs per put and take (its
-    comparisons miss the CPU's caches; 2.7 µs at 50,000), about a tenth of a heartbeat's CPU;
-    a slot costs a dict lookup and a list append, and the heap holds at most one key per
-    millisecond of the interval.
+    keys, at most one per millisecond of the interval. With half a million members (a
+    process's share of a million) a heap of (due, member) costs 5.5 µs per take and put, its
+    comparisons missing the CPU's caches; the slots cost 2.3 µs (1.5 at 50,000).
 
     A free sender takes a member that is due at once; when none is, one free sender at a time
     watches the earliest slot (it holds `_lead`) and the others queue on that lock, so a due
