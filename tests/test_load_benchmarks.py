@@ -46,3 +46,13 @@ def test_the_send_path_benchmark_runs() -> None:
     for variant in ("fast", "lean", "lean-ghc"):
         assert summary["variants"][variant]["hb_per_s"] > 0
     assert "fast/lean cpu per hb" in summary["ratios"]
+
+
+def test_the_end_to_end_benchmark_runs() -> None:
+    out = _run(
+        "load_end_to_end.py", "--sizes", "20", "--seconds", "3", "--spawn-s", "1",
+        "--settle", "1",
+    )  # fmt: skip
+    rows = json.loads(out[out.rindex("\n[") :])
+    assert [row["status"] for row in rows] == ["complete"]
+    assert rows[0]["tasks_started"] > 0
