@@ -58,8 +58,9 @@ class Scheduler:
 
     A calendar queue: a slot per millisecond that holds members, and a heap of those slots'
     keys, at most one per millisecond of the interval. With half a million members (a
-    process's share of a million) a heap of (due, member) costs 5.5 µs per take and put, its
-    comparisons missing the CPU's caches; the slots cost 2.3 µs (1.5 at 50,000).
+    process's share of a million) a heap of (due, member) costs 3.4 µs per take and put, its
+    comparisons missing the CPU's caches, and the slots 1.2 µs; with 50,000, 1.4 µs each
+    (`python benchmarks/scheduler_queue.py`).
 
     A free sender takes a member that is due at once; when none is, one free sender at a time
     watches the earliest slot (it holds `_lead`) and the others queue on that lock, so a due
