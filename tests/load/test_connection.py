@@ -196,11 +196,15 @@ def test_a_connection_closed_mid_answer_is_an_error_not_a_retry(scripted: Script
     assert scripted.answers == []  # one request, not two
 
 
-def test_the_certificate_is_checked_unless_told_otherwise(https_engine: tuple[str, Path]) -> None:
+def test_the_certificate_is_checked_unless_told_otherwise(
+    https_engine: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Heartbeats to real SWF carry real signatures: an endpoint whose certificate no CA vouches
-    for gets none, unless the run names its CA bundle or turns checks off (`Target.verify`)."""
+    for gets none, unless the run names its CA bundle or turns checks off (`Target.verify`), or
+    the bundle boto3 trusts (AWS_CA_BUNDLE) vouches for it."""
     url, cert = https_engine
     headers, body = _list_domains(url)
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
     with pytest.raises(ssl.SSLCertVerificationError):
         Connection(url, connect_s=5, read_s=5).post(headers, body)
     for verify in (str(cert), False):
@@ -208,6 +212,8 @@ def test_the_certificate_is_checked_unless_told_otherwise(https_engine: tuple[st
         assert connection.post(headers, body)[0] == 200
         assert connection.post(headers, body)[0] == 200  # kept alive through TLS too
         connection.close()
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+    assert Connection(url, connect_s=5, read_s=5).post(headers, body)[0] == 200
 
 
 def test_a_pool_serves_many_greenlets_on_at_most_its_size_of_connections() -> None:

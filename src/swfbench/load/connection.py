@@ -15,10 +15,12 @@ poll, respond: `transport.FastClient`), made from any sender, take one from a `P
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from botocore.httpsession import get_cert_path
 from gevent import socket, ssl
 from gevent.lock import BoundedSemaphore
 
@@ -45,14 +47,17 @@ class _Stale(ConnectionError):
 
 
 def tls_context(verify: bool | str) -> ssl.SSLContext:
-    """Certificate checks as botocore's `verify` has them: True (the system's CAs), False
-    (none) or a CA bundle's path."""
+    """Certificate checks as botocore's `verify` has them: False (none), a CA bundle's path, or
+    True: the bundle boto3 trusts (`AWS_CA_BUNDLE`, else botocore's own), so that heartbeats
+    and the set-up calls beside them trust the same authorities."""
     if verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is True:
+        verify = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)
+    return ssl.create_default_context(cafile=verify)
 
 
 class Connection:
