@@ -97,6 +97,8 @@ class Scripted:
     def __init__(self) -> None:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.answers: list[list[bytes]] = []
+        """Each request's answer in pieces; none: the connection is closed instead."""
+        self.requests = 0
         self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -116,7 +118,11 @@ class Scripted:
                         request += data
                     if not request:
                         break
-                    for piece in self.answers.pop(0):
+                    self.requests += 1
+                    pieces = self.answers.pop(0)
+                    if not pieces:  # hang up without an answer
+                        break
+                    for piece in pieces:
                         sock.sendall(piece)
                         time.sleep(0.001)
                     if not self.answers:
@@ -186,6 +192,18 @@ def test_bytes_that_are_not_an_http_answer_say_so(scripted: Scripted, answer: by
     scripted.answers = [[answer]]
     with pytest.raises(BadAnswer):
         Connection(scripted.url, connect_s=5, read_s=5).post({}, b"{}")
+
+
+def test_a_request_is_never_sent_twice(scripted: Scripted) -> None:
+    """The server read the second request and hung up: it may have acted on it (a load
+    balancer that drops the connection), so the call fails rather than going out again (a
+    second RespondActivityTaskCompleted would be answered UnknownResourceFault)."""
+    scripted.answers = [[b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"], [], []]
+    connection = Connection(scripted.url, connect_s=5, read_s=5)
+    assert connection.post({}, b"{}") == (200, b"{}")
+    with pytest.raises(ConnectionError, match="closed before the answer"):
+        connection.post({}, b"{}")
+    assert scripted.requests == 2
 
 
 def test_a_connection_closed_mid_answer_is_an_error_not_a_retry(scripted: Scripted) -> None:

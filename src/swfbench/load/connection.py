@@ -3,11 +3,11 @@
 A heartbeat is the same small exchange every time: `POST /` with a JSON body of a few hundred
 bytes, and an answer of a few dozen (`{"cancelRequested":false}`). geventhttpclient, which
 Locust's FastHttpUser is built on, spends 80 to 90 µs of CPU on such an exchange (a liveness
-`select` on the pooled socket, a timeout object per call, its parser's callbacks); writing the
-request as one bytes object and reading the answer with just the HTTP/1.1 it can carry
-(status line, `Content-Length` or chunked, `Connection: close`) costs about 25 µs
-(benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a million simulated workers that
-difference is whether two cores can send what the fleet asks.
+check through gevent's `select` before each request, a timeout object per call, its parser's
+callbacks); writing the request as one bytes object and reading the answer with just the
+HTTP/1.1 it can carry (status line, `Content-Length` or chunked, `Connection: close`) costs
+about 25 µs (benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a million simulated
+workers that difference is whether two cores can send what the fleet asks.
 
 A sender's heartbeats take its own `Connection`; a simulated worker's other calls (start,
 poll, respond: `transport.FastClient`), made from any sender, take one from a `Pool`.
@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from select import POLLIN
 from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.httpsession import get_cert_path
 from gevent import socket, ssl
 from gevent.lock import BoundedSemaphore
+from gevent.monkey import get_original
 
 from swfbench.load.sigv4 import host_header
 
+_poll = get_original("select", "poll")
 RECV_BYTES = 65536
 MAX_HEAD_BYTES = 65536
 """An answer whose status line and headers are longer than this is not SWF's."""
@@ -38,12 +41,6 @@ class ConnectTimedOut(TimeoutError):
 
 class BadAnswer(ConnectionError):
     """Bytes that are not an HTTP/1.x answer."""
-
-
-class _Stale(ConnectionError):
-    """The connection closed before any byte of the answer came: on a kept-alive connection,
-    the server closed it while idle (the engine after `--idle-timeout`, a load balancer after
-    its own), and the request never reached it."""
 
 
 def tls_context(verify: bool | str) -> ssl.SSLContext:
@@ -64,10 +61,14 @@ class Connection:
     """Sends `POST /` requests one after another on one connection, opened when first needed
     and again after the server closes it. Not shared: one per sender greenlet.
 
-    A request on a kept-alive connection that the server had already closed is sent once more
-    on a new one (nothing of it was read: a duplicate is impossible). Any other failure closes
-    the connection and raises: `ConnectTimedOut`, `TimeoutError` (no answer within the read
-    timeout), `BadAnswer`, or the socket's `OSError`."""
+    Before a request goes out on a kept-alive connection, one `poll` (about a microsecond)
+    asks whether the server closed it while it was idle (the engine after `--idle-timeout`, a
+    load balancer after its own); if so the request goes out on a new one. A request that was
+    sent is never sent again: a connection reset before the answer may come after the server
+    acted on it (a load balancer that drops a connection), and a second
+    RespondActivityTaskCompleted would be answered UnknownResourceFault. Any failure closes the
+    connection and raises: `ConnectTimedOut`, `TimeoutError` (no answer within the read
+    timeout), `BadAnswer`, `ConnectionError`, or the socket's other `OSError`."""
 
     def __init__(
         self, endpoint_url: str, *, connect_s: float, read_s: float, verify: bool | str = True
@@ -80,34 +81,28 @@ class Connection:
         self._read_s = read_s
         self._start = f"POST / HTTP/1.1\r\nHost: {host_header(endpoint_url)}\r\n"
         self._sock: Any = None
+        self._idle_check: Any = None
         self._buffer = b""
 
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
-            self._sock = None
+            self._sock = self._idle_check = None
         self._buffer = b""
 
     def post(self, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
         """Status and body of the answer to `POST /` with `headers` and `body`."""
         lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
         request = f"{self._start}{lines}Content-Length: {len(body)}\r\n\r\n".encode() + body
-        reused = self._sock is not None
-        if not reused:
+        if self._idle_check is not None and self._idle_check.poll(0):
+            # Readable while idle: the server closed it (or says something unasked before
+            # closing it, as a 408 answer); not a connection to send on.
+            self.close()
+        if self._sock is None:
             self._open()
         try:
             return self._exchange(request)
-        except _Stale:
-            self.close()
-            if not reused:
-                raise
         except BaseException:  # a timeout, a reset, a greenlet killed mid-answer
-            self.close()
-            raise
-        self._open()
-        try:
-            return self._exchange(request)
-        except BaseException:
             self.close()
             raise
 
@@ -125,14 +120,14 @@ class Connection:
             sock.close()
             raise
         sock.settimeout(self._read_s)
-        self._sock = sock
+        # The unpatched poll: gevent's select would switch greenlets for a zero timeout, and
+        # select() cannot see descriptors past 1024.
+        check = _poll()
+        check.register(sock.fileno(), POLLIN)
+        self._sock, self._idle_check = sock, check
 
     def _exchange(self, request: bytes) -> tuple[int, bytes]:
-        sock = self._sock
-        try:
-            sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise _Stale(str(exc)) from exc
+        self._sock.sendall(request)
         while True:
             status, body, keep = self._answer()
             if status >= 200:  # 1xx answers are interim: the real one follows
@@ -142,16 +137,11 @@ class Connection:
         return status, body
 
     def _recv(self, answered: bool) -> bytes:
-        try:
-            data: bytes = self._sock.recv(RECV_BYTES)
-        except ConnectionResetError as exc:
-            if answered:
-                raise
-            raise _Stale(str(exc)) from exc
+        data: bytes = self._sock.recv(RECV_BYTES)
         if not data:
             if answered:
                 raise BadAnswer("the connection closed in the middle of the answer")
-            raise _Stale("the connection closed before the answer")
+            raise ConnectionError("the connection closed before the answer")
         return data
 
     def _answer(self) -> tuple[int, bytes, bool]:
