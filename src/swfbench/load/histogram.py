@@ -163,7 +163,9 @@ class Histogram:
     def to_wire(self) -> dict[str, Any]:
         return {
             "coarse": self.coarse,
-            "counts": [[key, count] for key, count in self.counts.items()],
+            # Pairs as tuples (msgpack writes them as arrays): a worker ships its whole
+            # histograms every report, and building a list per bucket cost 5 % of its CPU.
+            "counts": list(self.counts.items()),
             "count": self.count,
             "sum": self._sum,
             "min": self.min,
