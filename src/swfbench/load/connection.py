@@ -2,12 +2,12 @@
 
 A heartbeat is the same small exchange every time: `POST /` with a JSON body of a few hundred
 bytes, and an answer of a few dozen (`{"cancelRequested":false}`). geventhttpclient, which
-Locust's FastHttpUser is built on, spends 80 to 90 µs of CPU on such an exchange (a liveness
-check through gevent's `select` before each request, a timeout object per call, its parser's
-callbacks); writing the request as one bytes object and reading the answer with just the
-HTTP/1.1 it can carry (status line, `Content-Length` or chunked, `Connection: close`) costs
-about 25 µs (benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a million simulated
-workers that difference is whether two cores can send what the fleet asks.
+Locust's FastHttpUser is built on, adds a liveness check through gevent's `select` before each
+request, a timeout object per call and its parser's callbacks; writing the request as one bytes
+object and reading the answer with just the HTTP/1.1 it can carry (status line,
+`Content-Length` or chunked, `Connection: close`) makes a whole signed heartbeat cost 55 µs of
+CPU instead of 72 to 91 µs (benchmarks/load_send_path.py, `lean` against `lean-ghc`). At a
+million simulated workers that difference is whether two cores can send what the fleet asks.
 
 A sender's heartbeats take its own `Connection`; a simulated worker's other calls (start,
 poll, respond: `transport.FastClient`), made from any sender, take one from a `Pool`.
