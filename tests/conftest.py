@@ -13,6 +13,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -307,3 +308,11 @@ def https_engine(engine_server: EmbeddedServer, tmp_path: Path) -> Iterator[tupl
         yield f"https://127.0.0.1:{listener.getsockname()[1]}", cert
     finally:
         listener.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    """Poll `condition` every 50 ms until it holds; fail the test after `timeout_s`."""
+    give_up = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < give_up, "the condition never held"
+        time.sleep(0.05)

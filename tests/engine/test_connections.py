@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from conftest import wait_for
+
 from .helpers import Engine, cpu_seconds
 
 REQUEST = b"GET /swfbench/clock HTTP/1.1\r\nHost: engine\r\n\r\n"
@@ -59,13 +61,6 @@ def _get(engine: Engine, path: str) -> tuple[int, dict[str, str], Any]:
         return response.status, headers, json.loads(response.read())
     finally:
         conn.close()
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _answered_200(engine: Engine) -> bool:
@@ -127,11 +122,11 @@ def test_connection_past_the_bound_gets_503_and_one_freed_slot_serves_again(
     assert extra.recv(1) == b""  # then closed, cleanly
 
     held.pop().close()
-    _wait_for(lambda: _answered_200(engine))
+    wait_for(lambda: _answered_200(engine))
     # Each call above used a connection of its own, whose slot is freed once the engine sees
     # it closed: poll until the engine answers again.
     info: list[dict[str, Any]] = []
-    _wait_for(lambda: _get_into(engine, "/swfbench/engine", info))
+    wait_for(lambda: _get_into(engine, "/swfbench/engine", info))
     assert info[0]["connections"]["max_connections"] == 3
     assert info[0]["connections"]["refused"] >= 1
     for sock in held:
@@ -178,11 +173,11 @@ def test_under_a_low_descriptor_limit_new_clients_are_refused_without_spinning(
 
     # The accept loop does not spin: CPU time over a window, as a fraction of the window.
     cpu_before, wall_before = cpu_seconds(engine.process.pid), time.monotonic()
-    _wait_for(lambda: time.monotonic() - wall_before > 2.0)
+    wait_for(lambda: time.monotonic() - wall_before > 2.0)
     busy = (cpu_seconds(engine.process.pid) - cpu_before) / (time.monotonic() - wall_before)
     assert busy < 0.25, f"engine used {busy:.0%} of a CPU with {IDLE_SOCKETS} idle sockets"
 
     # Once the idle connections time out, new clients are served again.
-    _wait_for(lambda: _answered_200(engine))
+    wait_for(lambda: _answered_200(engine))
     for sock in idle:
         sock.close()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from conftest import wait_for
 from swfbench.engine.wire import MAX_BODY, MAX_HEAD, MAX_HEADERS
 
 from .helpers import Engine, launch, stop
@@ -227,11 +228,4 @@ def test_the_engine_reports_open_connections(engine: Engine) -> None:
     assert open_now() >= 4  # the three, and the one asking
     for sock in held:
         sock.close()
-    _wait_for(lambda: open_now() == 1)
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    wait_for(lambda: open_now() == 1)

@@ -9,12 +9,12 @@ empty is survived; the audit's outcome is recorded as it was, and never loses th
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from typing import Any
 
 import psutil
 
+from conftest import wait_for
 from swfbench.embedded import EmbeddedServer
 from swfbench.gates import known_error_code
 
@@ -30,13 +30,6 @@ SETUP = (
 )
 """Calls made only by the simulated workers, each counted once by the run (housekeeping calls,
 the registration and the audits, are not load and are not in the run's figures)."""
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    give_up = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < give_up, "the condition never held"
-        time.sleep(0.05)
 
 
 def _heartbeat(run: Run) -> dict[str, Any]:
@@ -130,9 +123,9 @@ def test_a_target_restarted_empty_mid_run_is_survived(
     with EmbeddedServer(engine="swfbench") as fresh:
 
         def restart(child: subprocess.Popen[str]) -> None:
-            _wait_for(lambda: proxy.counts[f"answered:{HEARTBEAT}"] >= 30)
+            wait_for(lambda: proxy.counts[f"answered:{HEARTBEAT}"] >= 30)
             target.stop()
-            _wait_for(lambda: proxy.counts["upstream_down"] >= 3)
+            wait_for(lambda: proxy.counts["upstream_down"] >= 3)
             proxy.upstream = fresh.url
 
         run = load(proxy.url, "--run-time", "8s", popen=restart, gates=False)
@@ -180,7 +173,7 @@ def test_a_lost_locust_worker_is_named(target: EmbeddedServer, load: Callable[..
                 break
         assert child.poll() is None, child.communicate()
         locust = next(p for p in psutil.Process(child.pid).children() if "locust" in p.cmdline())
-        _wait_for(lambda: len(locust.children()) == 2)
+        wait_for(lambda: len(locust.children()) == 2)
         locust.children()[0].kill()
 
     run = load(

@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import gevent
@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import wait_for
 from swfbench.embedded import EmbeddedServer
 from swfbench.load.connection import BadAnswer, Connection, Pool
 from swfbench.load.sigv4 import Signer
@@ -44,13 +45,6 @@ def _engine_state(url: str) -> dict[str, int]:
         conn.close()
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def test_answers_come_back_on_one_kept_alive_connection() -> None:
     with EmbeddedServer(engine="swfbench") as engine:
         headers, body = _list_domains(engine.url)
@@ -72,7 +66,7 @@ def test_a_connection_the_engine_closed_while_idle_is_opened_again() -> None:
         connection = Connection(engine.url, connect_s=5, read_s=5)
         assert connection.post(headers, body)[0] == 200
         # Only the status call's own connection is left once the engine hung up on ours.
-        _wait_for(lambda: _engine_state(engine.url)["open"] == 1)
+        wait_for(lambda: _engine_state(engine.url)["open"] == 1)
         assert connection.post(headers, body)[0] == 200
         connection.close()
 
@@ -86,7 +80,7 @@ def test_a_503_with_connection_close_is_an_answer_and_the_next_call_connects_aga
         assert status == 503
         assert json.loads(answer)["__type"] == "swfbench#TooManyConnections"
         holder.close()
-        _wait_for(lambda: refused.post(headers, body)[0] == 200)
+        wait_for(lambda: refused.post(headers, body)[0] == 200)
         refused.close()
 
 
