@@ -109,21 +109,15 @@ def target_for_host(
     return target.as_identity(auth.identity(identity)) if auth is not None else target
 
 
-def locust_observer(
-    request_event: Any, metrics: FleetMetrics, stats: Any | None = None
-) -> CallObserver:
+def locust_observer(request_event: Any, metrics: FleetMetrics, stats: Any) -> CallObserver:
     """An observer that fires Locust's request event (named by operation) and counts the call.
 
-    With Locust's `stats`, heartbeats answered OK, the hot path, skip the event: they are
-    tallied per second and reach those statistics a second at a time (`locust_batches`); every
-    other call, and every failed heartbeat, fires the event as it happens."""
-    if stats is not None:
-        metrics.on_ok_calls = locust_batches(stats)
+    Heartbeats answered OK, the hot path, never come here: the worker that sent one records it
+    (`FleetMetrics.beat_ok`), and with Locust's `stats` they reach those statistics a second
+    at a time (`locust_batches`)."""
+    metrics.on_ok_calls = locust_batches(stats)
 
     def observe(record: CallRecord) -> None:
-        if record.error_code is None and stats is not None and record.operation == HEARTBEAT:
-            metrics.ok_call(record.duration_s, record.response_size)
-            return
         # A simulated worker's exception is recorded as a failed call, but it took no time.
         timed = record.operation != WORKER_OPERATION
         metrics.record_call(

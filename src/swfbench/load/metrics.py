@@ -8,6 +8,10 @@ Heartbeats are the hot path: what each one adds (due, sent, answered, pacing lag
 into a tally of the current second, a few list appends and integer additions, and is folded into
 the histograms, counters and timeline once that second is over or anyone reads the metrics
 (`flush`). Bucketing a second's values at once costs a fraction of bucketing each as it comes.
+A heartbeat answered OK is recorded once, by the worker that sent it (`beat_ok`): its latency is
+also its call's duration, so the call tables and Locust's statistics are folded from the same
+tally; every other call, a failed heartbeat's included, comes through the observer
+(`record_call`).
 """
 
 from __future__ import annotations
@@ -48,24 +52,22 @@ class _Tally:
     """Heartbeats of one wall-clock second, not yet folded into the metrics."""
 
     __slots__ = (
-        "call_bytes",
-        "call_us",
         "due",
         "failed",
         "lag_us",
         "latency_us",
         "ok",
+        "response_bytes",
         "second",
         "sent",
     )
 
     def __init__(self, second: int) -> None:
         self.second = second
-        self.due = self.sent = self.ok = self.failed = self.call_bytes = 0
+        self.due = self.sent = self.ok = self.failed = self.response_bytes = 0
         self.lag_us: list[int] = []
         self.latency_us: list[int] = []
-        self.call_us: list[int] = []
-        """Durations of the heartbeat calls answered OK, as the client's observer saw them."""
+        """Durations of the heartbeats answered OK: each one's latency and its call's."""
 
 
 class FleetMetrics:
@@ -106,20 +108,17 @@ class FleetMetrics:
         tally.sent += 1
         tally.lag_us.append(int(lag_s * 1_000_000))
 
-    def beat_answered(self, latency_s: float | None) -> None:
-        """The heartbeat came back OK after `latency_s`, or failed (None)."""
+    def beat_ok(self, latency_s: float, response_bytes: int) -> None:
+        """The heartbeat came back OK after `latency_s` with `response_bytes` of answer: the
+        beat and its RecordActivityTaskHeartbeat call at once."""
         tally = self._now()
-        if latency_s is None:
-            tally.failed += 1
-        else:
-            tally.ok += 1
-            tally.latency_us.append(int(latency_s * 1_000_000))
+        tally.ok += 1
+        tally.latency_us.append(int(latency_s * 1_000_000))
+        tally.response_bytes += response_bytes
 
-    def ok_call(self, duration_s: float, response_size: int) -> None:
-        """A heartbeat call answered OK (the client's observer), `duration_s` long."""
-        tally = self._now()
-        tally.call_us.append(int(duration_s * 1_000_000))
-        tally.call_bytes += response_size
+    def beat_failed(self) -> None:
+        """The heartbeat got no OK answer (its call is recorded by the observer)."""
+        self._now().failed += 1
 
     def flush_past(self) -> None:
         """Fold in a tally whose second is over, if any (called a few times a second, so that
@@ -130,7 +129,7 @@ class FleetMetrics:
     def flush(self) -> None:
         """Fold the tallied heartbeats into the histograms, counters and timeline."""
         tally = self._tally
-        if not (tally.due or tally.sent or tally.ok or tally.failed or tally.call_us):
+        if not (tally.due or tally.sent or tally.ok or tally.failed):
             return
         self._tally = _Tally(tally.second)
         counters = self.counters
@@ -141,24 +140,24 @@ class FleetMetrics:
         slot = self.timeline.slot_at(tally.second)
         slot.counts["due"] += tally.due
         slot.counts["sent"] += tally.sent
-        if tally.call_us:
-            key = (HEARTBEAT_OPERATION, "OK")
-            self.calls[key] += len(tally.call_us)
+        if tally.lag_us:
+            keys = fine_keys(tally.lag_us)
+            self.histograms["pacing_lag"].record_many(tally.lag_us, keys)
+            slot.lag.record_many(tally.lag_us, keys)
+        latency = tally.latency_us
+        if latency:
+            keys = fine_keys(latency)
+            self.histograms["heartbeat_latency"].record_many(latency, keys)
+            slot.latency.record_many(latency, keys)
             histogram = self.call_latency.get(HEARTBEAT_OPERATION)
             if histogram is None:
                 histogram = self.call_latency[HEARTBEAT_OPERATION] = Histogram()
-            histogram.record_many(tally.call_us)
-            slot.calls[key] += len(tally.call_us)
+            histogram.record_many(latency, keys)
+            key = (HEARTBEAT_OPERATION, "OK")
+            self.calls[key] += len(latency)
+            slot.calls[key] += len(latency)
             if self.on_ok_calls is not None:
-                self.on_ok_calls(tally.second, tally.call_us, tally.call_bytes)
-        for values, whole, second in (
-            (tally.lag_us, self.histograms["pacing_lag"], slot.lag),
-            (tally.latency_us, self.histograms["heartbeat_latency"], slot.latency),
-        ):
-            if values:
-                keys = fine_keys(values)
-                whole.record_many(values, keys)
-                second.record_many(values, keys)
+                self.on_ok_calls(tally.second, latency, tally.response_bytes)
 
     # Everything else --------------------------------------------------------------------------
 

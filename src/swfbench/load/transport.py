@@ -2,11 +2,14 @@
 and `FastClient`, every other SWF call of a simulated worker on the same fast path.
 
 All report every call to the same observer as `SWFClient` does (one `CallRecord` per call), so
-Locust sees each operation the same way whichever path sent it.
+Locust sees each operation the same way whichever path sent it, but for one: a heartbeat answered
+OK is the hot path, and the worker that sent it records it, beat and call at once
+(`FleetMetrics.beat_ok`), from the `HeartbeatResult`.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -35,8 +38,11 @@ class HeartbeatResult:
 
     cancel_requested: bool
     error_code: str | None
-    """AWS error code, `HTTP<status>`, `ConnectionError`, or None on success."""
+    """AWS error code, `HTTP<status>`, `ConnectionError`, or None on success (the call was
+    then not reported to the observer: the caller records it)."""
     duration_s: float
+    response_size: int = 0
+    """Bytes of the answer's body."""
 
 
 class HeartbeatSender(Protocol):
@@ -110,17 +116,17 @@ class FastSender:
             self._observer(CallRecord(OPERATION, duration, failure, None, 0))
             return HeartbeatResult(False, failure, duration)
         duration = time.perf_counter() - started
-        code: str | None = None
-        cancel = False
         if status == 200:
             try:
                 cancel = bool(json.loads(content)["cancelRequested"])
             except (ValueError, KeyError, TypeError):
                 code = "MalformedResponse"
+            else:
+                return HeartbeatResult(cancel, None, duration, len(content))
         else:
             code, _ = classify(status, content)
         self._observer(CallRecord(OPERATION, duration, code, status, len(content)))
-        return HeartbeatResult(cancel, code, duration)
+        return HeartbeatResult(False, code, duration, len(content))
 
 
 class Boto3Sender:
@@ -129,7 +135,19 @@ class Boto3Sender:
     mode = "boto3"
 
     def __init__(self, client: SWFClient) -> None:
-        self._client = client
+        # A copy that shares the process's boto3 client but not its observer: the record of a
+        # heartbeat answered OK stays here (the worker records it from the result), every
+        # other record goes on to the process's observer.
+        self._client = copy.copy(client)
+        self._client.observer = self._observe
+        self._forward = client.observer
+        self._ok_size = 0
+
+    def _observe(self, record: CallRecord) -> None:
+        if record.operation == OPERATION and record.error_code is None:
+            self._ok_size = record.response_size
+        else:
+            self._forward(record)
 
     def close(self) -> None:
         """The client is the process's, closed with it."""
@@ -146,7 +164,10 @@ class Boto3Sender:
         except TargetUnreachable as exc:
             return HeartbeatResult(False, exc.code, time.perf_counter() - started)
         return HeartbeatResult(
-            bool(answer.get("cancelRequested")), None, time.perf_counter() - started
+            bool(answer.get("cancelRequested")),
+            None,
+            time.perf_counter() - started,
+            self._ok_size,
         )
 
 

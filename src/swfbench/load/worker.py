@@ -173,7 +173,10 @@ class HeartbeatOnlyWorker:
         details = context.profile.details.make(50.0, context.rng)
         pacer.take(context)
         result = sender.heartbeat(SINK_TOKEN, details)
-        context.metrics.beat_answered(result.duration_s if result.error_code is None else None)
+        if result.error_code is None:
+            context.metrics.beat_ok(result.duration_s, result.response_size)
+        else:
+            context.metrics.beat_failed()
         return pacer.advance(context)
 
     def finish(self, context: WorkerContext, end: float | None = None) -> None:
@@ -349,11 +352,11 @@ class SimulatedWorker:
         self.pacer.take(context)
         result = sender.heartbeat(token, details)
         if result.error_code is not None:
-            metrics.beat_answered(None)
+            metrics.beat_failed()
             if _task_gone_code(result.error_code):
                 return self._task_gone(context, task, sent_wall)
             return None  # throttled or refused: measured, and the worker keeps its schedule
-        metrics.beat_answered(result.duration_s)
+        metrics.beat_ok(result.duration_s, result.response_size)
         task.max_gap_s = max(task.max_gap_s, sent_wall - task.last_beat_wall)
         task.last_beat_wall = sent_wall
         task.beats += 1
