@@ -56,3 +56,10 @@ def test_the_end_to_end_benchmark_runs() -> None:
     rows = json.loads(out[out.rindex("\n[") :])
     assert [row["status"] for row in rows] == ["complete"]
     assert rows[0]["tasks_started"] > 0
+
+
+def test_the_bookkeeping_benchmark_runs() -> None:
+    out = _run("load_bookkeeping.py", "--heartbeats", "3000", "--repetitions", "1")
+    us = _last_json(out)["us_per_heartbeat"]
+    assert list(us) == ["lean", "sender", "worker", "fleet"]
+    assert all(value > 0 for value in us.values())
