@@ -7,7 +7,7 @@ import json
 
 import botocore.auth
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, _host_from_url
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -72,6 +72,18 @@ def test_signing_key_is_derived_once_per_day() -> None:
     assert signer._key is not first_key
 
 
-def test_host_header_omits_default_ports() -> None:
-    assert host_header("https://swf.us-east-1.amazonaws.com:443") == "swf.us-east-1.amazonaws.com"
-    assert host_header("http://127.0.0.1:8080/") == "127.0.0.1:8080"
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://swf.us-east-1.amazonaws.com:443",
+        "https://SWF.us-east-1.amazonaws.com",
+        "http://127.0.0.1:8080/",
+        "http://127.0.0.1:80",
+        "http://[::1]:8080",
+        "https://[fd00::2]",
+        "http://user@localhost:4566",
+    ],
+)
+def test_host_header_is_the_one_botocore_signs(endpoint: str) -> None:
+    # Default ports omitted, lower case, IPv6 addresses in brackets, no user info.
+    assert host_header(endpoint) == _host_from_url(endpoint)

@@ -114,6 +114,7 @@ class Connection:
                                   f"{self._connect_s:g} s") from exc  # fmt: skip
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A TLS handshake that times out is a ReadTimeout, as boto3 (urllib3) reports it.
             if self._context is not None:
                 sock = self._context.wrap_socket(sock, server_hostname=self._address[0])
         except BaseException:

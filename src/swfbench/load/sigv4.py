@@ -26,9 +26,12 @@ CredentialSource = Callable[[], Credentials]
 
 
 def host_header(endpoint_url: str) -> str:
-    """The Host header an HTTP client sends for this endpoint (default ports omitted)."""
+    """The Host header an HTTP client sends for this endpoint (default ports omitted, an IPv6
+    address in brackets), as botocore signs it."""
     parts = urlsplit(endpoint_url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     default = 443 if parts.scheme == "https" else 80
     if parts.port is not None and parts.port != default:
         return f"{host}:{parts.port}"
