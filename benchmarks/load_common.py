@@ -13,7 +13,6 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
-from geventhttpclient.client import HTTPClientPool  # noqa: E402
 from locust.env import Environment  # noqa: E402
 from locust.event import Events  # noqa: E402
 
@@ -43,7 +42,6 @@ def run_heartbeat_fleet(
     measure_s: float,
     send_mode: str = "fast",
     senders: int | None = None,
-    pool_concurrency: int | None = None,
     details: dict[str, Any] | None = None,
     progress: bool = False,
     warmup_s: float = 0.0,
@@ -66,10 +64,7 @@ def run_heartbeat_fleet(
         },
         "<benchmark>",
     )
-    attributes: dict[str, Any] = {"host": url}
-    if pool_concurrency is not None:
-        attributes["client_pool"] = HTTPClientPool(concurrency=pool_concurrency)
-    user_class = type("BenchSender", (Sender,), attributes)
+    user_class = type("BenchSender", (Sender,), {"host": url})
     events = Events()  # type: ignore[no-untyped-call]
     environment = Environment(user_classes=[user_class], events=events, host=url)
     metrics = FleetMetrics()

@@ -86,7 +86,6 @@ def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: fl
             measure_s=seconds,
             warmup_s=warmup_s,
             send_mode="fast" if variant == "fast" else "boto3",
-            pool_concurrency=users,
         )
         print(json.dumps(row), flush=True)
         return
