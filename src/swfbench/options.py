@@ -288,6 +288,14 @@ EMBEDDED_ONLY = ("engine", "quotas", *QUOTA_FLAGS, "clock", *LIMIT_FLAGS)
 """Options of the embedded server: meaningless for an endpoint or real SWF, so refused there."""
 
 
+def check_quotas(overrides: dict[str, float | None]) -> None:
+    """Refuse quota overrides no token bucket can have (`UsageError`): a bucket below one
+    token, a refill of zero or less, beyond 1e12, or not a number, as `swfbench plan` does."""
+    from swfbench.plan.planner import Quotas
+
+    Quotas.swf_defaults().overridden(**overrides).check()
+
+
 def flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
@@ -381,6 +389,8 @@ def engine_args(args: argparse.Namespace) -> tuple[str, ...]:
             if quotas == "none":
                 raise UsageError(f"{flag(name)} needs --quotas aws")
             extra += [flag(name), f"{value:g}"]
+    if quotas != "none":
+        check_quotas({name: getattr(args, name) for name in QUOTA_FLAGS})
     if args.clock not in (None, "real"):
         extra += ["--clock", args.clock]
     for name in LIMIT_FLAGS:

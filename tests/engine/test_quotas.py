@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from .helpers import Engine, Flow, epoch
 
+ROOT = Path(__file__).resolve().parents[2]
 THROTTLED = {
     "__type": "com.amazon.coral.availability#ThrottlingException",
     "message": "Rate exceeded",
@@ -96,3 +100,44 @@ def test_no_quotas_by_default(engine: Engine) -> None:
     token = Flow(swf).start().start_activity("a1")
     assert engine.raw("GET", "/swfbench/engine").json()["quotas"] is None
     assert {_beat(engine, token) for _ in range(50)} == {200}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--account-refill", "0"], "account refill must be above 0"),
+        (["--account-refill", "-5"], "account refill must be above 0"),
+        (["--execution-refill", "nan"], "execution refill must be above 0"),
+        (["--account-bucket", "0.5"], "account bucket must hold from 1"),
+        (["--execution-bucket", "inf"], "execution bucket must hold from 1"),
+    ],
+)
+def test_the_engine_refuses_a_bucket_no_quota_can_have(flags: list[str], message: str) -> None:
+    # A negative or NaN refill would throttle every heartbeat, or none, without a word.
+    done = subprocess.run(
+        [sys.executable, "-m", "swfbench.engine", "--port", "0", "--quotas", "aws", *flags],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr.strip().splitlines()[-1] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["load", "conform", "heartbeat", "demo"])
+def test_commands_refuse_such_a_bucket_before_starting_anything(
+    command: str, tmp_path: Path
+) -> None:
+    args = {
+        "load": ["--fleet", str(ROOT / "scenarios/load/steady.yaml"), "--run-time", "2"],
+        "conform": [],
+        "heartbeat": ["--task-token", "t"],
+        "demo": [],
+    }[command]
+    done = subprocess.run(
+        [sys.executable, "-m", "swfbench.cli", command, *args, "--quotas", "aws",
+         "--account-refill", "-1"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 252, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "account refill must be above 0" in line
+    assert not (tmp_path / "reports").exists()

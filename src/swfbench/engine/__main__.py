@@ -18,8 +18,8 @@ from swfbench.engine.limits import (
     DEFAULT_MAX_CLOSED_EXECUTIONS,
     DEFAULT_MAX_CONNECTIONS,
 )
-from swfbench.errors import ExitCode
-from swfbench.options import port, whole_number
+from swfbench.errors import ExitCode, UsageError
+from swfbench.options import check_quotas, port, whole_number
 
 ENGINE_REGION = "us-east-1"
 """The one region the engine serves; with --auth, requests must be signed for it."""
@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if overrides and args.quotas != "aws":
         parser.error("the bucket flags need --quotas aws")
+    try:
+        check_quotas(overrides)
+    except UsageError as exc:
+        parser.error(str(exc))
 
     from swfbench.engine.version import UnsupportedMotoVersion, check_moto_version
 
@@ -118,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     access = None
     if args.auth:
         from swfbench.engine.access import AccessControl
-        from swfbench.errors import UsageError
         from swfbench.identities import load_auth_file
 
         try:
