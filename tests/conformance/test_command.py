@@ -42,11 +42,17 @@ def test_invalid_scenario_is_a_usage_error_with_one_line(
     assert err == [
         f"swfbench: error: {path}:4: steps[0].wait_for_history: 'within' is a required property"
     ]
+    assert list((tmp_path / "r").iterdir()) == []  # no run folder of a run that never ran
 
 
 def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
-    assert main(["conform", str(tmp_path / "missing")]) == 252
-    assert main(["conform", "--aws", "--endpoint-url", "http://x", str(SCENARIOS)]) == 252
+    reports = ["--reports-dir", str(tmp_path / "r")]
+    assert main(["conform", str(tmp_path / "missing"), *reports]) == 252
+    assert main(["conform", "--aws", "--endpoint-url", "http://x", str(SCENARIOS), *reports]) == 252
+    assert not (tmp_path / "r").exists()  # refused before anything was made
+    # Refused once pytest found nothing to run: the run's folder goes too.
+    assert main(["conform", "-k", "no_such_scenario", str(SCENARIOS), *reports]) == 252
+    assert list((tmp_path / "r").iterdir()) == []
 
 
 def test_every_scenario_is_valid_and_every_listed_deviation_exists() -> None:

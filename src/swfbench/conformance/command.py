@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -196,6 +197,10 @@ def pytest_args(args: argparse.Namespace, results: Path, junit: Path) -> list[st
         "no:cacheprovider",
         "-p",
         "no:terminal",
+        # pytest-benchmark, where installed, would leave a .benchmarks folder in the user's
+        # working directory.
+        "-p",
+        "no:benchmark",
         # Progress lines are written from the scenarios' threads while items run.
         "--capture=no",
         f"--junitxml={junit}",
@@ -312,31 +317,41 @@ def _leave_stuck_scenarios(grace_s: float = 2.0) -> None:
         os._exit(ExitCode.INTERRUPTED)
 
 
+def _drop_run_dir(run_dir: Path) -> None:
+    """A run that never started leaves no folder of its own behind (pytest may have written
+    an empty junit.xml in it)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     # sys.stdout as it is when the command runs, not when this module was imported (the CLI
     # imports commands on demand, possibly while a test captures stdout).
     out = out or sys.stdout
     interrupts: Interrupts = args.interrupts
     run_dir = Path(args.reports_dir) / new_run_id("conformance")
-    # A full disk, no permission or a file in the way: one line before any scenario runs.
-    check_writable(run_dir)
     results, junit = run_dir / "results.json", run_dir / "junit.xml"
+    # Bad flags are one line before anything is made (no empty run folder left behind)...
     argv = pytest_args(args, results, junit)
+    # ...and so is a full disk, no permission or a file in the way.
+    check_writable(run_dir)
     progress = Progress(out, interrupts)
     started = time.monotonic()
     with SignalWatch(interrupts, progress):
         code = pytest.main(argv, plugins=[progress])
+    state = progress.state
+    if progress.collect_errors or code == pytest.ExitCode.USAGE_ERROR or state is None:
+        _drop_run_dir(run_dir)
     if progress.collect_errors:
         # Invalid scenario files: one line each, then exit as a usage error.
         for message in progress.collect_errors:
             print(f"swfbench: error: {message}", file=sys.stderr)
         return ExitCode.USAGE
-    state = progress.state
     if code == pytest.ExitCode.USAGE_ERROR or state is None:
         raise UsageError("pytest refused the arguments (see above)")
     if state.error is not None:
         raise state.error
     if not state.started:
+        _drop_run_dir(run_dir)
         if interrupts.by:
             raise KeyboardInterrupt  # stopped before a scenario was selected: nothing ran
         raise UsageError(
