@@ -6,6 +6,7 @@ the conformance runner passes a recorder. Errors surface as `SWFError` with the 
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import time
@@ -162,6 +163,13 @@ class SWFClient:
         self._boto = self._client(self.timeouts.read_s)
         self._boto_poll: Any = None
         self._methods = {v: k for k, v in self._boto.meta.method_to_api_mapping.items()}
+
+    def with_observer(self, observer: CallObserver) -> SWFClient:
+        """This client reporting to `observer` instead: the same boto3 client and connection
+        pool (a long-poll client made later is its own)."""
+        twin = copy.copy(self)
+        twin.observer = observer
+        return twin
 
     def _client(self, read_s: float) -> Any:
         kwargs: dict[str, Any] = {

@@ -9,7 +9,6 @@ OK is the hot path, and the worker that sent it records it, beat and call at onc
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass
@@ -135,11 +134,10 @@ class Boto3Sender:
     mode = "boto3"
 
     def __init__(self, client: SWFClient) -> None:
-        # A copy that shares the process's boto3 client but not its observer: the record of a
-        # heartbeat answered OK stays here (the worker records it from the result), every
-        # other record goes on to the process's observer.
-        self._client = copy.copy(client)
-        self._client.observer = self._observe
+        # The process's client, reporting here: the record of a heartbeat answered OK stays
+        # here (the worker records it from the result), every other record goes on to the
+        # process's observer.
+        self._client = client.with_observer(self._observe)
         self._forward = client.observer
         self._ok_size = 0
 
