@@ -35,10 +35,17 @@ from swfbench.target import EMULATOR_CREDENTIALS, EMULATOR_REGION, Target
 T = TypeVar("T")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first, in their collected order, then the rest: pytest-xdist hands
+    out tests in this order, so a long run starts while there is other work to share, instead of
+    leaving one process running it alone at the end. Every process sorts alike."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], T]) -> T:
-    """An expensive run made once for the whole test run. The suite runs on two processes
-    (pytest-xdist, `-n 2` in pyproject.toml), each with its own session fixtures: the first
-    process to ask makes the run, in a folder both share, and the other waits for it and reads
+    """An expensive run made once for the whole test run. The suite runs on several processes
+    (pytest-xdist, `-n` in pyproject.toml), each with its own session fixtures: the first
+    process to ask makes the run, in a folder they share, and the others wait for it and read
     its outcome (a failure included) instead of making it again."""
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

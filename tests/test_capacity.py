@@ -75,6 +75,7 @@ def test_bad_input_exits_252_with_one_line(tmp_path: Path, flags: list[str], mes
     assert not (tmp_path / "reports").exists()
 
 
+@pytest.mark.slow
 def test_measured_throttling_onset_agrees_with_the_planner(tmp_path: Path) -> None:
     """Quotas scaled down (bucket 80, refill 30/s) so the search crosses them in seconds: steps
     of 10, 20, ... heartbeats/s for 4 s each; the 40/s step takes 40 tokens, the 50/s step the other 40 in about 2 s: mid-step."""
@@ -125,6 +126,7 @@ def test_the_generator_s_lag_at_the_breaking_step_says_which_side_saturated(
     assert says in summary(capacity)
 
 
+@pytest.mark.slow
 def test_a_search_spread_over_two_locust_processes(tmp_path: Path) -> None:
     """--processes 2: each Locust worker process runs half of every step's workers, the master
     judges the steps from both processes' figures."""
@@ -235,6 +237,7 @@ def test_a_knee_is_claimed_only_from_a_whole_search(
     )
 
 
+@pytest.mark.slow
 def test_the_issue_run_prints_under_40_lines_without_a_warning(tmp_path: Path) -> None:
     """`capacity --start-rate 100 --step-rate 200 --max-rate 1500 --step-time 6s` printed 582
     lines: 530 urllib3 "Connection pool is full" warnings (the set-up client's pool was smaller

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,6 +29,7 @@ def _last_json(stdout: str) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_the_fleet_scale_benchmark_runs() -> None:
     out = _run(
         "load_fleet_scale.py", "--workers", "3000", "--processes", "1", "--interval", "1",
@@ -37,6 +40,7 @@ def test_the_fleet_scale_benchmark_runs() -> None:
     assert fleet["ok"] > 3000 and fleet["failed"] == 0  # more than one beat per worker
 
 
+@pytest.mark.slow
 def test_the_send_path_benchmark_runs() -> None:
     out = _run(
         "load_send_path.py", "--variants", "fast,lean,lean-ghc", "--repetitions", "1",
@@ -48,6 +52,7 @@ def test_the_send_path_benchmark_runs() -> None:
     assert "fast/lean cpu per hb" in summary["ratios"]
 
 
+@pytest.mark.slow
 def test_the_end_to_end_benchmark_runs() -> None:
     out = _run(
         "load_end_to_end.py", "--sizes", "20", "--seconds", "3", "--spawn-s", "1",

@@ -184,6 +184,7 @@ def test_localstack_dies_with_a_killed_parent(localstack_env: localstack.Environ
     assert not answers(f"http://127.0.0.1:{port}/")
 
 
+@pytest.mark.slow
 def test_a_failing_command_leaves_no_localstack_behind(
     localstack_env: localstack.Environment,
 ) -> None:

@@ -226,6 +226,7 @@ def test_quota_scenarios_are_skipped_on_a_target_without_quotas(tmp_path: Path) 
     assert results["status"]["checked"] == 0 and not results["status"]["whole"]
 
 
+@pytest.mark.slow
 def test_heartbeats_past_the_account_bucket_are_throttled_on_both_clocks(
     tmp_path: Path,
 ) -> None:

@@ -248,6 +248,7 @@ def _refused(host: str, port: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bind", [None, "127.0.0.2"])
 def test_the_locust_master_listens_where_told_and_loopback_by_default(
     bind: str | None, profile: Path, tmp_path: Path

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
+import pytest
 
 from conftest import wait_for
 from swfbench.embedded import EmbeddedServer
@@ -37,6 +38,7 @@ def _heartbeat(run: Run) -> dict[str, Any]:
     return figures
 
 
+@pytest.mark.slow
 def test_a_target_that_hangs_fails_the_shipped_gates(
     proxy: FaultProxy, load: Callable[..., Run]
 ) -> None:
@@ -73,6 +75,7 @@ def test_a_target_that_hangs_fails_the_shipped_gates(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_a_target_answering_in_3_s_fails_the_shipped_gates(
     proxy: FaultProxy, load: Callable[..., Run]
 ) -> None:
@@ -114,6 +117,7 @@ def test_errors_and_resets_are_all_classified(proxy: FaultProxy, load: Callable[
     assert "errors.total.ratio" in failed and "run.status" not in failed
 
 
+@pytest.mark.slow
 def test_a_target_restarted_empty_mid_run_is_survived(
     target: EmbeddedServer, proxy: FaultProxy, load: Callable[..., Run]
 ) -> None:
@@ -162,6 +166,7 @@ def test_an_exception_in_a_simulated_worker_is_a_counted_error(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_a_lost_locust_worker_is_named(target: EmbeddedServer, load: Callable[..., Run]) -> None:
     """One of two Locust worker processes is killed mid-run: its share of the fleet stops,
     and the results say so instead of passing for a whole run."""

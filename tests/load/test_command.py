@@ -67,6 +67,7 @@ def _check_gates(results: dict[str, Any], path: Path, tmp_path: Path, engine: st
     assert done.stdout.splitlines()[1].split()[-1] == "pass"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["moto", "swfbench"])
 def test_load_on_the_embedded_target_writes_results(
     write_profile: Callable[..., Path], tmp_path: Path, engine: str
@@ -110,6 +111,7 @@ def test_load_on_the_embedded_target_writes_results(
         assert ends["canceled"] == cancel["obeyed"] > 0
 
 
+@pytest.mark.slow
 def test_load_on_localstack_classifies_its_errors_audits_and_reports(
     write_profile: Callable[..., Path], tmp_path: Path, localstack_env: localstack.Environment
 ) -> None:
@@ -152,6 +154,7 @@ def test_load_on_localstack_classifies_its_errors_audits_and_reports(
     assert 'href="localstack-run/index.html"' in (reports / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_distributed_master_and_two_workers_merge_their_metrics(
     write_profile: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -297,6 +300,7 @@ def test_client_timeouts_come_from_the_flags_else_the_profile(
         assert (connect, read) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [[], ["--processes", "2"]], ids=["local", "processes"])
 def test_load_overrides_the_profiles_fleet_with_users_spawn_rate_and_run_time(
     write_profile: Callable[..., Path], tmp_path: Path, processes: list[str]

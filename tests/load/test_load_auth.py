@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,7 @@ def _load(tmp_path: Path, *flags: str, **profile: Any) -> tuple[int, dict[str, A
     return done.returncode, results, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_the_fast_path_passes_a_real_verifier_for_a_whole_run(tmp_path: Path) -> None:
     # Gates on the error codes only (latency is the host's business): every signature failure
     # may be named before it occurs, and none may occur.
@@ -61,6 +63,7 @@ def test_the_fast_path_passes_a_real_verifier_for_a_whole_run(tmp_path: Path) ->
     assert metrics["errors"]["total"]["count"] == 0, metrics["errors"]
 
 
+@pytest.mark.slow
 def test_denied_heartbeats_are_their_own_error_code_and_fail_the_ci_gates(tmp_path: Path) -> None:
     code, results, output = _load(
         tmp_path, "--auth", str(FLEET_AUTH), "--identity", "no-heartbeats",
@@ -87,6 +90,7 @@ def test_a_profile_identity_needs_an_auth_file(tmp_path: Path) -> None:
     assert results == {}
 
 
+@pytest.mark.slow
 def test_capacity_against_an_engine_that_verifies_every_call(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "swfbench.cli", "capacity", "--auth", str(FLEET_AUTH),

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from processes import wait_until
 from swfbench.embedded import EmbeddedServer, free_port
 
@@ -56,6 +58,7 @@ def _locust(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_plain_locust_honours_users_spawn_rate_and_run_time(
     load_server: EmbeddedServer, write_profile: Callable[..., Path], tmp_path: Path
 ) -> None:

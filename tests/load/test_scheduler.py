@@ -136,12 +136,14 @@ def _check_schedule(results: dict[str, Any], workers: int) -> None:
     assert answered >= 0.9 * due  # due times are kept: sent, and answered by the sink
 
 
+@pytest.mark.slow
 def test_a_fleet_ten_times_its_senders_keeps_every_schedule(sink: str, tmp_path: Path) -> None:
     results = _heartbeat_only_run(tmp_path, sink, workers=200, senders=20, processes=1, seconds=7)
     assert results["processes"] == 1
     _check_schedule(results, 200)
 
 
+@pytest.mark.slow
 def test_the_fleet_is_split_between_locust_processes(sink: str, tmp_path: Path) -> None:
     """--processes 2: each runs half the workers (the timeline's count is their sum), and the
     master's figures are both halves'."""
@@ -150,6 +152,7 @@ def test_the_fleet_is_split_between_locust_processes(sink: str, tmp_path: Path) 
     _check_schedule(results, 201)
 
 
+@pytest.mark.slow
 def test_the_whole_flow_with_fewer_senders_than_workers(
     write_profile: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from .helpers import Run, assert_interrupted
 
 
@@ -47,6 +49,7 @@ def test_sigterm_before_the_first_step_is_judged(tmp_path: Path) -> None:
     assert "No knee: the search was interrupted by SIGTERM after 0 of 5 steps." in page
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_first_step_reports_no_knee(tmp_path: Path) -> None:
     run = _capacity(tmp_path)
     run.wait_for_output("step 1/5")

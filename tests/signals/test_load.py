@@ -23,6 +23,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from swfbench.errors import ExitCode
@@ -138,6 +139,7 @@ def test_ctrl_c_while_the_fleet_spawns_stops_it_gracefully_once(tmp_path: Path) 
     assert "interrupted by SIGINT" in (run.reports / results["run_id"] / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_stops_locust_and_its_workers(tmp_path: Path) -> None:
     run = _load(tmp_path, _profile(tmp_path, workers=8, spawn_rate=50), "--processes", "2")
     _running(run, 8)
@@ -159,6 +161,7 @@ def test_sigint_twice_mid_run_stops_at_once_and_still_writes_the_results(tmp_pat
     assert results["tasks"]["started"] >= 300
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_leaves_no_child_sending_load(tmp_path: Path) -> None:
     run = _load(tmp_path, _profile(tmp_path, workers=8, spawn_rate=50), "--processes", "2")
     _running(run, 8)
