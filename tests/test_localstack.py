@@ -129,6 +129,8 @@ def test_server_serves_swf_then_is_gone_after_normal_exit(
         assert health is not None and health["version"] == localstack_env.stamp["localstack"]
         enabled = {name for name, state in health["services"].items() if state != "disabled"}
         assert enabled == {"swf"}
+        # Loaded before the server counts as ready: the run's first call does not wait for it.
+        assert health["services"]["swf"] == "running"
         target = Target(
             kind="endpoint",
             endpoint_url=server.url,

@@ -289,11 +289,43 @@ def health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) else None
 
 
+LOAD_WAIT_S = 60.0
+"""How long the first SWF call may take while LocalStack loads its SWF provider."""
+
+
 def swf_ready(url: str) -> bool:
-    """LocalStack answers its health endpoint and lists SWF as available or running."""
-    answer = health(url)
-    services = (answer or {}).get("services") or {}
-    return services.get("swf") in ("available", "running")
+    """LocalStack answers its health endpoint and has its SWF provider loaded ("running").
+
+    LocalStack lists a service as "available" and loads it on its first call; on a busy machine
+    that first call took more than the 10 s read timeout of the run's own first call. So when
+    SWF is only available, one call is made here (ListDomains, answered whatever it says) and
+    waited for, and the server counts as ready once the provider runs."""
+    services = (health(url) or {}).get("services") or {}
+    if services.get("swf") == "available":
+        _first_call(url)
+        services = (health(url) or {}).get("services") or {}
+    return services.get("swf") == "running"
+
+
+def _first_call(url: str) -> None:
+    request = urllib.request.Request(
+        url.rstrip("/") + "/",
+        data=b'{"registrationStatus":"REGISTERED"}',
+        method="POST",
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "SimpleWorkflowService.ListDomains",
+            # LocalStack routes by the service and region of the credential scope; it checks
+            # no signature.
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/swf/"
+            "aws4_request, SignedHeaders=host;x-amz-target, Signature=0",
+        },
+    )
+    with (
+        contextlib.suppress(urllib.error.URLError, OSError),
+        urllib.request.urlopen(request, timeout=LOAD_WAIT_S) as response,
+    ):
+        response.read()
 
 
 def scratch_folder(root: Path | None = None) -> Path:
