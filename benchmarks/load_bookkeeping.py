@@ -27,17 +27,11 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 
-import load_common  # noqa: F401  (before Locust and swfbench: it patches the standard library)
-from locust.env import Environment
-from locust.event import Events
+import load_common  # before swfbench: it patches the standard library for gevent
 
 from swfbench.load.connection import Connection
-from swfbench.load.fleet import FleetRuntime, attach, locust_observer, target_for_host
-from swfbench.load.metrics import FleetMetrics
-from swfbench.load.profile import parse_profile
 from swfbench.load.scheduler import Scheduler
 from swfbench.load.transport import FastSender, build_request
-from swfbench.load.users import Sender
 from swfbench.load.worker import SINK_TOKEN, HeartbeatOnlyWorker, WorkerContext
 
 ANSWER = b'{"cancelRequested":false}'
@@ -53,28 +47,10 @@ class Answering(Connection):
 
 
 def _layers() -> dict[str, Callable[[int], None]]:
-    profile = parse_profile(
-        {
-            "name": "bookkeeping",
-            "run_time_s": 3600,
-            "fleet": {"workers": WORKERS, "senders": WORKERS},
-            # Far below a send's cost: every worker is always due, as in load_send_path.py.
-            "heartbeat": {"interval": {"mean_s": 0.0001}, "details": {"kind": "progress"}},
-        },
-        "<benchmark>",
+    # Far below a send's cost: every worker is always due, as in load_send_path.py.
+    _, runtime = load_common.heartbeat_runtime(
+        URL, workers=WORKERS, senders=WORKERS, interval_s=0.0001
     )
-    events = Events()  # type: ignore[no-untyped-call]
-    environment = Environment(user_classes=[Sender], events=events, host=URL)
-    metrics = FleetMetrics()
-    runtime = FleetRuntime(
-        profile=profile,
-        target=target_for_host(URL, None),
-        run_id="benchmark",
-        observer=locust_observer(events.request, metrics, environment.stats),
-        metrics=metrics,
-        heartbeat_only=True,
-    )
-    attach(environment, runtime)
     context = WorkerContext(runtime=runtime)
     connection = Answering(URL, connect_s=1, read_s=1)
     sender = FastSender(connection=connection, signer=runtime.signer, observer=runtime.observer)

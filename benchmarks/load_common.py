@@ -33,30 +33,27 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_heartbeat_fleet(
-    *,
+def heartbeat_runtime(
     url: str,
-    users: int,
-    spawn_rate: float,
+    *,
+    workers: int,
+    senders: int,
     interval_s: float,
-    measure_s: float,
+    spawn_rate: float | None = None,
     send_mode: str = "fast",
-    senders: int | None = None,
     details: dict[str, Any] | None = None,
-    progress: bool = False,
-    warmup_s: float = 0.0,
-) -> dict[str, Any]:
-    """Run `users` heartbeat-only simulated workers against `url` with `senders` Locust users
-    (default: one per worker), measure for `measure_s` once all are spawned and `warmup_s`
-    more has passed, and return rates, CPU per heartbeat, latency and lag summaries, and peak
-    memory."""
-    senders = senders or users
+) -> tuple[Environment, FleetRuntime]:
+    """A Locust environment and the fleet runtime of heartbeat-only workers against `url`,
+    attached to it as `swfbench load` attaches them (Locust's statistics fed as in a run)."""
+    fleet: dict[str, Any] = {"workers": workers, "senders": senders}
+    if spawn_rate is not None:
+        fleet["spawn_rate"] = spawn_rate
     profile = parse_profile(
         {
             "name": "benchmark",
             "send_mode": send_mode,
             "run_time_s": 3600,
-            "fleet": {"workers": users, "spawn_rate": spawn_rate, "senders": senders},
+            "fleet": fleet,
             "heartbeat": {
                 "interval": {"mean_s": interval_s},
                 "details": details or {"kind": "progress"},
@@ -78,6 +75,36 @@ def run_heartbeat_fleet(
         heartbeat_only=True,
     )
     attach(environment, runtime)
+    return environment, runtime
+
+
+def run_heartbeat_fleet(
+    *,
+    url: str,
+    users: int,
+    spawn_rate: float,
+    interval_s: float,
+    measure_s: float,
+    send_mode: str = "fast",
+    senders: int | None = None,
+    details: dict[str, Any] | None = None,
+    progress: bool = False,
+    warmup_s: float = 0.0,
+) -> dict[str, Any]:
+    """Run `users` heartbeat-only simulated workers against `url` with `senders` Locust users
+    (default: one per worker), measure for `measure_s` once all are spawned and `warmup_s`
+    more has passed, and return rates, CPU per heartbeat, latency and lag summaries, and peak
+    memory."""
+    senders = senders or users
+    environment, runtime = heartbeat_runtime(
+        url,
+        workers=users,
+        senders=senders,
+        interval_s=interval_s,
+        spawn_rate=spawn_rate,
+        send_mode=send_mode,
+        details=details,
+    )
     runner = environment.create_local_runner()
     spawn_started = time.monotonic()
     fleet = start_fleet(environment, runtime)
