@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
-from swfbench.load.histogram import RELATIVE_ERROR, Histogram
+from swfbench.load.histogram import RELATIVE_ERROR, Histogram, fine_keys
 from swfbench.load.metrics import FleetMetrics
 
 
@@ -70,6 +71,25 @@ def test_merge_equals_recording_everything_in_one() -> None:
         merged.merge(Histogram.from_wire(part.to_wire()))
     assert merged.counts == whole.counts
     assert merged.summary_ms() == whole.summary_ms()
+
+
+@pytest.mark.parametrize("coarse", [0, 5])
+def test_recording_counted_values_equals_recording_each(coarse: int) -> None:
+    # A second of heartbeats is folded in as value -> count: the same buckets, count, sum and
+    # extremes as one record per value, at any resolution, with or without shared keys.
+    rng = random.Random(5)
+    values = [int(rng.lognormvariate(7.5, 1.5)) for _ in range(20_000)]
+    one_by_one, counted, shared = Histogram(coarse), Histogram(coarse), Histogram(coarse)
+    for value in values:
+        one_by_one.record(value)
+    counted.record_counts(Counter(values))
+    shared.record_counts(Counter(values), fine_keys(Counter(values)))
+    for histogram in (counted, shared):
+        assert histogram.counts == one_by_one.counts
+        wire, expected = histogram.to_wire(), one_by_one.to_wire()
+        for name in ("count", "sum", "min", "max"):
+            assert wire[name] == expected[name], name
+        assert (histogram.min, histogram.max) == (min(values), max(values))
 
 
 def test_fleet_metrics_travel_and_merge() -> None:

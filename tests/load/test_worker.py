@@ -47,7 +47,9 @@ def test_complete_heartbeats_on_schedule_and_closes(runtime_for: MakeRuntime, mo
     runtime = runtime_for(outcomes={"complete": 1})
     # What Locust's statistics are told of the heartbeats answered OK, a second at a time.
     batches: list[tuple[int, int]] = []
-    runtime.metrics.on_ok_calls = lambda _, durations, size: batches.append((len(durations), size))
+    runtime.metrics.on_ok_calls = lambda _, durations, size: batches.append(
+        (sum(durations.values()), size)
+    )
     assert _run_one(runtime, mode) == "completed"
     data = _summary(runtime)
     ok = data["heartbeat"]["ok"]

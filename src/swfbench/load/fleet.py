@@ -144,15 +144,18 @@ def locust_batches(stats: Any) -> OkCalls:
     # Locust process may do.
     import locust.stats
 
-    def add(second: int, durations_us: list[int], response_bytes: int) -> None:
-        times = [us / 1000.0 for us in durations_us]
+    def add(second: int, durations_us: Counter[int], response_bytes: int) -> None:
+        requests = sum(durations_us.values())
+        buckets: Counter[int] = Counter()
+        for us, n in durations_us.items():
+            buckets[locust.stats.bucket_response_time(us / 1000.0)] += n
         batch: Any = locust.stats.StatsEntry(stats, HEARTBEAT, "SWF")
-        batch.num_requests = len(times)
-        batch.num_reqs_per_sec = {second: len(times)}
-        batch.total_response_time = sum(times)
-        batch.min_response_time = min(times)
-        batch.max_response_time = max(times)
-        batch.response_times = dict(Counter(map(locust.stats.bucket_response_time, times)))
+        batch.num_requests = requests
+        batch.num_reqs_per_sec = {second: requests}
+        batch.total_response_time = sum(us * n for us, n in durations_us.items()) / 1000.0
+        batch.min_response_time = min(durations_us) / 1000.0
+        batch.max_response_time = max(durations_us) / 1000.0
+        batch.response_times = dict(buckets)
         batch.total_content_length = response_bytes
         batch.last_request_timestamp = min(time.time(), second + 1.0)
         batch.start_time = float(second)

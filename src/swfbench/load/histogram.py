@@ -17,6 +17,7 @@ of a run's timeline use it to stay small (relative error 2**-(SUB_BITS+1-c)).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 SUB_BITS = 10
@@ -37,9 +38,13 @@ def _key(magnitude: int) -> int:
     return (shift << SUB_BITS) + (magnitude >> shift)
 
 
-def fine_keys(values: list[int]) -> Counter[int]:
-    """Full-resolution buckets of non-negative values, counted (see `Histogram.record_many`)."""
-    return Counter(map(_key, values))
+def fine_keys(counts: Mapping[int, int]) -> Counter[int]:
+    """Full-resolution buckets of non-negative values given as value → count (see
+    `Histogram.record_counts`)."""
+    keys: Counter[int] = Counter()
+    for value, n in counts.items():
+        keys[_key(value)] += n
+    return keys
 
 
 def _bounds(key: int) -> tuple[int, int]:
@@ -90,9 +95,11 @@ class Histogram:
     def record_seconds(self, seconds: float) -> None:
         self.record(round(seconds * 1_000_000))
 
-    def record_many(self, values: list[int], keys: Counter[int] | None = None) -> None:
-        """Record non-negative whole microseconds at once; `keys` may give their full-resolution
-        buckets (`fine_keys(values)`), computed once for histograms of any resolution."""
+    def record_counts(self, values: Mapping[int, int], keys: Counter[int] | None = None) -> None:
+        """Record non-negative whole microseconds at once, given as value → count (a second of
+        heartbeats has a few thousand distinct values among tens of thousands); `keys` may give
+        their full-resolution buckets (`fine_keys(values)`), computed once for histograms of any
+        resolution."""
         if not values:
             return
         keys = fine_keys(values) if keys is None else keys
@@ -106,8 +113,8 @@ class Histogram:
         else:
             self.min = min(self.min, low)
             self.max = max(self.max, high)
-        self.count += len(values)
-        self._sum += sum(values)
+        self.count += sum(values.values())
+        self._sum += sum(value * n for value, n in values.items())
 
     def merge(self, other: Histogram) -> None:
         if other.coarse != self.coarse:

@@ -43,9 +43,9 @@ WORKER_ERROR = "WorkerError"
 HEARTBEAT_OPERATION = "RecordActivityTaskHeartbeat"
 
 
-OkCalls = Callable[[int, list[int], int], None]
-"""Told of the OK heartbeat calls of a second at once: the second (since the epoch), each
-call's duration in µs, and their response bytes (see `fleet.locust_batches`)."""
+OkCalls = Callable[[int, Counter[int], int], None]
+"""Told of the OK heartbeat calls of a second at once: the second (since the epoch), the calls
+by duration in µs, and their response bytes (see `fleet.locust_batches`)."""
 
 
 class _Tally:
@@ -141,21 +141,22 @@ class FleetMetrics:
         slot.counts["due"] += tally.due
         slot.counts["sent"] += tally.sent
         if tally.lag_us:
-            keys = fine_keys(tally.lag_us)
-            self.histograms["pacing_lag"].record_many(tally.lag_us, keys)
-            slot.lag.record_many(tally.lag_us, keys)
-        latency = tally.latency_us
-        if latency:
+            lags = Counter(tally.lag_us)
+            keys = fine_keys(lags)
+            self.histograms["pacing_lag"].record_counts(lags, keys)
+            slot.lag.record_counts(lags, keys)
+        if tally.latency_us:
+            latency = Counter(tally.latency_us)
             keys = fine_keys(latency)
-            self.histograms["heartbeat_latency"].record_many(latency, keys)
-            slot.latency.record_many(latency, keys)
+            self.histograms["heartbeat_latency"].record_counts(latency, keys)
+            slot.latency.record_counts(latency, keys)
             histogram = self.call_latency.get(HEARTBEAT_OPERATION)
             if histogram is None:
                 histogram = self.call_latency[HEARTBEAT_OPERATION] = Histogram()
-            histogram.record_many(latency, keys)
+            histogram.record_counts(latency, keys)
             key = (HEARTBEAT_OPERATION, "OK")
-            self.calls[key] += len(latency)
-            slot.calls[key] += len(latency)
+            self.calls[key] += len(tally.latency_us)
+            slot.calls[key] += len(tally.latency_us)
             if self.on_ok_calls is not None:
                 self.on_ok_calls(tally.second, latency, tally.response_bytes)
 
