@@ -8,8 +8,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import resource  # noqa: E402
-import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
@@ -21,16 +20,6 @@ from swfbench.load.hooks import start_fleet  # noqa: E402
 from swfbench.load.metrics import FleetMetrics  # noqa: E402
 from swfbench.load.profile import parse_profile  # noqa: E402
 from swfbench.load.users import Sender  # noqa: E402
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def cpu_s() -> float:
-    """CPU seconds this process has used, user and system."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def heartbeat_runtime(
@@ -78,77 +67,29 @@ def heartbeat_runtime(
     return environment, runtime
 
 
-def run_heartbeat_fleet(
-    *,
-    url: str,
-    users: int,
-    spawn_rate: float,
-    interval_s: float,
-    measure_s: float,
-    send_mode: str = "fast",
-    senders: int | None = None,
-    details: dict[str, Any] | None = None,
-    progress: bool = False,
-    warmup_s: float = 0.0,
-) -> dict[str, Any]:
-    """Run `users` heartbeat-only simulated workers against `url` with `senders` Locust users
-    (default: one per worker), measure for `measure_s` once all are spawned and `warmup_s`
-    more has passed, and return rates, CPU per heartbeat, latency and lag summaries, and peak
-    memory."""
-    senders = senders or users
+def running_fleet(
+    url: str, *, workers: int, senders: int, interval_s: float, send_mode: str = "fast"
+) -> Callable[[], int]:
+    """Start `workers` heartbeat-only simulated workers against `url` in this process, served
+    by `senders` Locust users; return once all run, with a function that counts the heartbeats
+    answered OK so far."""
     environment, runtime = heartbeat_runtime(
         url,
-        workers=users,
+        workers=workers,
         senders=senders,
         interval_s=interval_s,
-        spawn_rate=spawn_rate,
+        spawn_rate=max(workers, 100),
         send_mode=send_mode,
-        details=details,
     )
     runner = environment.create_local_runner()
-    spawn_started = time.monotonic()
     fleet = start_fleet(environment, runtime)
-    runner.start(senders, spawn_rate=max(senders, 100))
-    while len(fleet.members) < users or runner.user_count < senders:
-        gevent.sleep(0.5)
-        if progress:
-            print(
-                f"  spawned {len(fleet.members)}/{users}, rss {peak_rss_mib():.0f} MiB", flush=True
-            )
-    spawn_s = time.monotonic() - spawn_started
-    # Beats due while spawning ran late (spawning takes the CPU): let every worker settle into
-    # its schedule before measuring.
-    gevent.sleep(warmup_s)
-    # Measure from here.
-    fresh = runtime.metrics
-    fresh.clear()
-    started, cpu = time.monotonic(), cpu_s()
-    while time.monotonic() - started < measure_s:
-        gevent.sleep(min(10.0, measure_s))
-        if progress:
-            data = fresh.to_dict()["heartbeat"]
-            print(
-                f"  {time.monotonic() - started:5.0f}s: {data['ok']} heartbeats, "
-                f"lag p99 {data['pacing_lag_ms']['p99']:.1f} ms, rss {peak_rss_mib():.0f} MiB",
-                flush=True,
-            )
-    elapsed, cpu = time.monotonic() - started, cpu_s() - cpu
-    data = fresh.to_dict()  # before stopping: stopping users is not part of the measurement
-    peak = peak_rss_mib()
-    runner.quit()
-    fleet.stop()
-    return {
-        "send_mode": send_mode,
-        "users": users,
-        "senders": senders,
-        "spawn_s": round(spawn_s, 1),
-        "warmup_s": warmup_s,
-        "measured_s": round(elapsed, 1),
-        "heartbeats": data["heartbeat"]["ok"],
-        "failed": data["heartbeat"]["failed"],
-        "hb_per_s": round(data["heartbeat"]["ok"] / elapsed, 1),
-        "cpu_us_per_hb": round(cpu / max(data["heartbeat"]["ok"], 1) * 1e6, 1),
-        "latency_ms": data["heartbeat"]["latency_ms"],
-        "pacing_lag_ms": data["heartbeat"]["pacing_lag_ms"],
-        "peak_rss_mib": round(peak, 1),
-    }
+    runner.start(senders, spawn_rate=100)
+    while len(fleet.members) < workers or runner.user_count < senders:
+        gevent.sleep(0.05)
+    metrics = runtime.metrics
+
+    def answered() -> int:
+        metrics.flush()
+        return metrics.counters["heartbeats_ok"]
+
+    return answered

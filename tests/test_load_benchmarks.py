@@ -44,12 +44,18 @@ def test_the_fleet_scale_benchmark_runs() -> None:
 def test_the_send_path_benchmark_runs() -> None:
     out = _run(
         "load_send_path.py", "--variants", "fast,lean,lean-ghc", "--repetitions", "1",
-        "--seconds", "1", "--warmup", "0.5", "--users", "5",
+        "--seconds", "1", "--warmup", "0.5", "--users", "5", "--interleaved", "1",
+        "--slices", "2", "--slice-seconds", "0.3",
     )  # fmt: skip
     summary = _last_json(out)
     for variant in ("fast", "lean", "lean-ghc"):
         assert summary["variants"][variant]["hb_per_s"] > 0
     assert "fast/lean cpu per hb" in summary["ratios"]
+    # The interleaved run: each variant counted over its own turns only, so both sent.
+    interleaved = summary["interleaved"]
+    assert interleaved["pair"] == ["fast", "lean"]
+    assert all(us > 0 for us in interleaved["cpu_us_per_hb"])
+    assert len(interleaved["ratios"]) == 1
 
 
 @pytest.mark.slow
