@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from .helpers import DOMAIN, Engine, Flow, cancel_activity
+from .helpers import DOMAIN, Engine, Flow, cancel_activity, launch, stop
 
 UNKNOWN_RESOURCE = "com.amazonaws.swf.base.model#UnknownResourceFault"
 VALIDATION = "com.amazon.coral.validate#ValidationException"
 JSON_10 = "application/x-amz-json-1.0"
+
+
+@pytest.fixture(scope="module")
+def refusing_engine() -> Iterator[Engine]:
+    """One engine for the requests it refuses: they change no state."""
+    started = launch()
+    yield started
+    stop(started)
 
 
 def _complete(swf: Any, token: str) -> None:
@@ -92,9 +100,9 @@ def test_token_of_a_closed_execution_names_the_execution(engine: Engine) -> None
     }
 
 
-def test_garbage_token_keeps_motos_answer(engine: Engine) -> None:
+def test_garbage_token_keeps_motos_answer(refusing_engine: Engine) -> None:
     # Real SWF's answer is unknown (fact sheet, "Garbage token"); the engine answers as moto.
-    response = engine.swf_raw("RecordActivityTaskHeartbeat", {"taskToken": "x" * 100})
+    response = refusing_engine.swf_raw("RecordActivityTaskHeartbeat", {"taskToken": "x" * 100})
     assert response.status == 400
     assert response.json() == {"__type": VALIDATION, "message": "Invalid token"}
 
@@ -134,9 +142,9 @@ def test_garbage_token_keeps_motos_answer(engine: Engine) -> None:
     ids=["details-2049", "token-1025", "token-empty", "token-missing", "both"],
 )
 def test_lengths_are_validated_server_side(
-    engine: Engine, params: dict[str, str], message: str
+    refusing_engine: Engine, params: dict[str, str], message: str
 ) -> None:
-    response = engine.swf_raw("RecordActivityTaskHeartbeat", params)
+    response = refusing_engine.swf_raw("RecordActivityTaskHeartbeat", params)
     assert response.status == 400
     assert response.headers["content-type"] == JSON_10
     assert response.json() == {"__type": VALIDATION, "message": message}

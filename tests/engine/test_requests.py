@@ -7,7 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,12 +16,32 @@ from swfbench.engine.clock import RealClock
 from swfbench.engine.responses import EngineResponse
 from swfbench.engine.server import EngineHTTPServer, create_server
 
-from .helpers import ACTIVITIES, DECISIONS, DOMAIN, WORKFLOW, Engine, Flow, RawResponse
+from .helpers import (
+    ACTIVITIES,
+    DECISIONS,
+    DOMAIN,
+    WORKFLOW,
+    Engine,
+    Flow,
+    RawResponse,
+    launch,
+    stop,
+)
 
 SERIALIZATION = "com.amazon.coral.service#SerializationException"
 VALIDATION = "com.amazon.coral.validate#ValidationException"
 UNKNOWN_OPERATION = "com.amazon.coral.service#UnknownOperationException"
 JSON_10 = "application/x-amz-json-1.0"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    """One engine for the module, its domain and types registered: every request here but the
+    last test's is refused, so none changes state another test reads."""
+    started = launch()
+    Flow.register(started.client())
+    yield started
+    stop(started)
 
 
 def _refused(response: RawResponse, error_type: str) -> dict[str, Any]:
@@ -90,8 +110,6 @@ def _refused(response: RawResponse, error_type: str) -> dict[str, Any]:
 def test_mistyped_members_are_serialization_errors(
     engine: Engine, operation: str, params: dict[str, Any], message: str
 ) -> None:
-    swf = engine.client()
-    Flow.register(swf)
     body = _refused(engine.swf_raw(operation, params), SERIALIZATION)
     # coral's own words, never moto's "not a real SWF exception".
     assert body == {"__type": SERIALIZATION, "message": message}
@@ -150,12 +168,10 @@ def test_names_and_values_swf_rejects_are_refused(
     assert body["message"].startswith("1 validation error detected: ")
     assert problem in body["message"]
     listed = engine.swf_raw("ListDomains", {"registrationStatus": "REGISTERED"}).json()
-    assert listed == {"domainInfos": []}
+    assert [domain["name"] for domain in listed["domainInfos"]] == [DOMAIN]  # none added
 
 
 def test_bad_timeouts_and_enums_are_refused(engine: Engine) -> None:
-    swf = engine.client()
-    Flow.register(swf)
     body = _refused(
         engine.swf_raw(
             "StartWorkflowExecution",
@@ -264,8 +280,10 @@ def test_an_engine_bug_is_an_internal_failure_with_a_log_line(
     )
 
 
-def test_count_pending_counts_only_tasks_not_yet_started(engine: Engine) -> None:
-    swf = engine.client()
+def test_count_pending_counts_only_tasks_not_yet_started(
+    start_engine: Callable[..., Engine],
+) -> None:
+    swf = start_engine().client()
     Flow.register(swf)
 
     def pending(kind: str, task_list: str) -> int:
