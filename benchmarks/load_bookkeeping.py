@@ -16,13 +16,20 @@ so each row adds one layer to the one before:
 Each layer is timed as CPU time per heartbeat over `--heartbeats`, the layers interleaved, the
 median of `--repetitions` reported. "bookkeeping" is fleet - lean.
 
+"fold" is the share of the worker layer spent once a second: one second of `--rate` heartbeats
+(latencies and lags drawn as a loopback run gives them) tallied, then timed as they are folded
+into the histograms, the timeline and Locust's statistics, per heartbeat.
+
     .venv/bin/python benchmarks/load_bookkeeping.py [--heartbeats 200000] [--repetitions 5]
+        [--rate 30000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import random
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -87,12 +94,34 @@ def _layers() -> dict[str, Callable[[int], None]]:
     return {"lean": lean, "sender": sender_layer, "worker": worker, "fleet": fleet}
 
 
+def fold_us(rate: int, seed: int) -> float:
+    """CPU per heartbeat of folding one second of `rate` heartbeats into the metrics."""
+    _, runtime = load_common.heartbeat_runtime(URL, workers=1, senders=1, interval_s=1.0)
+    metrics = runtime.metrics
+    rng = random.Random(seed)
+    latencies = [rng.lognormvariate(math.log(0.0015), 0.3) for _ in range(rate)]
+    lags = [rng.expovariate(1 / 0.0003) for _ in range(rate)]
+    while True:
+        metrics.clear()
+        for lag, latency in zip(lags, latencies, strict=True):
+            metrics.beat_sent(lag)
+            metrics.beat_ok(latency, len(ANSWER))
+        if metrics.counters["heartbeats_ok"] == 0:  # the second did not turn while tallying
+            break
+    started = time.process_time()
+    metrics.flush()
+    elapsed = time.process_time() - started
+    assert metrics.counters["heartbeats_ok"] == rate
+    return elapsed / rate * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--heartbeats", type=int, default=200_000)
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--rate", type=int, default=30_000, help="heartbeats in the folded second")
     args = parser.parse_args()
     layers = _layers()
     for run in layers.values():
@@ -105,13 +134,15 @@ def main() -> None:
             times[name].append((time.process_time() - started) / args.heartbeats * 1e6)
     us = {name: round(statistics.median(values), 2) for name, values in times.items()}
     bookkeeping = round(us["fleet"] - us["lean"], 2)
+    fold = round(statistics.median(fold_us(args.rate, seed) for seed in range(args.repetitions)), 2)
     print(f"CPU per heartbeat, medians of {args.repetitions} x {args.heartbeats:,}:")
     before = 0.0
     for name, value in us.items():
         print(f"  {name:>7}: {value:5.2f} us  (+{value - before:4.2f})")
         before = value
     print(f"  bookkeeping (fleet - lean): {bookkeeping:.2f} us")
-    print(json.dumps({"us_per_heartbeat": us, "bookkeeping_us": bookkeeping}))
+    print(f"  of which the per-second fold, {args.rate:,} heartbeats a second: {fold:.2f} us")
+    print(json.dumps({"us_per_heartbeat": us, "bookkeeping_us": bookkeeping, "fold_us": fold}))
 
 
 if __name__ == "__main__":

@@ -70,7 +70,11 @@ def test_the_end_to_end_benchmark_runs() -> None:
 
 
 def test_the_bookkeeping_benchmark_runs() -> None:
-    out = _run("load_bookkeeping.py", "--heartbeats", "3000", "--repetitions", "1")
-    us = _last_json(out)["us_per_heartbeat"]
+    out = _run(
+        "load_bookkeeping.py", "--heartbeats", "3000", "--repetitions", "1", "--rate", "3000"
+    )
+    data = _last_json(out)
+    us = data["us_per_heartbeat"]
     assert list(us) == ["lean", "sender", "worker", "fleet"]
     assert all(value > 0 for value in us.values())
+    assert data["fold_us"] > 0
