@@ -58,10 +58,8 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _measure(count: Any, warmup_s: float, seconds: float) -> dict[str, Any]:
+def _measure(count: Callable[[], int], warmup_s: float, seconds: float) -> dict[str, Any]:
     """Heartbeats answered (`count()`) and CPU seconds over `seconds`, after a warm-up."""
-    import time
-
     import gevent
 
     gevent.sleep(warmup_s)
@@ -173,7 +171,7 @@ def serve_variant(variant: str, url: str, users: int, warmup_s: float) -> None:
     from SIGUSR1 to SIGUSR2 and print the heartbeats and CPU seconds in between.
 
     The parent stops and continues this process (SIGSTOP, SIGCONT) so that it runs only in its
-    own slices; a signal sent while it is stopped is taken as soon as it runs again."""
+    own turns; a signal sent while it is stopped is taken as soon as it runs again."""
     import gevent
 
     count = start_variant(variant, url, users)
