@@ -56,7 +56,6 @@ class _Tally:
         "failed",
         "lag_us",
         "latency_us",
-        "ok",
         "response_bytes",
         "second",
         "sent",
@@ -64,10 +63,11 @@ class _Tally:
 
     def __init__(self, second: int) -> None:
         self.second = second
-        self.due = self.sent = self.ok = self.failed = self.response_bytes = 0
+        self.due = self.sent = self.failed = self.response_bytes = 0
         self.lag_us: list[int] = []
         self.latency_us: list[int] = []
-        """Durations of the heartbeats answered OK: each one's latency and its call's."""
+        """Durations of the heartbeats answered OK (one each: their count), each one's latency
+        and its call's."""
 
 
 class FleetMetrics:
@@ -112,7 +112,6 @@ class FleetMetrics:
         """The heartbeat came back OK after `latency_s` with `response_bytes` of answer: the
         beat and its RecordActivityTaskHeartbeat call at once."""
         tally = self._now()
-        tally.ok += 1
         tally.latency_us.append(int(latency_s * 1_000_000))
         tally.response_bytes += response_bytes
 
@@ -129,13 +128,14 @@ class FleetMetrics:
     def flush(self) -> None:
         """Fold the tallied heartbeats into the histograms, counters and timeline."""
         tally = self._tally
-        if not (tally.due or tally.sent or tally.ok or tally.failed):
+        ok = len(tally.latency_us)
+        if not (tally.due or tally.sent or ok or tally.failed):
             return
         self._tally = _Tally(tally.second)
         counters = self.counters
         counters["heartbeats_due"] += tally.due
         counters["heartbeats_sent"] += tally.sent
-        counters["heartbeats_ok"] += tally.ok
+        counters["heartbeats_ok"] += ok
         counters["heartbeats_failed"] += tally.failed
         slot = self.timeline.slot_at(tally.second)
         slot.counts["due"] += tally.due
@@ -155,8 +155,8 @@ class FleetMetrics:
                 histogram = self.call_latency[HEARTBEAT_OPERATION] = Histogram()
             histogram.record_counts(latency, keys)
             key = (HEARTBEAT_OPERATION, "OK")
-            self.calls[key] += len(tally.latency_us)
-            slot.calls[key] += len(tally.latency_us)
+            self.calls[key] += ok
+            slot.calls[key] += ok
             if self.on_ok_calls is not None:
                 self.on_ok_calls(tally.second, latency, tally.response_bytes)
 
