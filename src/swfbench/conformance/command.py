@@ -339,14 +339,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with SignalWatch(interrupts, progress):
         code = pytest.main(argv, plugins=[progress])
     state = progress.state
-    if progress.collect_errors or code == pytest.ExitCode.USAGE_ERROR or state is None:
-        _drop_run_dir(run_dir)
     if progress.collect_errors:
         # Invalid scenario files: one line each, then exit as a usage error.
+        _drop_run_dir(run_dir)
         for message in progress.collect_errors:
             print(f"swfbench: error: {message}", file=sys.stderr)
         return ExitCode.USAGE
     if code == pytest.ExitCode.USAGE_ERROR or state is None:
+        _drop_run_dir(run_dir)
         raise UsageError("pytest refused the arguments (see above)")
     if state.error is not None:
         raise state.error
