@@ -51,11 +51,16 @@ TOKEN = "t" * 256
 DETAILS = "50.0%"
 
 
-def _cpu_s() -> float:
+def _cpu_split() -> tuple[float, float]:
+    """CPU seconds this process has used: user, system."""
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
+
+
+def _cpu_s() -> float:
+    return sum(_cpu_split())
 
 
 def _measure(count: Callable[[], int], warmup_s: float, seconds: float) -> dict[str, Any]:
@@ -168,7 +173,7 @@ def run_variant(variant: str, url: str, users: int, warmup_s: float, seconds: fl
 
 def serve_variant(variant: str, url: str, users: int, warmup_s: float) -> None:
     """One variant in this process for an interleaved run: warm up, print "ready", then count
-    from SIGUSR1 to SIGUSR2 and print the heartbeats and CPU seconds in between.
+    from SIGUSR1 to SIGUSR2 and print the heartbeats and CPU seconds (user, system) in between.
 
     The parent stops and continues this process (SIGSTOP, SIGCONT) so that it runs only in its
     own turns; a signal sent while it is stopped is taken as soon as it runs again."""
@@ -179,11 +184,16 @@ def serve_variant(variant: str, url: str, users: int, warmup_s: float) -> None:
     first: list[float] = []
 
     def begin() -> None:
-        first[:] = [count(), _cpu_s()]
+        first[:] = [count(), *_cpu_split()]
 
     def end() -> None:
-        heartbeats, cpu = count() - first[0], _cpu_s() - first[1]
-        print(json.dumps({"heartbeats": heartbeats, "cpu_s": cpu}), flush=True)
+        (user, system), heartbeats = _cpu_split(), count() - first[0]
+        print(
+            json.dumps(
+                {"heartbeats": heartbeats, "user_s": user - first[1], "system_s": system - first[2]}
+            ),
+            flush=True,
+        )
         os._exit(0)
 
     gevent.signal_handler(signal.SIGUSR1, begin)
@@ -192,8 +202,10 @@ def serve_variant(variant: str, url: str, users: int, warmup_s: float) -> None:
     gevent.sleep(3600)
 
 
-def interleaved(here: Path, url: str, pair: list[str], args: argparse.Namespace) -> list[float]:
-    """CPU µs per heartbeat of each variant of `pair`, both in processes of their own at once
+def interleaved(
+    here: Path, url: str, pair: list[str], args: argparse.Namespace
+) -> list[dict[str, float]]:
+    """CPU µs per heartbeat of each variant of `pair` ("cpu", of it "user" and "system"), both in processes of their own at once
     but only one running at a time: `--slices` turns each of `--slice-seconds`, in the order
     ABBA..., so that both meet the same machine, drift and all."""
     children: list[subprocess.Popen[str]] = []
@@ -215,13 +227,17 @@ def interleaved(here: Path, url: str, pair: list[str], args: argparse.Namespace)
                 child.send_signal(signal.SIGCONT)
                 time.sleep(args.slice_seconds)
                 child.send_signal(signal.SIGSTOP)
-        us: list[float] = []
+        us: list[dict[str, float]] = []
         for child in children:
             child.send_signal(signal.SIGUSR2)
             child.send_signal(signal.SIGCONT)
             out, _ = child.communicate(timeout=60)
             row = json.loads(out.strip().splitlines()[-1])
-            us.append(row["cpu_s"] / max(row["heartbeats"], 1) * 1e6)
+            per_hb = {
+                part: row[f"{part}_s"] / max(row["heartbeats"], 1) * 1e6
+                for part in ("user", "system")
+            }
+            us.append({"cpu": per_hb["user"] + per_hb["system"], **per_hb})
         return us
     finally:
         for child in children:
@@ -285,14 +301,18 @@ def main() -> None:
                     flush=True,
                 )
             reps.append(rows)
-        paired: list[list[float]] = []
+        paired: list[list[dict[str, float]]] = []
         pair = args.pair.split(",")
         for rep in range(args.interleaved):
-            first, second = interleaved(here, url, pair, args)
-            paired.append([first, second])
+            turns = interleaved(here, url, pair, args)
+            paired.append(turns)
+            first, second = turns
             print(
-                f"interleaved {rep + 1}: {pair[0]} {first:6.1f} us, {pair[1]} {second:6.1f} us"
-                f" CPU per heartbeat, {pair[0]} / {pair[1]} {first / second:.3f}",
+                f"interleaved {rep + 1}: {pair[0]} {first['cpu']:6.1f} us (user"
+                f" {first['user']:.1f}, system {first['system']:.1f}), {pair[1]}"
+                f" {second['cpu']:6.1f} us (user {second['user']:.1f}, system"
+                f" {second['system']:.1f}) CPU per heartbeat, {pair[0]} / {pair[1]}"
+                f" {first['cpu'] / second['cpu']:.3f}",
                 flush=True,
             )
     summary: dict[str, Any] = {"users": args.users, "seconds": args.seconds, "variants": {}}
@@ -318,9 +338,14 @@ def main() -> None:
             "repetitions": len(paired),
             "slices": args.slices,
             "slice_seconds": args.slice_seconds,
-            "cpu_us_per_hb": [round(statistics.median(p[i] for p in paired), 1) for i in (0, 1)],
-            "ratios": [round(first / second, 3) for first, second in paired],
-            "ratio": round(statistics.median(first / second for first, second in paired), 3),
+            **{
+                f"{part}_us_per_hb": [
+                    round(statistics.median(turns[i][part] for turns in paired), 1) for i in (0, 1)
+                ]
+                for part in ("cpu", "user", "system")
+            },
+            "ratios": [round(a["cpu"] / b["cpu"], 3) for a, b in paired],
+            "ratio": round(statistics.median(a["cpu"] / b["cpu"] for a, b in paired), 3),
         }
     print(f"medians of {args.repetitions} repetitions, {args.users} senders, {args.seconds:g} s:")
     for variant, row in summary["variants"].items():
@@ -333,9 +358,14 @@ def main() -> None:
     if paired:
         figure = summary["interleaved"]
         (first, second), (a, b) = figure["cpu_us_per_hb"], pair
+        (user_a, user_b), (system_a, system_b) = (
+            figure["user_us_per_hb"],
+            figure["system_us_per_hb"],
+        )
         print(
             f"interleaved, medians of {len(paired)} runs of {args.slices} x {args.slice_seconds:g} s"
-            f" turns each: {a} {first} us, {b} {second} us CPU per heartbeat"
+            f" turns each: {a} {first} us (user {user_a}, system {system_a}), {b} {second} us"
+            f" (user {user_b}, system {system_b}) CPU per heartbeat"
         )
         goal = " (goal <= 1.15)" if pair == ["fast", "lean"] else ""
         print(

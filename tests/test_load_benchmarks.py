@@ -54,7 +54,8 @@ def test_the_send_path_benchmark_runs() -> None:
     # The interleaved run: each variant counted over its own turns only, so both sent.
     interleaved = summary["interleaved"]
     assert interleaved["pair"] == ["fast", "lean"]
-    assert all(us > 0 for us in interleaved["cpu_us_per_hb"])
+    for part in ("cpu", "user", "system"):
+        assert all(us > 0 for us in interleaved[f"{part}_us_per_hb"]), part
     assert len(interleaved["ratios"]) == 1
 
 
